@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages vaelib needs to build, test and benchmark.
+# Idempotent: packages already present are left as they are. Run as root (or with sudo).
+set -euo pipefail
+
+packages=(
+  g++ cmake make ninja-build pkg-config       # toolchain
+  libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev   # arrays
+  libopenblas-dev                              # cblas_?gemm
+  catch2                                       # tests
+  libbenchmark-dev                             # benchmarks
+  zlib1g-dev libpng-dev                        # gzip IDX files, PNG images
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "vaelib: all build dependencies are installed"

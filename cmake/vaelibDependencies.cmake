@@ -1,0 +1,16 @@
+# The packages vaelib's headers need, found the same way by our own build and by
+# vaelibConfig.cmake in an install tree. Debian 12: libxtensor-dev, libxsimd-dev, xtl-dev,
+# libopenblas-dev (see cmake/setup-debian.sh).
+
+find_package(xtl REQUIRED)
+find_package(xsimd REQUIRED)
+find_package(xtensor REQUIRED)
+find_package(OpenBLAS CONFIG REQUIRED)
+
+# OpenBLAS's CMake package exports variables, not a target: wrap them in one.
+if(NOT TARGET vaelib::openblas)
+  add_library(vaelib::openblas INTERFACE IMPORTED)
+  set_target_properties(vaelib::openblas PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${OpenBLAS_INCLUDE_DIRS}"
+    INTERFACE_LINK_LIBRARIES "${OpenBLAS_LIBRARIES}")
+endif()

@@ -1,0 +1,7 @@
+#pragma once
+// The autodiff core: Tape, Var, every op and the gradient checker.
+
+#include "vaelib/autodiff/grad_check.hpp"
+#include "vaelib/autodiff/ops.hpp"
+#include "vaelib/autodiff/tape.hpp"
+#include "vaelib/autodiff/var.hpp"

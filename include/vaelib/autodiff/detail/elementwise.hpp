@@ -1,0 +1,136 @@
+#pragma once
+// The machinery shared by elementwise ops, so that each op's header states only its forward
+// and backward formulas. Formulas are generic lambdas over xtensor expressions, evaluated
+// straight into the destination buffer (xt::noalias) and vectorised by xsimd.
+//
+// A formula lambda must take its arguments by `const auto&` and return an expression built
+// from them: the adaptors it receives live until the end of the assignment, no longer.
+
+#include <array>
+#include <cstddef>
+
+#include "vaelib/autodiff/detail/strided.hpp"
+#include "vaelib/autodiff/tape.hpp"
+#include "vaelib/detail/xtensor.hpp"
+
+namespace vaelib::detail {
+
+/// A rank-1 xtensor adaptor over n elements (no copy, no allocation).
+template <class T>
+auto flat(T* p, std::size_t n) {
+  return xt::adapt(p, n, xt::no_ownership(), std::array<std::size_t, 1>{n});
+}
+
+/// An adaptor over a contiguous row-major buffer of `shape` (no copy).
+template <class T>
+auto shaped(T* p, const Shape& shape) {
+  return xt::adapt(p, shape_size(shape), xt::no_ownership(), shape);
+}
+
+/// Writes an expression into a gradient target: assigns on the first write, adds after.
+template <class T, class E>
+void write_grad(GradTarget<T> target, std::size_t n, const E& e) {
+  auto dst = flat(target.data, n);
+  if (target.accumulate)
+    xt::noalias(dst) += e;
+  else
+    xt::noalias(dst) = e;
+}
+
+/// y = forward(x); dx += backward(x, y, dy). Used by every unary elementwise op.
+template <class T, class Forward, class Backward>
+Var<T> unary_op(const char* name, const Var<T>& x, Forward forward, Backward backward) {
+  Tape<T>& tape = x.tape();
+  const Var<T> y = tape.make_node(name, x.shape(), {x});
+  const std::size_t n = tape.node(y).size;
+  xt::noalias(flat(tape.value_ptr(y), n)) = forward(flat(x.data(), n));
+  tape.set_backward(y, [x, backward](Tape<T>& t, Node<T>& self) {
+    const std::size_t size = self.size;
+    write_grad(t.grad_target(x), size,
+               backward(flat(static_cast<const T*>(t.value_ptr(x)), size), flat(static_cast<const T*>(self.value), size),
+                        flat(static_cast<const T*>(self.grad), size)));
+  });
+  return y;
+}
+
+/// Adds `contribution`, an expression of the output node's shape, into the gradient of
+/// `target`, summed over the axes along which `target` was broadcast to that shape. When a
+/// sum is needed the contribution goes through the output node's scratch buffer (kept
+/// across steps). The caller keeps the adaptors inside `contribution` alive.
+template <class T, class E>
+void write_grad_summed_to_shape(Tape<T>& tape, Node<T>& self, const Var<T>& target, const E& contribution) {
+  const Shape& target_shape = tape.node(target).shape;
+  if (target_shape == self.shape) {
+    const GradTarget<T> g = tape.grad_target(target);
+    auto dst = shaped(g.data, self.shape);
+    if (g.accumulate)
+      xt::noalias(dst) += contribution;
+    else
+      xt::noalias(dst) = contribution;
+    return;
+  }
+  T* tmp = self.scratch.ensure(self.size);
+  xt::noalias(shaped(tmp, self.shape)) = contribution;
+  const GradTarget<T> g = tape.grad_target(target);
+  reduce_sum_into(g.data, target_shape, static_cast<const T*>(tmp), self.shape, g.accumulate);
+}
+
+/// Writes grad_formula(a, b, y, dy) into the gradient of `target` (a or b), summing over the
+/// axes along which `target` was broadcast. Same-shape operands read as flat vectors; others
+/// broadcast through xtensor, into the output node's scratch buffer when a sum is needed.
+template <class T, class Formula>
+void binary_grad(Tape<T>& tape, Node<T>& self, const Var<T>& a, const Var<T>& b, const Var<T>& target,
+                 const Formula& formula) {
+  const Node<T>& na = tape.node(a);
+  const Node<T>& nb = tape.node(b);
+  if (na.shape == self.shape && nb.shape == self.shape) {
+    const std::size_t n = self.size;
+    const auto va = flat(static_cast<const T*>(na.value), n);
+    const auto vb = flat(static_cast<const T*>(nb.value), n);
+    const auto vy = flat(static_cast<const T*>(self.value), n);
+    const auto vg = flat(static_cast<const T*>(self.grad), n);
+    write_grad(tape.grad_target(target), n, formula(va, vb, vy, vg));
+    return;
+  }
+  const auto va = shaped(static_cast<const T*>(na.value), na.shape);
+  const auto vb = shaped(static_cast<const T*>(nb.value), nb.shape);
+  const auto vy = shaped(static_cast<const T*>(self.value), self.shape);
+  const auto vg = shaped(static_cast<const T*>(self.grad), self.shape);
+  write_grad_summed_to_shape(tape, self, target, formula(va, vb, vy, vg));
+}
+
+/// y = forward(a, b) with NumPy broadcasting; da += sum-to-shape(grad_a(a, b, y, dy)), and
+/// likewise for b. Used by every binary elementwise op.
+template <class T, class Forward, class GradA, class GradB>
+Var<T> binary_op(const char* name, const Var<T>& a, const Var<T>& b, Forward forward, GradA grad_a, GradB grad_b) {
+  Tape<T>& tape = a.tape();
+  tape.check_handle(name, a);
+  tape.check_handle(name, b);
+  const Shape& sa = a.shape();
+  const Shape& sb = b.shape();
+  Var<T> y;
+  if (sa == sb) {
+    y = tape.make_node(name, sa, {a, b});
+    const std::size_t n = tape.node(y).size;
+    xt::noalias(flat(tape.value_ptr(y), n)) = forward(flat(a.data(), n), flat(b.data(), n));
+  } else {
+    const Shape out_shape = broadcast_shapes(name, sa, sb);
+    y = tape.make_node(name, out_shape, {a, b});
+    const auto va = shaped(a.data(), sa);
+    const auto vb = shaped(b.data(), sb);
+    xt::noalias(shaped(tape.value_ptr(y), out_shape)) = forward(va, vb);
+  }
+  tape.set_backward(y, [a, b, grad_a, grad_b](Tape<T>& t, Node<T>& self) {
+    if (t.node(a).requires_grad) binary_grad(t, self, a, b, a, grad_a);
+    if (t.node(b).requires_grad) binary_grad(t, self, a, b, b, grad_b);
+  });
+  return y;
+}
+
+/// Turns a scalar operand into a rank-0 constant on `like`'s tape.
+template <class T>
+Var<T> scalar_like(const Var<T>& like, T value) {
+  return like.tape().constant(value);
+}
+
+}  // namespace vaelib::detail

@@ -1,0 +1,85 @@
+#pragma once
+// linear: the fused dense layer x W + b, optionally with its activation.
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+
+#include "vaelib/autodiff/detail/elementwise.hpp"
+#include "vaelib/detail/blas.hpp"
+
+namespace vaelib {
+
+/// Activations that linear() can fuse. Each derivative is a function of the output y, so
+/// the pre-activation is never stored.
+enum class Activation { none, relu, tanh, sigmoid };
+
+/// forward:  y = act(x W + b)   x [..., in], W [in, out], b [out]; one GEMM onto rows
+///           pre-filled with b (beta = 1), the activation applied in place
+/// backward: g = dy * act'(y)  (relu: y > 0; tanh: 1 - y^2; sigmoid: y (1 - y));
+///           dW += x^T g, db += column sums of g, dx += g W^T (GEMMs accumulate, beta = 1)
+template <class T>
+Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b, Activation activation = Activation::none) {
+  Tape<T>& tape = x.tape();
+  tape.check_handle("linear", x);
+  tape.check_handle("linear", w);
+  tape.check_handle("linear", b);
+  const Shape& sx = x.shape();
+  const Shape& sw = w.shape();
+  const Shape& sb = b.shape();
+  if (sx.empty() || sw.size() != 2 || sb.size() != 1 || sx.back() != sw[0] || sb[0] != sw[1]) {
+    throw ShapeError("linear: x has shape " + to_string(sx) + ", W has shape " + to_string(sw) + ", b has shape " +
+                     to_string(sb) + "; expected x [..., in], W [in, out], b [out]");
+  }
+  const std::size_t in = sw[0];
+  const std::size_t out = sw[1];
+  const std::size_t rows = in == 0 ? shape_size(Shape(sx.begin(), sx.end() - 1)) : x.size() / in;
+  Shape out_shape = sx;
+  out_shape.back() = out;
+  const Var<T> y = tape.make_node("linear", out_shape, {x, w, b});
+  T* yv = tape.value_ptr(y);
+  for (std::size_t r = 0; r < rows; ++r) std::copy_n(b.data(), out, yv + r * out);
+  detail::gemm_stored(false, false, rows, out, in, x.data(), w.data(), T(1), yv);
+  auto yf = detail::flat(yv, rows * out);
+  switch (activation) {
+    case Activation::none: break;
+    case Activation::relu: xt::noalias(yf) = xt::maximum(yf, T(0)); break;
+    case Activation::tanh: xt::noalias(yf) = xt::tanh(yf); break;
+    case Activation::sigmoid: xt::noalias(yf) = T(1) / (T(1) + xt::exp(-yf)); break;
+  }
+  tape.set_backward(y, [x, w, b, activation, rows, in, out](Tape<T>& t, Node<T>& self) {
+    const T* g = self.grad;
+    if (activation != Activation::none) {  // g = dy * act'(y), in the node's scratch
+      T* pre = self.scratch.ensure(self.size);
+      auto gf = detail::flat(pre, self.size);
+      const auto yf = detail::flat(static_cast<const T*>(self.value), self.size);
+      const auto dy = detail::flat(static_cast<const T*>(self.grad), self.size);
+      switch (activation) {
+        case Activation::relu: xt::noalias(gf) = xt::where(yf > T(0), dy, T(0)); break;
+        case Activation::tanh: xt::noalias(gf) = (T(1) - yf * yf) * dy; break;
+        case Activation::sigmoid: xt::noalias(gf) = yf * (T(1) - yf) * dy; break;
+        case Activation::none: break;
+      }
+      g = pre;
+    }
+    if (t.node(w).requires_grad) {
+      const GradTarget<T> gw = t.grad_target(w);
+      detail::gemm_stored(true, false, in, out, rows, t.value_ptr(x), g, gw.accumulate ? T(1) : T(0), gw.data);
+    }
+    if (t.node(b).requires_grad) {
+      const GradTarget<T> gb = t.grad_target(b);
+      if (!gb.accumulate) std::fill_n(gb.data, out, T(0));
+      for (std::size_t r = 0; r < rows; ++r) {
+        const T* row = g + r * out;
+        for (std::size_t j = 0; j < out; ++j) gb.data[j] += row[j];
+      }
+    }
+    if (t.node(x).requires_grad) {
+      const GradTarget<T> gx = t.grad_target(x);
+      detail::gemm_stored(false, true, rows, in, out, g, t.value_ptr(w), gx.accumulate ? T(1) : T(0), gx.data);
+    }
+  });
+  return y;
+}
+
+}  // namespace vaelib

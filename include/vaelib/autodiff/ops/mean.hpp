@@ -1,0 +1,20 @@
+#pragma once
+// mean: over the given axes (all axes when none are given), with an option to keep them.
+
+#include <cstddef>
+#include <initializer_list>
+
+#include "vaelib/autodiff/ops/sum.hpp"
+
+namespace vaelib {
+
+/// forward:  y = sum of x over `axes` / number of elements summed
+/// backward: dx += dy / count, broadcast back over the reduced axes
+template <class T, class Axes = std::initializer_list<std::ptrdiff_t>>
+Var<T> mean(const Var<T>& x, const Axes& axes = {}, bool keep_dims = false) {
+  const AxisSet set = normalize_axes("mean", axes, x.rank());
+  if (x.size() == 0) throw ShapeError("mean: cannot average an empty tensor of shape " + to_string(x.shape()));
+  return detail::scaled_sum("mean", x, set, keep_dims, true);
+}
+
+}  // namespace vaelib

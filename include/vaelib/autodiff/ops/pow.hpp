@@ -1,0 +1,32 @@
+#pragma once
+// pow: x raised to a scalar power, or elementwise to a tensor of powers (broadcasting).
+
+#include <type_traits>
+
+#include "vaelib/autodiff/detail/elementwise.hpp"
+
+namespace vaelib {
+
+/// forward:  y = x^p            (p a scalar)
+/// backward: dx += p x^(p-1) dy
+template <class T>
+Var<T> pow(const Var<T>& x, std::type_identity_t<T> p) {
+  return detail::unary_op(
+      "pow", x, [p](const auto& x) { return xt::pow(x, p); },
+      [p](const auto& x, const auto&, const auto& dy) { return p * xt::pow(x, p - 1) * dy; });
+}
+
+/// forward:  y = a^b            (elementwise, broadcasting)
+/// backward: da += b a^(b-1) dy;  db += y log(a) dy, taken as 0 where a == 0 (the limit for
+///           b > 0; a negative base gives NaN, as the math does).
+template <class T>
+Var<T> pow(const Var<T>& a, const Var<T>& b) {
+  return detail::binary_op(
+      "pow", a, b, [](const auto& a, const auto& b) { return xt::pow(a, b); },
+      [](const auto& a, const auto& b, const auto&, const auto& dy) { return b * xt::pow(a, b - 1) * dy; },
+      [](const auto& a, const auto&, const auto& y, const auto& dy) {
+        return xt::where(xt::equal(a, T(0)), T(0), y * xt::log(a) * dy);
+      });
+}
+
+}  // namespace vaelib

@@ -1,0 +1,365 @@
+#pragma once
+// Tape<T>: the reverse-mode autodiff record. Each op appends a node holding its value, its
+// inputs and a backward closure; backward(root) runs the closures once, from the root down
+// to the first node, in one loop (no recursion, so a million nodes are fine).
+//
+// Nodes and their buffers survive clear(): the next step with the same shapes reuses them,
+// so a steady-state training step allocates nothing. Handles carry the tape's generation,
+// bumped by clear(), so a stale handle is an error rather than a silent read of new data.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vaelib/autodiff/shape.hpp"
+#include "vaelib/autodiff/var.hpp"
+#include "vaelib/detail/buffer.hpp"
+#include "vaelib/detail/inline_function.hpp"
+#include "vaelib/detail/xtensor.hpp"
+#include "vaelib/error.hpp"
+
+namespace vaelib {
+
+template <class T>
+class Tape;
+
+/// One recorded value. Op authors read `value`, `grad`, `shape` and `inputs`; everything
+/// else is the tape's bookkeeping.
+template <class T>
+struct Node {
+  /// Backward closures are called with the tape and the node they belong to.
+  using Backward = detail::InlineFunction<void(Tape<T>&, Node&), 96>;
+
+  const char* op = "";                // static name of the op, for messages
+  Shape shape;                        // row-major, contiguous
+  std::size_t size = 0;               // shape_size(shape)
+  T* value = nullptr;                 // value_storage, another node's value (alias) or user memory
+  T* grad = nullptr;                  // valid when grad_written; grad_storage or user memory
+  std::vector<std::uint32_t> inputs;  // indices of the nodes this one was computed from
+  Backward backward;                  // empty for leaves and nodes that need no gradient
+  bool requires_grad = false;
+  bool grad_written = false;  // the current backward sweep has written `grad`
+  bool external_grad = false; // `grad` is user memory (a parameter): always accumulated into
+  detail::Buffer<T> value_storage;
+  detail::Buffer<T> grad_storage;
+  detail::Buffer<T> scratch;  // per-op workspace kept across steps (see Tape::scratch)
+};
+
+/// Where a backward closure writes an input's gradient: assign on the first write of a
+/// sweep (`accumulate == false`), add afterwards.
+template <class T>
+struct GradTarget {
+  T* data;
+  bool accumulate;
+};
+
+template <class T>
+class Tape {
+ public:
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "vaelib tapes hold float or double");
+  using value_type = T;
+
+  Tape() = default;
+  Tape(const Tape&) = delete;  // handles point at the tape: it never moves
+  Tape& operator=(const Tape&) = delete;
+
+  // ---- leaves ---------------------------------------------------------------------------
+
+  /// A copy of `e` that needs no gradient (data, targets, noise).
+  template <class E>
+  Var<T> constant(const E& e) {
+    return leaf_copy("constant", e, false);
+  }
+  /// A rank-0 constant (written in place: no temporary array).
+  Var<T> constant(T scalar) {
+    Node<T>& n = push_node("constant");
+    n.shape.clear();
+    n.size = 1;
+    n.value = n.value_storage.ensure(1);
+    n.value[0] = scalar;
+    return handle_of_last();
+  }
+
+  /// A copy of `e` whose gradient is kept on the tape (read it with `grad()`).
+  template <class E>
+  Var<T> variable(const E& e) {
+    return leaf_copy("variable", e, true);
+  }
+
+  /// A parameter living in user memory: no copy of the value, and backward *adds* into
+  /// `grad` (zero it between steps, as an optimiser does). Shapes must match.
+  Var<T> parameter(const xt::xarray<T>& value, xt::xarray<T>& grad) {
+    const Shape vs(value.shape().begin(), value.shape().end());
+    const Shape gs(grad.shape().begin(), grad.shape().end());
+    if (vs != gs) {
+      throw ShapeError("parameter: value shape " + to_string(vs) + " and gradient shape " + to_string(gs) +
+                       " differ (expected equal shapes)");
+    }
+    return external(value.data(), grad.data(), vs);
+  }
+
+  /// A leaf over user memory (row-major, `shape_size(shape)` elements, alive until
+  /// clear()). With `grad == nullptr` it is a constant; otherwise backward adds into `grad`.
+  Var<T> external(const T* value, T* grad, const Shape& shape) {
+    Node<T>& n = push_node(grad != nullptr ? "parameter" : "constant");
+    n.shape = shape;
+    n.size = shape_size(shape);
+    n.value = const_cast<T*>(value);  // never written: only op outputs are
+    n.requires_grad = grad != nullptr;
+    n.external_grad = grad != nullptr;
+    n.grad = grad;
+    return handle_of_last();
+  }
+
+  // ---- the sweep ------------------------------------------------------------------------
+
+  /// Computes d root / d node for every node the root depends on, in one reverse sweep.
+  void backward(const Var<T>& root) {
+    check_handle("backward", root);
+    Node<T>& r = at(root.index());
+    if (r.size != 1) {
+      throw TapeError("backward: the root must be a scalar (one element), got shape " + to_string(r.shape) +
+                      " from op '" + r.op + "'; reduce it first, e.g. with sum() or mean()");
+    }
+    if (!r.requires_grad) {
+      throw TapeError("backward: the root (op '" + std::string(r.op) +
+                      "') does not depend on any variable or parameter that requires a gradient");
+    }
+    for (std::size_t i = 0; i < m_size; ++i) at(i).grad_written = false;
+    const GradTarget<T> seed = grad_target(root);
+    seed.data[0] = seed.accumulate ? seed.data[0] + T(1) : T(1);
+    for (std::size_t i = root.index() + 1; i-- > 0;) {
+      Node<T>& n = at(i);
+      if (n.grad_written && n.backward) n.backward(*this, n);
+    }
+  }
+
+  /// Forgets every node (handles become stale) but keeps their buffers for the next step.
+  void clear() noexcept {
+    m_size = 0;
+    ++m_generation;
+  }
+
+  /// Number of nodes recorded since the last clear().
+  std::size_t size() const noexcept { return m_size; }
+  std::uint32_t generation() const noexcept { return m_generation; }
+
+  // ---- no_grad --------------------------------------------------------------------------
+
+  class NoGradGuard {
+   public:
+    explicit NoGradGuard(Tape& tape) : m_tape(tape), m_previous(tape.m_grad_enabled) { tape.m_grad_enabled = false; }
+    NoGradGuard(const NoGradGuard&) = delete;
+    NoGradGuard& operator=(const NoGradGuard&) = delete;
+    ~NoGradGuard() { m_tape.m_grad_enabled = m_previous; }
+
+   private:
+    Tape& m_tape;
+    bool m_previous;
+  };
+
+  /// While the returned guard lives, ops record no backward closures (evaluation, sampling).
+  [[nodiscard]] NoGradGuard no_grad() { return NoGradGuard(*this); }
+  bool grad_enabled() const noexcept { return m_grad_enabled; }
+
+  // ---- for op authors -------------------------------------------------------------------
+
+  /// Appends the output node of `op` with a fresh (uninitialised) value buffer of `shape`.
+  /// It requires a gradient when any input does and grad mode is on.
+  Var<T> make_node(const char* op, const Shape& shape, std::initializer_list<Var<T>> inputs) {
+    return make_node(op, shape, std::span<const Var<T>>(inputs.begin(), inputs.size()));
+  }
+
+  Var<T> make_node(const char* op, const Shape& shape, std::span<const Var<T>> inputs) {
+    bool requires_grad = false;
+    for (const Var<T>& in : inputs) {
+      check_handle(op, in);
+      requires_grad = requires_grad || at(in.index()).requires_grad;
+    }
+    Node<T>& n = push_node(op);
+    n.shape = shape;
+    n.size = shape_size(shape);
+    n.value = n.value_storage.ensure(n.size);
+    n.requires_grad = requires_grad && m_grad_enabled;
+    for (const Var<T>& in : inputs) n.inputs.push_back(in.index());
+    return handle_of_last();
+  }
+
+  /// Appends a node whose value *is* `source`'s value seen with `shape` (same size): no copy.
+  Var<T> make_alias(const char* op, const Var<T>& source, const Shape& shape, bool differentiable) {
+    check_handle(op, source);
+    Node<T>& src = at(source.index());
+    T* value = src.value;
+    const bool requires_grad = differentiable && src.requires_grad && m_grad_enabled;
+    Node<T>& n = push_node(op);
+    n.shape = shape;
+    n.size = shape_size(shape);
+    n.value = value;
+    n.requires_grad = requires_grad;
+    n.inputs.push_back(source.index());
+    return handle_of_last();
+  }
+
+  /// Stores the backward closure of `out` (only if it requires a gradient). The closure is
+  /// called as f(tape, out_node) and must capture handles and scalars only.
+  template <class F>
+  void set_backward(const Var<T>& out, const F& f) {
+    Node<T>& n = at(out.index());
+    if (n.requires_grad) n.backward.assign(f);
+  }
+
+  /// The node behind a handle, after checking that the handle is current and ours.
+  Node<T>& node(const Var<T>& v) {
+    check_handle("tape", v);
+    return at(v.index());
+  }
+  const Node<T>& node(const Var<T>& v) const {
+    check_handle("tape", v);
+    return at(v.index());
+  }
+
+  T* value_ptr(const Var<T>& v) { return at(v.index()).value; }
+
+  /// Where backward writes `x`'s gradient this sweep (see GradTarget).
+  GradTarget<T> grad_target(const Var<T>& x) {
+    Node<T>& n = at(x.index());
+    if (n.external_grad) {
+      n.grad_written = true;
+      return {n.grad, true};
+    }
+    if (!n.grad_written) {
+      n.grad = n.grad_storage.ensure(n.size);
+      n.grad_written = true;
+      return {n.grad, false};
+    }
+    return {n.grad, true};
+  }
+
+  /// Like grad_target, but zero-filled on the first write: for ops whose backward touches
+  /// only part of the input (slice, max).
+  T* grad_target_zeroed(const Var<T>& x) {
+    const GradTarget<T> g = grad_target(x);
+    if (!g.accumulate) std::fill_n(g.data, at(x.index()).size, T(0));
+    return g.data;
+  }
+
+  /// Throws TapeError unless `v` is a current handle of this tape.
+  void check_handle(const char* op, const Var<T>& v) const {
+    if (v.empty()) throw TapeError(std::string(op) + ": an operand is an empty Var handle (default-constructed)");
+    if (&v.tape() != this) {
+      throw TapeError(std::string(op) + ": operands belong to different tapes; every operand must come from the tape "
+                                        "the op records on");
+    }
+    if (v.generation() != m_generation || v.index() >= m_size) {
+      throw TapeError(std::string(op) + ": an operand is a stale handle (node " + std::to_string(v.index()) +
+                      " of tape generation " + std::to_string(v.generation()) + "; the tape was cleared and is at generation " +
+                      std::to_string(m_generation) + ")");
+    }
+  }
+
+  /// Gradient of a node after backward; zero-filled if the sweep did not reach it.
+  const T* grad_of(const Var<T>& v) {
+    check_handle("grad", v);
+    Node<T>& n = at(v.index());
+    if (!n.requires_grad) {
+      throw TapeError(std::string("grad: node ") + std::to_string(v.index()) + " (op '" + n.op + "', shape " +
+                      to_string(n.shape) + ") does not require a gradient");
+    }
+    if (!n.grad_written && !n.external_grad) {
+      n.grad = n.grad_storage.ensure(n.size);
+      std::fill_n(n.grad, n.size, T(0));
+    }
+    return n.grad;
+  }
+
+ private:
+  static constexpr std::size_t chunk_bits = 10;
+  static constexpr std::size_t chunk_size = std::size_t{1} << chunk_bits;
+
+  Node<T>& at(std::size_t i) { return m_chunks[i >> chunk_bits][i & (chunk_size - 1)]; }
+  const Node<T>& at(std::size_t i) const { return m_chunks[i >> chunk_bits][i & (chunk_size - 1)]; }
+
+  Node<T>& push_node(const char* op) {
+    if (m_size == std::size_t{UINT32_MAX}) throw TapeError("tape: more than 2^32 - 1 nodes recorded without clear()");
+    if (m_size == m_chunks.size() * chunk_size) m_chunks.push_back(std::make_unique<Node<T>[]>(chunk_size));
+    Node<T>& n = at(m_size++);
+    n.op = op;
+    n.grad = nullptr;
+    n.inputs.clear();
+    n.backward.reset();
+    n.requires_grad = false;
+    n.grad_written = false;
+    n.external_grad = false;
+    return n;
+  }
+
+  Var<T> handle_of_last() { return Var<T>(this, static_cast<std::uint32_t>(m_size - 1), m_generation); }
+
+  template <class E>
+  Var<T> leaf_copy(const char* op, const E& e, bool requires_grad) {
+    const auto& expr = e;
+    Shape shape(expr.shape().begin(), expr.shape().end());
+    Node<T>& n = push_node(op);
+    n.shape = shape;
+    n.size = shape_size(shape);
+    n.value = n.value_storage.ensure(n.size);
+    n.requires_grad = requires_grad;
+    auto dst = xt::adapt(n.value, n.size, xt::no_ownership(), n.shape);
+    xt::noalias(dst) = expr;
+    return handle_of_last();
+  }
+
+  std::vector<std::unique_ptr<Node<T>[]>> m_chunks;
+  std::size_t m_size = 0;
+  std::uint32_t m_generation = 0;
+  bool m_grad_enabled = true;
+};
+
+// ---- Var members that need the tape -----------------------------------------------------
+
+template <class T>
+Tape<T>& Var<T>::tape() const {
+  if (m_tape == nullptr) throw TapeError("Var: empty handle (default-constructed) used");
+  return *m_tape;
+}
+template <class T>
+const Shape& Var<T>::shape() const {
+  return tape().node(*this).shape;
+}
+template <class T>
+std::size_t Var<T>::size() const {
+  return tape().node(*this).size;
+}
+template <class T>
+const char* Var<T>::op() const {
+  return tape().node(*this).op;
+}
+template <class T>
+bool Var<T>::requires_grad() const {
+  return tape().node(*this).requires_grad;
+}
+template <class T>
+const T* Var<T>::data() const {
+  return tape().node(*this).value;
+}
+template <class T>
+T Var<T>::item() const {
+  const Node<T>& n = tape().node(*this);
+  if (n.size != 1) {
+    throw ShapeError(std::string("item: expected a one-element tensor, got shape ") + to_string(n.shape) + " from op '" +
+                     n.op + "'");
+  }
+  return n.value[0];
+}
+template <class T>
+const T* Var<T>::grad_data() const {
+  return tape().grad_of(*this);
+}
+
+}  // namespace vaelib

@@ -1,0 +1,35 @@
+#pragma once
+// vaelib's exception types. Every message names the operation, the operands (with their
+// shapes where there are any) and what was expected, so that a user can act on it.
+
+#include <stdexcept>
+#include <string>
+
+namespace vaelib {
+
+/// Base class of every exception vaelib throws.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+/// An operand has the wrong shape or rank for the operation.
+class ShapeError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// The tape was used wrongly: a handle from a cleared tape, handles of two tapes mixed,
+/// backward on a non-scalar root, ...
+class TapeError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// An argument that is not a tensor is out of its domain (an axis, a size, an option).
+class ArgumentError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace vaelib

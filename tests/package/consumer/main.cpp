@@ -1,0 +1,14 @@
+// A user program: include the umbrella header, differentiate, print.
+#include <iostream>
+
+#include <vaelib/vae.hpp>
+
+int main() {
+  vaelib::Tape<double> tape;
+  auto x = tape.variable(xt::xarray<double>{1.0, 2.0, 3.0});
+  tape.backward(vaelib::sum(x * x));
+  const auto g = x.grad();
+  std::cout << "vaelib " << VAELIB_VERSION_STRING << ": d/dx sum(x * x) = [" << g(0) << ", " << g(1) << ", " << g(2)
+            << "]\n";
+  return 0;
+}
