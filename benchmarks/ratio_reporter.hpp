@@ -1,0 +1,55 @@
+#pragma once
+// A console reporter that also remembers each benchmark's time, so a program can print
+// ratios of benchmarks measured in the same run (the only comparison these noisy, shared
+// machines support). With repetitions it uses the median.
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace vaelib::bench {
+
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.error_occurred) continue;
+      const std::string name = run.run_name.str();
+      const double seconds = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
+      if (run.run_type == Run::RT_Aggregate) {
+        if (run.aggregate_name == "median") m_median[name] = seconds;
+      } else {
+        m_last[name] = seconds;
+      }
+      for (const auto& [counter, value] : run.counters) m_counters[name + ":" + counter] = value;
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+
+  /// Seconds per iteration of a benchmark (median if repeated); negative if it did not run.
+  double seconds(const std::string& name) const {
+    if (auto it = m_median.find(name); it != m_median.end()) return it->second;
+    if (auto it = m_last.find(name); it != m_last.end()) return it->second;
+    return -1;
+  }
+
+  double counter(const std::string& name, const std::string& counter) const {
+    auto it = m_counters.find(name + ":" + counter);
+    return it == m_counters.end() ? -1 : it->second;
+  }
+
+ private:
+  std::map<std::string, double> m_median, m_last, m_counters;
+};
+
+inline void print_ratio(const RatioReporter& r, const std::string& label, const std::string& numerator,
+                        const std::string& denominator) {
+  const double a = r.seconds(numerator);
+  const double b = r.seconds(denominator);
+  if (a > 0 && b > 0) std::printf("RATIO %-40s %.3f   (%s / %s)\n", label.c_str(), a / b, numerator.c_str(), denominator.c_str());
+}
+
+}  // namespace vaelib::bench

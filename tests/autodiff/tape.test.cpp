@@ -1,0 +1,174 @@
+#include "support/gradients.hpp"
+
+using namespace vaelib;
+using namespace vaelib::testing;
+using Catch::Matchers::Contains;
+
+TEST_CASE("tape: leaves and requires_grad propagation", "[tape]") {
+  Tape<double> tape;
+  auto c = tape.constant(xt::xarray<double>{1.0, 2.0});
+  auto v = tape.variable(xt::xarray<double>{3.0, 4.0});
+  CHECK_FALSE(c.requires_grad());
+  CHECK(v.requires_grad());
+  CHECK_FALSE((c * c).requires_grad());
+  CHECK((c * v).requires_grad());
+  CHECK(std::string(c.op()) == "constant");
+  CHECK(std::string((c + v).op()) == "add");
+  CHECK(tape.size() == 6);
+  auto s = tape.constant(2.5);
+  CHECK(s.rank() == 0);
+  CHECK(s.item() == 2.5);
+}
+
+TEST_CASE("tape: backward sums every path into a gradient", "[tape]") {
+  Tape<double> tape;
+  auto x = tape.variable(xt::xarray<double>{1.0, -2.0, 3.0});
+  auto y = sum(x * x + x * 3.0);  // dy/dx = 2x + 3
+  tape.backward(y);
+  require_close(x.grad(), xt::xarray<double>{5.0, -1.0, 9.0});
+}
+
+TEST_CASE("tape: a second backward recomputes tape-owned gradients, parameters accumulate", "[tape]") {
+  Tape<double> tape;
+  xt::xarray<double> w = {1.0, 2.0};
+  xt::xarray<double> gw = xt::zeros<double>({2});
+  auto x = tape.variable(xt::xarray<double>{3.0, 4.0});
+  auto p = tape.parameter(w, gw);
+  auto y = sum(x * p);
+  tape.backward(y);
+  tape.backward(y);
+  require_close(x.grad(), xt::xarray<double>{1.0, 2.0});   // recomputed, not doubled
+  require_close(gw, xt::xarray<double>{6.0, 8.0});          // added into user memory twice
+  require_close(p.grad(), gw);
+}
+
+TEST_CASE("tape: gradient of a node the root does not depend on is zero", "[tape]") {
+  Tape<double> tape;
+  auto x = tape.variable(xt::xarray<double>{1.0, 2.0});
+  auto unused = tape.variable(xt::xarray<double>{5.0});
+  tape.backward(sum(x));
+  require_close(unused.grad(), xt::xarray<double>{0.0});
+}
+
+TEST_CASE("tape: backward errors", "[tape]") {
+  Tape<double> tape;
+  auto x = tape.variable(xt::xarray<double>{1.0, 2.0});
+  SECTION("non-scalar root") {
+    REQUIRE_THROWS_AS(tape.backward(x * x), TapeError);
+    REQUIRE_THROWS_WITH(tape.backward(x * x),
+                        "backward: the root must be a scalar (one element), got shape [2] from op 'mul'; reduce it "
+                        "first, e.g. with sum() or mean()");
+  }
+  SECTION("root without gradient") {
+    auto c = tape.constant(xt::xarray<double>{1.0});
+    REQUIRE_THROWS_WITH(tape.backward(c),
+                        "backward: the root (op 'constant') does not depend on any variable or parameter that "
+                        "requires a gradient");
+  }
+  SECTION("cleared tape") {
+    auto y = sum(x);
+    tape.clear();
+    REQUIRE_THROWS_AS(tape.backward(y), TapeError);
+    REQUIRE_THROWS_WITH(tape.backward(y), Contains("backward: an operand is a stale handle") &&
+                                              Contains("the tape was cleared and is at generation 1"));
+    REQUIRE_THROWS_WITH(y.value(), Contains("stale handle"));
+  }
+  SECTION("handles of two tapes") {
+    Tape<double> other;
+    auto y = other.variable(xt::xarray<double>{1.0, 2.0});
+    REQUIRE_THROWS_AS(x + y, TapeError);
+    REQUIRE_THROWS_WITH(x * y, Contains("mul: operands belong to different tapes"));
+    REQUIRE_THROWS_WITH(tape.backward(sum(y)), Contains("backward: operands belong to different tapes"));
+  }
+  SECTION("empty handle") {
+    Var<double> empty;
+    REQUIRE_THROWS_WITH(tape.backward(empty), Contains("empty Var handle"));
+    REQUIRE_THROWS_WITH(empty.shape(), Contains("empty handle"));
+  }
+  SECTION("gradient of a constant") {
+    auto c = tape.constant(xt::xarray<double>{1.0});
+    REQUIRE_THROWS_WITH(c.grad(), Contains("does not require a gradient"));
+  }
+}
+
+TEST_CASE("tape: no_grad records values without gradients, and nests", "[tape]") {
+  Tape<double> tape;
+  auto x = tape.variable(xt::xarray<double>{1.0, 2.0});
+  {
+    auto guard = tape.no_grad();
+    CHECK_FALSE(tape.grad_enabled());
+    auto y = x * x;
+    CHECK_FALSE(y.requires_grad());
+    require_close(y.value(), xt::xarray<double>{1.0, 4.0});
+    {
+      auto inner = tape.no_grad();
+      CHECK_FALSE((x + x).requires_grad());
+    }
+    CHECK_FALSE(tape.grad_enabled());
+    REQUIRE_THROWS_AS(tape.backward(sum(y)), TapeError);
+  }
+  CHECK(tape.grad_enabled());
+  CHECK((x * x).requires_grad());
+}
+
+TEST_CASE("tape: clear keeps node buffers for the next step", "[tape]") {
+  Tape<float> tape;
+  xt::xarray<float> a = xt::ones<float>({64, 64});
+  const float* first_value = nullptr;
+  const float* first_grad = nullptr;
+  for (int step = 0; step < 3; ++step) {
+    tape.clear();
+    auto x = tape.variable(a);
+    auto y = tanh(x);
+    tape.backward(sum(y));
+    if (step == 0) {
+      first_value = y.data();
+      first_grad = x.grad_data();
+    }
+    CHECK(y.data() == first_value);
+    CHECK(x.grad_data() == first_grad);
+    CHECK(tape.size() == 3);
+    CHECK(tape.generation() == static_cast<std::uint32_t>(step + 1));
+  }
+}
+
+TEST_CASE("tape: a chain of a million nodes runs backward without recursion", "[tape]") {
+  Tape<float> tape;
+  auto x = tape.variable(xt::xarray<float>{0.5f});
+  Var<float> y = x;
+  for (int i = 0; i < 1'000'000; ++i) y = -y;
+  CHECK(tape.size() == 1'000'001);
+  tape.backward(sum(y));
+  CHECK(x.grad()(0) == 1.0f);
+  CHECK(y.item() == 0.5f);
+}
+
+TEST_CASE("tape: float and double tapes give the same answers", "[tape]") {
+  Tape<float> tf;
+  Tape<double> td;
+  auto xf = tf.variable(xt::xarray<float>{0.3f, -1.2f});
+  auto xd = td.variable(xt::xarray<double>{0.3, -1.2});
+  tf.backward(sum(exp(xf) * tanh(xf)));
+  td.backward(sum(exp(xd) * tanh(xd)));
+  for (std::size_t i = 0; i < 2; ++i) CHECK(xf.grad()(i) == Approx(xd.grad()(i)).epsilon(1e-6));
+}
+
+TEST_CASE("tape: external leaves read user memory without a copy", "[tape]") {
+  Tape<double> tape;
+  std::vector<double> data = {1.0, 2.0, 3.0, 4.0, 5.0, 6.0};
+  std::vector<double> grad(6, 0.0);
+  auto x = tape.external(data.data(), grad.data(), Shape{2, 3});
+  CHECK(x.data() == data.data());
+  tape.backward(sum(x * x));
+  CHECK(grad == std::vector<double>{2.0, 4.0, 6.0, 8.0, 10.0, 12.0});
+  xt::xarray<double> value = xt::ones<double>({2, 2});
+  xt::xarray<double> wrong = xt::zeros<double>({3});
+  REQUIRE_THROWS_WITH(tape.parameter(value, wrong),
+                      "parameter: value shape [2, 2] and gradient shape [3] differ (expected equal shapes)");
+}
+
+TEST_CASE("tape: item needs exactly one element", "[tape]") {
+  Tape<double> tape;
+  auto x = tape.constant(xt::xarray<double>{1.0, 2.0});
+  REQUIRE_THROWS_WITH(x.item(), "item: expected a one-element tensor, got shape [2] from op 'constant'");
+}
