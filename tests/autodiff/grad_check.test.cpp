@@ -39,7 +39,7 @@ TEST_CASE("check_gradient: passes on a correct composite function", "[grad_check
 TEST_CASE("check_gradient: catches a wrong backward and names the element", "[grad_check]") {
   const xt::xarray<double> x = {0.5, -1.0, 2.0};
   const GradCheckResult r =
-      check_gradient([](Tape<double>&, const Vars& v) { return cube_with_wrong_gradient(v[0]); }, {x});
+      check_gradient([](Tape<double>&, const Vars& v) { return sum(cube_with_wrong_gradient(v[0])); }, {x});
   CHECK_FALSE(r.ok);
   CHECK(r.worst_input == 0);
   CHECK(r.numeric == Approx(3 * x(r.worst_index) * x(r.worst_index)).epsilon(1e-6));

@@ -1,0 +1,38 @@
+#include "support/gradients.hpp"
+#include "vaelib/detail/blas.hpp"
+
+using namespace vaelib;
+
+namespace {
+xt::xarray<double> naive(const xt::xarray<double>& a, const xt::xarray<double>& b) {
+  xt::xarray<double> c = xt::zeros<double>({a.shape(0), b.shape(1)});
+  for (std::size_t i = 0; i < a.shape(0); ++i)
+    for (std::size_t j = 0; j < b.shape(1); ++j)
+      for (std::size_t k = 0; k < a.shape(1); ++k) c(i, j) += a(i, k) * b(k, j);
+  return c;
+}
+}  // namespace
+
+TEST_CASE("blas: gemm_stored with every transpose flag and beta", "[detail]") {
+  const auto a = testing::random_array({3, 5}, -1, 1, 1);  // op(A) = [3, 5]
+  const auto b = testing::random_array({5, 4}, -1, 1, 2);  // op(B) = [5, 4]
+  const xt::xarray<double> at = xt::transpose(a), bt = xt::transpose(b);
+  const xt::xarray<double> expected = naive(a, b);
+  for (const bool ta : {false, true}) {
+    for (const bool tb : {false, true}) {
+      xt::xarray<double> c = xt::ones<double>({3, 4});
+      detail::gemm_stored(ta, tb, 3, 4, 5, (ta ? at : a).data(), (tb ? bt : b).data(), 1.0, c.data());
+      CHECK(xt::allclose(c, expected + 1.0));
+      detail::gemm_stored(ta, tb, 3, 4, 5, (ta ? at : a).data(), (tb ? bt : b).data(), 0.0, c.data());
+      CHECK(xt::allclose(c, expected));
+    }
+  }
+}
+
+TEST_CASE("blas: an empty inner dimension gives beta * C", "[detail]") {
+  xt::xarray<float> c = {{1.0f, 2.0f}};
+  detail::gemm_stored<float>(false, false, 1, 2, 0, nullptr, nullptr, 1.0f, c.data());
+  CHECK((c == xt::xarray<float>{{1.0f, 2.0f}}));
+  detail::gemm_stored<float>(false, false, 1, 2, 0, nullptr, nullptr, 0.0f, c.data());
+  CHECK((c == xt::xarray<float>{{0.0f, 0.0f}}));
+}
