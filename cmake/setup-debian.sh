@@ -7,7 +7,7 @@ packages=(
   g++ cmake make ninja-build pkg-config       # toolchain
   libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev   # arrays
   libopenblas-dev                              # cblas_?gemm
-  catch2                                       # tests
+  catch2 librandom123-dev python3-numpy        # tests (RNG known answers, reading checkpoints)
   libbenchmark-dev                             # benchmarks
   zlib1g-dev libpng-dev                        # gzip IDX files, PNG images
 )

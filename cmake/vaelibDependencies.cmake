@@ -1,11 +1,12 @@
 # The packages vaelib's headers need, found the same way by our own build and by
 # vaelibConfig.cmake in an install tree. Debian 12: libxtensor-dev, libxsimd-dev, xtl-dev,
-# libopenblas-dev (see cmake/setup-debian.sh).
+# libopenblas-dev, zlib1g-dev (see cmake/setup-debian.sh).
 
 find_package(xtl REQUIRED)
 find_package(xsimd REQUIRED)
 find_package(xtensor REQUIRED)
 find_package(OpenBLAS CONFIG REQUIRED)
+find_package(ZLIB REQUIRED)  # CRC-32 of checkpoints, gzip IDX files
 
 # OpenBLAS's CMake package exports variables, not a target: wrap them in one.
 if(NOT TARGET vaelib::openblas)

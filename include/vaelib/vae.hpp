@@ -3,4 +3,8 @@
 
 #include "vaelib/autodiff.hpp"
 #include "vaelib/error.hpp"
+#include "vaelib/io.hpp"
+#include "vaelib/layers.hpp"
+#include "vaelib/optim.hpp"
+#include "vaelib/random/rng.hpp"
 #include "vaelib/version.hpp"

@@ -1,0 +1,121 @@
+#pragma once
+// Optimizer: the base of SGD, Adam and Adamax. It owns per-parameter state laid out exactly
+// like the ParameterStore's blocks, so an update is one vectorised pass per block over
+// values, gradients and state together. Shared features: a learning-rate schedule, L2
+// weight decay, and clipping of the global gradient norm.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vaelib/layers/parameters.hpp"
+#include "vaelib/optim/schedule.hpp"
+
+namespace vaelib::optim {
+
+/// The options every optimiser has (each optimiser's options struct repeats them).
+struct CommonOptions {
+  double learning_rate = 1e-3;
+  Schedule schedule = {};        // if set, overrides learning_rate
+  double weight_decay = 0;       // L2: adds weight_decay * value to the gradient
+  double clip_norm = 0;          // > 0: scale gradients so their global L2 norm is at most this
+};
+
+/// What one update needs besides the arrays.
+template <class T>
+struct UpdateContext {
+  T learning_rate;
+  T gradient_scale;  // from clipping; 1 when off
+  T weight_decay;
+  std::uint64_t step;  // 1 for the first update (bias corrections)
+};
+
+template <class T>
+class Optimizer {
+ public:
+  Optimizer(ParameterStore<T>& params, std::vector<std::string> slot_names, CommonOptions common)
+      : m_params(params), m_slot_names(std::move(slot_names)), m_common(std::move(common)) {
+    if (!(m_common.learning_rate >= 0)) throw ArgumentError("optimizer: learning_rate must be >= 0");
+    if (!(m_common.weight_decay >= 0)) throw ArgumentError("optimizer: weight_decay must be >= 0");
+    if (!(m_common.clip_norm >= 0)) throw ArgumentError("optimizer: clip_norm must be >= 0 (0 turns clipping off)");
+  }
+  virtual ~Optimizer() = default;
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+
+  /// Applies one update to every parameter from its current gradient.
+  void step() {
+    ensure_state();
+    const double lr = learning_rate();
+    m_last_norm = gradient_norm();
+    double scale = 1.0;
+    if (m_common.clip_norm > 0 && m_last_norm > m_common.clip_norm) scale = m_common.clip_norm / (m_last_norm + 1e-6);
+    ++m_steps;
+    const UpdateContext<T> ctx{static_cast<T>(lr), static_cast<T>(scale), static_cast<T>(m_common.weight_decay), m_steps};
+    const auto blocks = m_params.blocks();
+    for (std::size_t b = 0; b < blocks.size(); ++b) {
+      T* slots[max_slots] = {};
+      for (std::size_t s = 0; s < m_slot_names.size(); ++s) slots[s] = m_state[b][s].data();
+      update(blocks[b]->values.data(), blocks[b]->grads.data(), slots, blocks[b]->used, ctx);
+    }
+  }
+
+  void zero_grad() { m_params.zero_grad(); }
+
+  /// The learning rate the next step will use.
+  double learning_rate() const { return m_common.schedule ? m_common.schedule(m_steps) : m_common.learning_rate; }
+  std::uint64_t steps() const noexcept { return m_steps; }
+  void set_steps(std::uint64_t steps) noexcept { m_steps = steps; }
+  /// The global gradient norm seen by the last step (before clipping).
+  double last_gradient_norm() const noexcept { return m_last_norm; }
+
+  virtual std::string_view name() const = 0;
+  const std::vector<std::string>& slot_names() const noexcept { return m_slot_names; }
+  /// State slot `slot` (e.g. Adam's "m") of parameter `p`: p.size elements.
+  T* slot(std::size_t slot_index, const Parameter<T>& p) {
+    ensure_state();
+    return m_state.at(p.block).at(slot_index).data() + p.offset;
+  }
+  ParameterStore<T>& parameters() noexcept { return m_params; }
+
+ protected:
+  static constexpr std::size_t max_slots = 4;
+
+  /// One pass over n elements of a block: values, gradients and the state slots.
+  virtual void update(T* values, const T* grads, T* const* slots, std::size_t n, const UpdateContext<T>& ctx) = 0;
+
+ private:
+  double gradient_norm() const {
+    double sum = 0;
+    for (const auto& b : m_params.blocks()) {
+      const T* g = b->grads.data();
+      double block_sum = 0;
+      for (std::size_t i = 0; i < b->used; ++i) block_sum += static_cast<double>(g[i]) * g[i];
+      sum += block_sum;
+    }
+    return std::sqrt(sum);
+  }
+
+  /// State blocks mirror parameter blocks; new blocks get zeroed state.
+  void ensure_state() {
+    const auto blocks = m_params.blocks();
+    while (m_state.size() < blocks.size()) {
+      const std::size_t capacity = blocks[m_state.size()]->capacity;
+      std::vector<detail::Buffer<T>> slots(m_slot_names.size());
+      for (auto& s : slots) std::fill_n(s.ensure(capacity), capacity, T(0));
+      m_state.push_back(std::move(slots));
+    }
+  }
+
+  ParameterStore<T>& m_params;
+  std::vector<std::string> m_slot_names;
+  CommonOptions m_common;
+  std::vector<std::vector<detail::Buffer<T>>> m_state;
+  std::uint64_t m_steps = 0;
+  double m_last_norm = 0;
+};
+
+}  // namespace vaelib::optim

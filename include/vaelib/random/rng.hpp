@@ -1,0 +1,151 @@
+#pragma once
+// Rng: a fast, reproducible, counter-based random number generator (Philox4x32-10, Salmon
+// et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011). Its whole state is a
+// 64-bit key (the seed), a 128-bit counter and a position in the current block of four
+// words: cheap to save in a checkpoint and to restore exactly. The same seed gives the same
+// numbers on every machine.
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <numbers>
+#include <span>
+#include <string_view>
+
+namespace vaelib {
+
+/// Everything needed to resume an Rng exactly (saved in checkpoints).
+struct RngState {
+  std::uint64_t seed = 0;
+  std::uint64_t counter_low = 0;   // the 128-bit block counter
+  std::uint64_t counter_high = 0;
+  std::uint64_t position = 4;      // next unused word of the current block (4: none left)
+  friend bool operator==(const RngState&, const RngState&) = default;
+};
+
+class Rng {
+ public:
+  using Block = std::array<std::uint32_t, 4>;
+
+  explicit Rng(std::uint64_t seed = 0) { m_state.seed = seed; }
+
+  /// The Philox4x32-10 bijection: 4 words of output for a counter under a key.
+  static Block philox(Block counter, std::array<std::uint32_t, 2> key) {
+    constexpr std::uint32_t m0 = 0xD2511F53, m1 = 0xCD9E8D57;      // round multipliers
+    constexpr std::uint32_t w0 = 0x9E3779B9, w1 = 0xBB67AE85;      // Weyl key increments
+    for (int round = 0; round < 10; ++round) {
+      if (round > 0) {
+        key[0] += w0;
+        key[1] += w1;
+      }
+      const std::uint64_t p0 = std::uint64_t{m0} * counter[0];
+      const std::uint64_t p1 = std::uint64_t{m1} * counter[2];
+      counter = {static_cast<std::uint32_t>(p1 >> 32) ^ counter[1] ^ key[0], static_cast<std::uint32_t>(p1),
+                 static_cast<std::uint32_t>(p0 >> 32) ^ counter[3] ^ key[1], static_cast<std::uint32_t>(p0)};
+    }
+    return counter;
+  }
+
+  /// An independent generator for a named purpose (parameter initialisation of "gen/h1/w",
+  /// dropout, ...): the key is a hash of this seed and the name; the counter starts at 0.
+  Rng stream(std::string_view name) const {
+    std::uint64_t h = 0xcbf29ce484222325ULL ^ m_state.seed;  // FNV-1a over the name, then mixed
+    for (char c : name) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 0x100000001b3ULL;
+    }
+    return Rng(mix(h));
+  }
+
+  std::uint32_t next_u32() {
+    if (m_state.position >= 4) refill();
+    return m_block[m_state.position++];
+  }
+
+  std::uint64_t next_u64() {
+    const std::uint64_t high = next_u32();
+    return (high << 32) | next_u32();
+  }
+
+  /// Uniform in [0, 1): 24 random bits for float, 53 for double.
+  template <class T>
+  T uniform() {
+    if constexpr (sizeof(T) <= 4)
+      return static_cast<T>(next_u32() >> 8) * T(0x1.0p-24);
+    else
+      return static_cast<T>(next_u64() >> 11) * T(0x1.0p-53);
+  }
+
+  /// Uniform in [low, high).
+  template <class T>
+  T uniform(T low, T high) {
+    return low + (high - low) * uniform<T>();
+  }
+
+  /// Standard normal (Box-Muller; uses two uniforms per pair, caches nothing: the state
+  /// stays exactly the counter).
+  template <class T>
+  void fill_normal(std::span<T> out, T mean = T(0), T stddev = T(1)) {
+    std::size_t i = 0;
+    for (; i + 1 < out.size(); i += 2) {
+      const auto [a, b] = normal_pair<T>();
+      out[i] = mean + stddev * a;
+      out[i + 1] = mean + stddev * b;
+    }
+    if (i < out.size()) out[i] = mean + stddev * normal_pair<T>().first;
+  }
+
+  template <class T>
+  void fill_uniform(std::span<T> out, T low = T(0), T high = T(1)) {
+    for (T& v : out) v = uniform<T>(low, high);
+  }
+
+  template <class T>
+  T normal() {
+    return normal_pair<T>().first;
+  }
+
+  const RngState& state() const noexcept { return m_state; }
+  void set_state(const RngState& state) {
+    m_state = state;
+    if (m_state.position < 4) m_block = philox(counter_block(m_state.counter_low - 1, m_state.counter_high - (m_state.counter_low == 0 ? 1 : 0)), key());
+  }
+  std::uint64_t seed() const noexcept { return m_state.seed; }
+
+ private:
+  static std::uint64_t mix(std::uint64_t z) {  // splitmix64 finaliser
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+
+  std::array<std::uint32_t, 2> key() const {
+    return {static_cast<std::uint32_t>(m_state.seed), static_cast<std::uint32_t>(m_state.seed >> 32)};
+  }
+
+  static Block counter_block(std::uint64_t low, std::uint64_t high) {
+    return {static_cast<std::uint32_t>(low), static_cast<std::uint32_t>(low >> 32), static_cast<std::uint32_t>(high),
+            static_cast<std::uint32_t>(high >> 32)};
+  }
+
+  void refill() {
+    m_block = philox(counter_block(m_state.counter_low, m_state.counter_high), key());
+    if (++m_state.counter_low == 0) ++m_state.counter_high;
+    m_state.position = 0;
+  }
+
+  template <class T>
+  std::pair<T, T> normal_pair() {
+    const T u1 = T(1) - uniform<T>();  // (0, 1]: log is finite
+    const T u2 = uniform<T>();
+    const T r = std::sqrt(T(-2) * std::log(u1));
+    const T theta = T(2) * std::numbers::pi_v<T> * u2;
+    return {r * std::cos(theta), r * std::sin(theta)};
+  }
+
+  RngState m_state;
+  Block m_block{};
+};
+
+}  // namespace vaelib

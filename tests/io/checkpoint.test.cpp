@@ -1,0 +1,209 @@
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "support/gradients.hpp"
+
+using namespace vaelib;
+using namespace vaelib::io;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::filesystem::path temp_folder(const std::string& name) {
+  const auto folder = std::filesystem::temp_directory_path() / ("vaelib_checkpoint_" + name);
+  std::filesystem::remove_all(folder);
+  std::filesystem::create_directories(folder);
+  return folder;
+}
+
+std::vector<char> read_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const std::filesystem::path& p, const std::vector<char>& bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// A small regression model trained with Adam on batches drawn from the run's Rng: the
+// whole training state is parameters + optimiser + rng + step.
+struct Run {
+  ParameterStore<float> store{11};
+  optim::Adam<float> adam{store, {.learning_rate = 1e-2}};
+  Rng rng{2024};
+  std::uint64_t step = 0;
+  Tape<float> tape;
+  MLP<float> mlp{store.scope("model"), "mlp", {16, 16, 1}, {.hidden_activation = Activation::tanh}};
+
+  float train_until(std::uint64_t last_step) {
+    float loss_value = 0;
+    xt::xarray<float> x = xt::zeros<float>({32, 1});
+    while (step < last_step) {
+      rng.fill_uniform<float>(std::span<float>(x.data(), x.size()), -2.0f, 2.0f);
+      const xt::xarray<float> y = xt::sin(x);
+      tape.clear();
+      auto pred = mlp(tape.constant(x));
+      auto loss = mean(square(pred - tape.constant(y)));
+      adam.zero_grad();
+      tape.backward(loss);
+      adam.step();
+      loss_value = loss.item();
+      ++step;
+    }
+    return loss_value;
+  }
+
+  TrainingState<float> state() { return {&store, &adam, &rng, &step}; }
+};
+
+bool same_parameters(const ParameterStore<float>& a, const ParameterStore<float>& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& p : a) {
+    const Parameter<float>* q = b.find(p->name);
+    if (q == nullptr || q->shape != p->shape || std::memcmp(q->value, p->value, p->size * sizeof(float)) != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint: save then load restores everything bit for bit", "[io][checkpoint]") {
+  const auto folder = temp_folder("roundtrip");
+  Run a;
+  a.train_until(20);
+  save_checkpoint(folder / "ck.npz", a.state());
+  Run b;  // fresh: no parameters yet, other optimiser state, other RNG position
+  load_checkpoint(folder / "ck.npz", b.state());
+  CHECK(same_parameters(a.store, b.store));
+  CHECK(b.step == 20);
+  CHECK(b.adam.steps() == 20);
+  CHECK(b.rng.state() == a.rng.state());
+  for (const auto& p : a.store) {
+    for (std::size_t s = 0; s < 2; ++s) {
+      CHECK(std::memcmp(a.adam.slot(s, *p), b.adam.slot(s, b.store.at(p->name)), p->size * sizeof(float)) == 0);
+    }
+  }
+  save_checkpoint(folder / "again.npz", b.state());
+  CHECK(read_bytes(folder / "ck.npz") == read_bytes(folder / "again.npz"));
+  std::filesystem::remove_all(folder);
+}
+
+TEST_CASE("checkpoint: a resumed run continues exactly as the uninterrupted one", "[io][checkpoint]") {
+  const auto folder = temp_folder("resume");
+  Run uninterrupted;
+  uninterrupted.train_until(60);
+
+  Run first_half;
+  first_half.train_until(25);
+  save_checkpoint(folder / "ck.npz", first_half.state());
+  Run resumed;
+  load_checkpoint(folder / "ck.npz", resumed.state());
+  resumed.train_until(60);
+
+  CHECK(same_parameters(uninterrupted.store, resumed.store));
+  CHECK(resumed.rng.state() == uninterrupted.rng.state());
+  std::filesystem::remove_all(folder);
+}
+
+TEST_CASE("checkpoint: truncated files are refused with the file named, and nothing is loaded", "[io][checkpoint]") {
+  const auto folder = temp_folder("truncated");
+  Run a;
+  a.train_until(3);
+  const auto good = folder / "good.npz";
+  save_checkpoint(good, a.state());
+  const std::vector<char> bytes = read_bytes(good);
+  const auto bad = folder / "bad.npz";
+  Run b;
+  b.train_until(1);  // has parameters of its own, which must survive failed loads
+  ParameterStore<float> before(0);
+  for (const auto& p : b.store) before.create_from(p->name, p->shape, {p->value, p->size});
+  for (const std::size_t keep : {std::size_t{0}, std::size_t{10}, std::size_t{100}, bytes.size() / 2, bytes.size() - 30,
+                                 bytes.size() - 1}) {
+    write_bytes(bad, std::vector<char>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(keep)));
+    INFO("kept " << keep << " of " << bytes.size() << " bytes");
+    REQUIRE_THROWS_AS(load_checkpoint(bad, b.state()), FormatError);
+    REQUIRE_THROWS_WITH(load_checkpoint(bad, b.state()), Contains(bad.string()));
+    CHECK(same_parameters(before, b.store));
+    CHECK(b.step == 1);
+  }
+  write_bytes(bad, std::vector<char>(bytes.begin(), bytes.begin() + 10));
+  REQUIRE_THROWS_WITH(load_checkpoint(bad, b.state()),
+                      bad.string() + ": byte 0: truncated: 10 bytes is too short for an npz (zip) archive");
+  write_bytes(bad, std::vector<char>(bytes.begin(), bytes.end() - 30));
+  REQUIRE_THROWS_WITH(load_checkpoint(bad, b.state()),
+                      Contains("truncated or not an npz archive: no zip end-of-central-directory record"));
+  std::filesystem::remove_all(folder);
+}
+
+TEST_CASE("checkpoint: flipped bytes are refused", "[io][checkpoint]") {
+  const auto folder = temp_folder("flipped");
+  Run a;
+  a.train_until(2);
+  const auto path = folder / "ck.npz";
+  save_checkpoint(path, a.state());
+  const std::vector<char> bytes = read_bytes(path);
+  Run b;
+  for (const std::size_t at : {std::size_t{5}, std::size_t{200}, bytes.size() / 2, bytes.size() - 40, bytes.size() - 3}) {
+    std::vector<char> bad = bytes;
+    bad[at] ^= 0x10;
+    write_bytes(path, bad);
+    INFO("flipped byte " << at);
+    REQUIRE_THROWS_AS(load_checkpoint(path, b.state()), FormatError);
+    CHECK(b.store.size() == 0);
+  }
+  std::vector<char> bad = bytes;
+  bad[bytes.size() / 2] ^= 0x10;
+  write_bytes(path, bad);
+  REQUIRE_THROWS_WITH(load_checkpoint(path, b.state()),
+                      Contains(path.string() + ": byte 0: corrupt: the archive's CRC-32 is"));
+  std::filesystem::remove_all(folder);
+}
+
+TEST_CASE("checkpoint: mismatched models and files are named in the error", "[io][checkpoint]") {
+  const auto folder = temp_folder("mismatch");
+  const auto path = folder / "ck.npz";
+  Run a;
+  a.train_until(1);
+  save_checkpoint(path, a.state());
+
+  SECTION("a parameter of another shape") {
+    ParameterStore<float> store;
+    store.get_or_create("model/mlp/layer_0/weight", Shape{1, 8}, init::zeros<float>());
+    REQUIRE_THROWS_WITH(load_checkpoint(path, TrainingState<float>{&store}),
+                        "load_checkpoint " + path.string() +
+                            ": array 'param/model/mlp/layer_0/weight' has shape [1, 16], the model's is [1, 8]");
+    CHECK(store.size() == 1);  // nothing created
+  }
+  SECTION("a model parameter the file lacks") {
+    ParameterStore<float> store;
+    store.get_or_create("decoder/extra", Shape{3}, init::zeros<float>());
+    REQUIRE_THROWS_WITH(load_checkpoint(path, TrainingState<float>{&store}),
+                        Contains("the model's parameter 'decoder/extra' is not in the checkpoint"));
+  }
+  SECTION("another optimiser") {
+    ParameterStore<float> store;
+    optim::SGD<float> sgd(store);
+    REQUIRE_THROWS_WITH(load_checkpoint(path, TrainingState<float>{&store, &sgd}),
+                        Contains("the checkpoint has no state for optimizer 'sgd' (it has: adam)"));
+    CHECK(store.size() == 0);
+  }
+  SECTION("another precision") {
+    ParameterStore<double> store;
+    REQUIRE_THROWS_WITH(load_checkpoint(path, TrainingState<double>{&store}),
+                        Contains("array 'param/model/mlp/layer_0/weight' has dtype <f4, expected <f8"));
+  }
+  SECTION("a missing file") {
+    ParameterStore<float> store;
+    REQUIRE_THROWS_AS(load_checkpoint(folder / "none.npz", TrainingState<float>{&store}), IoError);
+    REQUIRE_THROWS_WITH(load_checkpoint(folder / "none.npz", TrainingState<float>{&store}),
+                        Contains("read " + (folder / "none.npz").string() + ": cannot open the file"));
+  }
+  SECTION("not a checkpoint") {
+    write_bytes(folder / "text.npz", std::vector<char>(100, 'x'));
+    ParameterStore<float> store;
+    REQUIRE_THROWS_AS(load_checkpoint(folder / "text.npz", TrainingState<float>{&store}), FormatError);
+  }
+  std::filesystem::remove_all(folder);
+}

@@ -1,0 +1,86 @@
+#include <Random123/philox.h>
+
+#include <cmath>
+#include <vector>
+
+#include "support/gradients.hpp"
+
+using namespace vaelib;
+
+TEST_CASE("rng: Philox4x32-10 matches Random123 (Debian's librandom123-dev)", "[rng]") {
+  r123::Philox4x32_R<10> reference;
+  Rng source(12345);
+  for (int i = 0; i < 1000; ++i) {
+    const Rng::Block counter = {source.next_u32(), source.next_u32(), source.next_u32(), source.next_u32()};
+    const std::array<std::uint32_t, 2> key = {source.next_u32(), source.next_u32()};
+    r123::Philox4x32_R<10>::ctr_type c = {{counter[0], counter[1], counter[2], counter[3]}};
+    r123::Philox4x32_R<10>::key_type k = {{key[0], key[1]}};
+    const auto expected = reference(c, k);
+    const Rng::Block actual = Rng::philox(counter, key);
+    for (int j = 0; j < 4; ++j) REQUIRE(actual[static_cast<std::size_t>(j)] == expected.v[j]);
+  }
+  // The published known answer for counter 0, key 0.
+  const Rng::Block zero = Rng::philox({0, 0, 0, 0}, {0, 0});
+  CHECK(zero == Rng::Block{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8});
+}
+
+TEST_CASE("rng: the same seed gives the same numbers; another seed does not", "[rng]") {
+  Rng a(7), b(7), c(8);
+  std::vector<std::uint32_t> va, vb, vc;
+  for (int i = 0; i < 100; ++i) {
+    va.push_back(a.next_u32());
+    vb.push_back(b.next_u32());
+    vc.push_back(c.next_u32());
+  }
+  CHECK(va == vb);
+  CHECK(va != vc);
+}
+
+TEST_CASE("rng: state round trip resumes the exact sequence", "[rng]") {
+  Rng a(99);
+  for (int i = 0; i < 13; ++i) a.next_u32();  // mid-block
+  const RngState saved = a.state();
+  std::vector<double> expected;
+  for (int i = 0; i < 50; ++i) expected.push_back(a.uniform<double>());
+  Rng b(1);
+  b.set_state(saved);
+  CHECK(b.state() == saved);
+  for (int i = 0; i < 50; ++i) REQUIRE(b.uniform<double>() == expected[static_cast<std::size_t>(i)]);
+}
+
+TEST_CASE("rng: uniform and normal have the right moments", "[rng]") {
+  Rng rng(2024);
+  const std::size_t n = 200000;
+  std::vector<double> u(n), z(n);
+  rng.fill_uniform<double>(u, -1.0, 3.0);
+  rng.fill_normal<double>(z, 2.0, 0.5);
+  double su = 0, sz = 0, sz2 = 0, min_u = 10, max_u = -10;
+  for (std::size_t i = 0; i < n; ++i) {
+    su += u[i];
+    min_u = std::min(min_u, u[i]);
+    max_u = std::max(max_u, u[i]);
+    sz += z[i];
+    sz2 += z[i] * z[i];
+  }
+  CHECK(min_u >= -1.0);
+  CHECK(max_u < 3.0);
+  CHECK(su / n == Approx(1.0).margin(0.01));   // sd of the mean: 1.15 / sqrt(n) = 0.0026
+  const double mean = sz / n;
+  CHECK(mean == Approx(2.0).margin(0.005));    // sd of the mean: 0.0011
+  CHECK(std::sqrt(sz2 / n - mean * mean) == Approx(0.5).margin(0.005));
+  float f = 0;
+  for (int i = 0; i < 1000; ++i) {
+    f = rng.uniform<float>();
+    REQUIRE(f >= 0.0f);
+    REQUIRE(f < 1.0f);
+  }
+}
+
+TEST_CASE("rng: named streams are reproducible and independent", "[rng]") {
+  const Rng base(5);
+  Rng s1 = base.stream("gen/h1/weight"), s2 = base.stream("gen/h1/weight"), s3 = base.stream("gen/h1/bias");
+  const std::uint32_t a = s1.next_u32();
+  CHECK(a == s2.next_u32());
+  CHECK(a != s3.next_u32());
+  CHECK(Rng(6).stream("gen/h1/weight").next_u32() != a);
+}
