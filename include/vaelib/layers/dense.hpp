@@ -8,6 +8,7 @@
 
 #include "vaelib/autodiff/ops/linear.hpp"
 #include "vaelib/autodiff/ops/matmul.hpp"
+#include "vaelib/autodiff/ops/reshape.hpp"
 #include "vaelib/layers/activation.hpp"
 #include "vaelib/layers/initializers.hpp"
 #include "vaelib/layers/parameters.hpp"
@@ -33,7 +34,14 @@ Var<T> dense(const ParameterScope<T>& scope, std::string_view name, const Var<T>
   Tape<T>& tape = x.tape();
   const Var<T> w =
       layer.get("weight", Shape{in, units}, options.weight_init ? options.weight_init : init::default_weight<T>()).on(tape);
-  if (!options.use_bias) return activate(matmul(x, w), options.activation);
+  if (!options.use_bias) {
+    if (x.rank() == 1) {  // matmul wants a matrix: view x as one row
+      return activate(reshape(matmul(reshape(x, {std::ptrdiff_t{1}, static_cast<std::ptrdiff_t>(in)}), w),
+                              {static_cast<std::ptrdiff_t>(units)}),
+                      options.activation);
+    }
+    return activate(matmul(x, w), options.activation);
+  }
   const Var<T> b = layer.get("bias", Shape{units}, options.bias_init).on(tape);
   return linear(x, w, b, options.activation);
 }

@@ -41,6 +41,7 @@ void write_grad(GradTarget<T> target, std::size_t n, const E& e) {
 template <class T, class Forward, class Backward>
 Var<T> unary_op(const char* name, const Var<T>& x, Forward forward, Backward backward) {
   Tape<T>& tape = x.tape();
+  tape.check_handle(name, x);
   const Var<T> y = tape.make_node(name, x.shape(), {x});
   const std::size_t n = tape.node(y).size;
   xt::noalias(flat(tape.value_ptr(y), n)) = forward(flat(x.data(), n));

@@ -11,6 +11,7 @@ namespace vaelib {
 template <class T>
 Var<T> broadcast_to(const Var<T>& x, const Shape& shape) {
   Tape<T>& tape = x.tape();
+  tape.check_handle("broadcast_to", x);
   if (!broadcasts_to(x.shape(), shape)) {
     throw ShapeError("broadcast_to: cannot broadcast shape " + to_string(x.shape()) + " to " + to_string(shape) +
                      " (each axis must match or be 1 in the input)");

@@ -12,10 +12,12 @@
 namespace vaelib {
 
 /// forward:  y = m + log(sum_j exp(x_j - m)),  m = max_j x_j  (y = m when m is +-inf)
-/// backward: dx_j += dy * exp(x_j - y)  (the softmax; 0 where y = -inf)
+/// backward: dx_j += dy * exp(x_j - y)  (the softmax; 0 where y = -inf; where y = +inf, dy
+///           is shared equally by the +inf entries)
 template <class T>
 Var<T> logsumexp(const Var<T>& x, std::ptrdiff_t axis, bool keep_dims = false) {
   Tape<T>& tape = x.tape();
+  tape.check_handle("logsumexp", x);
   const std::size_t ax = normalize_axis("logsumexp", axis, x.rank());
   const detail::AxisView v = detail::axis_view(x.shape(), ax);
   if (v.n == 0) {
@@ -48,10 +50,20 @@ Var<T> logsumexp(const Var<T>& x, std::ptrdiff_t axis, bool keep_dims = false) {
       T* gb = g.data + o * w.n * w.inner;
       const T* yb = self.value + o * w.inner;
       const T* dyb = self.grad + o * w.inner;
-      for (std::size_t j = 0; j < w.n; ++j) {
-        for (std::size_t i = 0; i < w.inner; ++i) {
-          const T yv = yb[i];
-          const T contrib = yv == -std::numeric_limits<T>::infinity() ? T(0) : dyb[i] * std::exp(xb[j * w.inner + i] - yv);
+      constexpr T inf = std::numeric_limits<T>::infinity();
+      for (std::size_t i = 0; i < w.inner; ++i) {
+        const T yv = yb[i];
+        T infinite_share = 0;  // only used when y = +inf
+        if (yv == inf) {
+          std::size_t count = 0;
+          for (std::size_t j = 0; j < w.n; ++j) count += xb[j * w.inner + i] == inf;
+          infinite_share = dyb[i] / static_cast<T>(count);
+        }
+        for (std::size_t j = 0; j < w.n; ++j) {
+          const T xv = xb[j * w.inner + i];
+          const T contrib = yv == -inf  ? T(0)
+                            : yv == inf ? (xv == inf ? infinite_share : T(0))
+                                        : dyb[i] * std::exp(xv - yv);
           gb[j * w.inner + i] = g.accumulate ? gb[j * w.inner + i] + contrib : contrib;
         }
       }

@@ -15,6 +15,7 @@ namespace vaelib {
 template <class T>
 Var<T> max(const Var<T>& x, std::ptrdiff_t axis, bool keep_dims = false) {
   Tape<T>& tape = x.tape();
+  tape.check_handle("max", x);
   const std::size_t ax = normalize_axis("max", axis, x.rank());
   const detail::AxisView v = detail::axis_view(x.shape(), ax);
   if (v.n == 0) {

@@ -12,8 +12,15 @@ namespace vaelib {
 /// backward: dx += dy / count, broadcast back over the reduced axes
 template <class T, class Axes = std::initializer_list<std::ptrdiff_t>>
 Var<T> mean(const Var<T>& x, const Axes& axes = {}, bool keep_dims = false) {
+  x.tape().check_handle("mean", x);
   const AxisSet set = normalize_axes("mean", axes, x.rank());
-  if (x.size() == 0) throw ShapeError("mean: cannot average an empty tensor of shape " + to_string(x.shape()));
+  std::size_t count = 1;
+  for (std::size_t i = 0; i < x.rank(); ++i)
+    if (set.contains(i)) count *= x.shape()[i];
+  if (count == 0 && shape_size(reduced_shape(x.shape(), set, false)) > 0) {
+    throw ShapeError("mean: cannot average over an empty axis of shape " + to_string(x.shape()) +
+                     " (the mean of no elements is undefined)");
+  }
   return detail::scaled_sum("mean", x, set, keep_dims, true);
 }
 

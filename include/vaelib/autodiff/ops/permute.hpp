@@ -62,6 +62,7 @@ void permute_copy(T* y, const T* x, const Shape& x_shape, const Permutation& p, 
 template <class T, class Axes = std::initializer_list<std::ptrdiff_t>>
 Var<T> permute(const Var<T>& x, const Axes& axes) {
   Tape<T>& tape = x.tape();
+  tape.check_handle("permute", x);
   const detail::Permutation p = detail::make_permutation(x.shape(), axes);
   Shape out_shape(p.rank, 0);
   for (std::size_t i = 0; i < p.rank; ++i) out_shape[i] = x.shape()[p.axes[i]];

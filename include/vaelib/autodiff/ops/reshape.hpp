@@ -55,6 +55,7 @@ Shape resolve_reshape(const Shape& from, const Dims& dims) {
 template <class T, class Dims = std::initializer_list<std::ptrdiff_t>>
 Var<T> reshape(const Var<T>& x, const Dims& dims) {
   Tape<T>& tape = x.tape();
+  tape.check_handle("reshape", x);
   const Var<T> y = tape.make_alias("reshape", x, detail::resolve_reshape(x.shape(), dims), /*differentiable=*/true);
   tape.set_backward(y, [x](Tape<T>& t, Node<T>& self) {
     const GradTarget<T> g = t.grad_target(x);

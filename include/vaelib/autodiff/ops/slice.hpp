@@ -15,6 +15,7 @@ namespace vaelib {
 template <class T>
 Var<T> slice(const Var<T>& x, std::ptrdiff_t axis, std::ptrdiff_t start, std::ptrdiff_t stop, std::ptrdiff_t step = 1) {
   Tape<T>& tape = x.tape();
+  tape.check_handle("slice", x);
   const std::size_t ax = normalize_axis("slice", axis, x.rank());
   const auto n = static_cast<std::ptrdiff_t>(x.shape()[ax]);
   const std::ptrdiff_t b = start < 0 ? start + n : start;

@@ -16,8 +16,10 @@ Var<T> scaled_sum(const char* name, const Var<T>& x, AxisSet axes, bool keep_dim
   Tape<T>& tape = x.tape();
   const Shape& in_shape = x.shape();
   const Shape kept = reduced_shape(in_shape, axes, true);
-  const std::size_t count = shape_size(kept) == 0 ? 0 : x.size() / shape_size(kept);
-  const T scale = divide_by_count ? T(1) / static_cast<T>(count) : T(1);
+  std::size_t count = 1;  // elements summed into each output
+  for (std::size_t i = 0; i < in_shape.size(); ++i)
+    if (axes.contains(i)) count *= in_shape[i];
+  const T scale = divide_by_count && count > 0 ? T(1) / static_cast<T>(count) : T(1);
   const Var<T> y = tape.make_node(name, reduced_shape(in_shape, axes, keep_dims), {x});
   T* out = tape.value_ptr(y);
   reduce_sum_into(out, kept, x.data(), in_shape, false);
@@ -45,6 +47,7 @@ Var<T> scaled_sum(const char* name, const Var<T>& x, AxisSet axes, bool keep_dim
 /// backward: dx += dy broadcast back over the reduced axes
 template <class T, class Axes = std::initializer_list<std::ptrdiff_t>>
 Var<T> sum(const Var<T>& x, const Axes& axes = {}, bool keep_dims = false) {
+  x.tape().check_handle("sum", x);
   return detail::scaled_sum("sum", x, normalize_axes("sum", axes, x.rank()), keep_dims, false);
 }
 

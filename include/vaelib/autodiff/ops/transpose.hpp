@@ -15,6 +15,7 @@ namespace vaelib {
 /// backward: dx += dy with the same two axes swapped back
 template <class T>
 Var<T> transpose(const Var<T>& x, std::ptrdiff_t axis1 = -2, std::ptrdiff_t axis2 = -1) {
+  x.tape().check_handle("transpose", x);
   const std::size_t rank = x.rank();
   if (rank < 2) {
     throw ShapeError("transpose: expected a tensor of rank >= 2, got shape " + to_string(x.shape()));
