@@ -1,0 +1,313 @@
+#include "support/gradients.hpp"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+using namespace vaelib;
+using namespace vaelib::testing;
+
+namespace {
+
+/// f(p) = 0.5 * sum(a * p^2) over two parameters, "p" [3] and "q" [2]; gradient a * p.
+template <class T>
+struct Quadratic {
+  ParameterStore<T> store;
+  std::vector<double> a = {1.0, 3.0, 0.5, 2.0, 0.2};
+  std::vector<double> initial = {1.0, -2.0, 0.5, 0.3, -0.7};
+
+  Quadratic() {
+    store.create_from("p", Shape{3}, std::vector<T>{T(1.0), T(-2.0), T(0.5)});
+    store.create_from("q", Shape{2}, std::vector<T>{T(0.3), T(-0.7)});
+  }
+  std::vector<T*> values() {
+    return {store.at("p").value, store.at("p").value + 1, store.at("p").value + 2, store.at("q").value,
+            store.at("q").value + 1};
+  }
+  std::vector<T*> grads() {
+    return {store.at("p").grad, store.at("p").grad + 1, store.at("p").grad + 2, store.at("q").grad,
+            store.at("q").grad + 1};
+  }
+  /// Writes the gradient a * p by hand (no tape).
+  void gradient() {
+    const std::vector<T*> v = values();
+    const std::vector<T*> g = grads();
+    for (std::size_t i = 0; i < a.size(); ++i) *g[i] = static_cast<T>(a[i]) * *v[i];
+  }
+};
+
+void require_near(double actual, double expected, double tolerance) {
+  INFO("actual " << actual << ", expected " << expected);
+  REQUIRE(std::abs(actual - expected) <= tolerance * std::max(1.0, std::abs(expected)));
+}
+
+/// Reference Adam with clipping of the global norm, in double.
+struct ReferenceAdam {
+  double lr, b1 = 0.9, b2 = 0.999, eps = 1e-8, clip = 0;
+  std::vector<double> m = {}, v = {};
+  int t = 0;
+  void step(std::vector<double>& p, const std::vector<double>& a) {
+    ++t;
+    std::vector<double> g(p.size());
+    double norm2 = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      g[i] = a[i] * p[i];
+      norm2 += g[i] * g[i];
+    }
+    const double norm = std::sqrt(norm2);
+    const double scale = clip > 0 && norm > clip ? clip / (norm + 1e-6) : 1.0;
+    m.resize(p.size(), 0.0);
+    v.resize(p.size(), 0.0);
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const double gi = g[i] * scale;
+      m[i] = b1 * m[i] + (1 - b1) * gi;
+      v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+      const double mhat = m[i] / (1 - std::pow(b1, t));
+      const double vhat = v[i] / (1 - std::pow(b2, t));
+      p[i] -= lr * mhat / (std::sqrt(vhat) + eps);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("optimizer: clipping scales the gradient to clip_norm / (norm + 1e-6)", "[optimizer]") {
+  Quadratic<double> f;
+  const std::vector<double*> g = f.grads();
+  const std::vector<double> big = {30.0, 0.0, -40.0, 0.0, 120.0};  // global norm 130
+  for (std::size_t i = 0; i < big.size(); ++i) *g[i] = big[i];
+  optim::SgdOptions options;
+  options.learning_rate = 0.1;
+  options.clip_norm = 1.0;
+  optim::SGD<double> sgd(f.store, options);
+  CHECK(sgd.last_gradient_norm() == 0.0);
+  sgd.step();
+  CHECK(sgd.last_gradient_norm() == 130.0);  // before clipping
+  const double scale = 1.0 / (130.0 + 1e-6);
+  const std::vector<double*> v = f.values();
+  double update_norm2 = 0;
+  for (std::size_t i = 0; i < big.size(); ++i) {
+    const double expected = f.initial[i] - 0.1 * scale * big[i];
+    require_near(*v[i], expected, 1e-15);
+    update_norm2 += (f.initial[i] - *v[i]) * (f.initial[i] - *v[i]);
+  }
+  CHECK(std::sqrt(update_norm2) == Approx(0.1 * 1.0).epsilon(1e-7));  // lr * clip_norm
+  // The gradient itself is not modified.
+  for (std::size_t i = 0; i < big.size(); ++i) CHECK(*g[i] == big[i]);
+}
+
+TEST_CASE("optimizer: no clipping when the norm is at most clip_norm", "[optimizer]") {
+  Quadratic<double> f;
+  const std::vector<double*> g = f.grads();
+  const std::vector<double> grad = {3.0, 0.0, -4.0, 0.0, 12.0};  // norm 13
+  for (std::size_t i = 0; i < grad.size(); ++i) *g[i] = grad[i];
+  optim::SgdOptions options;
+  options.learning_rate = 0.1;
+  options.clip_norm = 13.0;
+  optim::SGD<double> sgd(f.store, options);
+  sgd.step();
+  CHECK(sgd.last_gradient_norm() == 13.0);
+  const std::vector<double*> v = f.values();
+  for (std::size_t i = 0; i < grad.size(); ++i) require_near(*v[i], f.initial[i] - 0.1 * grad[i], 1e-15);
+}
+
+TEST_CASE("optimizer: Adam with clipping follows the clipped trajectory", "[optimizer]") {
+  Quadratic<double> f;
+  optim::AdamOptions options;
+  options.learning_rate = 0.05;
+  options.clip_norm = 0.5;  // the quadratic's gradient norm starts near 6
+  optim::Adam<double> adam(f.store, options);
+  ReferenceAdam ref{.lr = 0.05, .clip = 0.5};
+  std::vector<double> p = f.initial;
+  for (int step = 1; step <= 8; ++step) {
+    INFO("step " << step);
+    double norm2 = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) norm2 += (f.a[i] * p[i]) * (f.a[i] * p[i]);
+    f.gradient();
+    adam.step();
+    ref.step(p, f.a);
+    CHECK(adam.last_gradient_norm() == Approx(std::sqrt(norm2)).epsilon(1e-12));
+    const std::vector<double*> v = f.values();
+    for (std::size_t i = 0; i < p.size(); ++i) require_near(*v[i], p[i], 1e-12);
+  }
+}
+
+TEST_CASE("optimizer: the gradient norm is global over parameters and blocks", "[optimizer]") {
+  ParameterStore<float> store;
+  Parameter<float>& a = store.get_or_create("a", Shape{4}, {});
+  Parameter<float>& big = store.get_or_create("big", Shape{ParameterStore<float>::default_block_elements}, {});
+  REQUIRE(store.blocks().size() == 2);
+  a.grad[0] = 3.0f;
+  big.grad[big.size - 1] = 4.0f;
+  optim::SGD<float> sgd(store, {.learning_rate = 0.5, .schedule = {}, .weight_decay = 0, .clip_norm = 1.0});
+  sgd.step();
+  CHECK(sgd.last_gradient_norm() == 5.0);
+  CHECK(a.value[0] == Approx(-0.5 * 3.0 / 5.0).epsilon(1e-6));
+  CHECK(big.value[big.size - 1] == Approx(-0.5 * 4.0 / 5.0).epsilon(1e-6));
+  CHECK(a.value[1] == 0.0f);
+}
+
+TEST_CASE("optimizer: bad common options throw ArgumentError", "[optimizer]") {
+  ParameterStore<float> store;
+  const std::string lr = "optimizer: learning_rate must be >= 0";
+  const std::string wd = "optimizer: weight_decay must be >= 0";
+  const std::string clip = "optimizer: clip_norm must be >= 0 (0 turns clipping off)";
+  optim::SgdOptions sgd;
+  sgd.learning_rate = -0.1;
+  REQUIRE_THROWS_AS(optim::SGD<float>(store, sgd), ArgumentError);
+  REQUIRE_THROWS_WITH(optim::SGD<float>(store, sgd), lr);
+  sgd.learning_rate = std::nan("");
+  REQUIRE_THROWS_WITH(optim::SGD<float>(store, sgd), lr);
+  sgd.learning_rate = 0.1;
+  sgd.weight_decay = -1e-4;
+  REQUIRE_THROWS_WITH(optim::SGD<float>(store, sgd), wd);
+  sgd.weight_decay = 0;
+  sgd.clip_norm = -1;
+  REQUIRE_THROWS_WITH(optim::SGD<float>(store, sgd), clip);
+
+  optim::AdamOptions adam;
+  adam.learning_rate = -1e-3;
+  REQUIRE_THROWS_AS(optim::Adam<float>(store, adam), ArgumentError);
+  REQUIRE_THROWS_WITH(optim::Adam<float>(store, adam), lr);
+  adam.learning_rate = 1e-3;
+  adam.weight_decay = -0.01;
+  REQUIRE_THROWS_WITH(optim::Adam<float>(store, adam), wd);
+  adam.decoupled_weight_decay = true;  // AdamW checks its decay too
+  REQUIRE_THROWS_AS(optim::Adam<float>(store, adam), ArgumentError);
+  REQUIRE_THROWS_WITH(optim::Adam<float>(store, adam), wd);
+  adam.weight_decay = 0;
+  adam.clip_norm = -0.5;
+  REQUIRE_THROWS_WITH(optim::Adam<float>(store, adam), clip);
+
+  optim::AdamaxOptions adamax;
+  adamax.learning_rate = -2e-3;
+  REQUIRE_THROWS_WITH(optim::Adamax<float>(store, adamax), lr);
+  adamax.learning_rate = 2e-3;
+  adamax.weight_decay = -1;
+  REQUIRE_THROWS_WITH(optim::Adamax<float>(store, adamax), wd);
+  adamax.weight_decay = 0;
+  adamax.clip_norm = -1;
+  REQUIRE_THROWS_WITH(optim::Adamax<float>(store, adamax), clip);
+}
+
+TEST_CASE("optimizer: parameters created after the optimiser are updated", "[optimizer]") {
+  ParameterStore<double> store;
+  optim::AdamOptions options;
+  options.learning_rate = 0.1;
+  optim::Adam<double> adam(store, options);
+  adam.step();  // nothing to update yet
+  CHECK(adam.steps() == 1);
+  CHECK(adam.last_gradient_norm() == 0.0);
+  adam.set_steps(0);
+  Parameter<double>& p = store.create_from("p", Shape{3}, std::vector<double>{1.0, -2.0, 0.5});
+  const std::vector<double> a = {1.0, 3.0, 0.5};
+  ReferenceAdam ref{.lr = 0.1};
+  std::vector<double> expected = {1.0, -2.0, 0.5};
+  for (int step = 1; step <= 6; ++step) {
+    INFO("step " << step);
+    for (std::size_t i = 0; i < 3; ++i) p.grad[i] = a[i] * p.value[i];
+    adam.step();
+    ref.step(expected, a);
+    for (std::size_t i = 0; i < 3; ++i) require_near(p.value[i], expected[i], 1e-12);
+  }
+  // A parameter in a new block, created after several steps, has zero state: with SGD
+  // momentum its first update is exactly lr * g.
+  ParameterStore<float> fstore;
+  optim::SGD<float> sgd(fstore, {.learning_rate = 0.5, .schedule = {}, .weight_decay = 0, .clip_norm = 0,
+                                 .momentum = 0.9, .nesterov = false});
+  Parameter<float>& small = fstore.create_from("small", Shape{2}, std::vector<float>{1.0f, 1.0f});
+  for (int step = 0; step < 3; ++step) {
+    small.grad[0] = 1.0f;
+    sgd.step();
+  }
+  CHECK(small.value[0] == Approx(1.0 - 0.5 * (1.0 + 1.9 + 2.71)).epsilon(1e-6));
+  Parameter<float>& big = fstore.get_or_create("big", Shape{ParameterStore<float>::default_block_elements}, {});
+  REQUIRE(big.block == 1);
+  Parameter<float>& later = fstore.create_from("later", Shape{2}, std::vector<float>{2.0f, 2.0f});
+  fstore.zero_grad();
+  big.grad[7] = 2.0f;
+  later.grad[1] = 4.0f;
+  sgd.step();
+  CHECK(big.value[7] == -1.0f);
+  CHECK(later.value[1] == 0.0f);
+  CHECK(later.value[0] == 2.0f);
+  // The old parameter keeps its momentum: buffer 0.9 * 2.71 + 0.
+  CHECK(small.value[0] == Approx(1.0 - 0.5 * (1.0 + 1.9 + 2.71 + 0.9 * 2.71)).epsilon(1e-6));
+}
+
+TEST_CASE("optimizer: padding between parameters stays zero under every optimiser", "[optimizer]") {
+  ParameterStore<float> store(1);
+  Parameter<float>& p = store.get_or_create("p", Shape{3}, init::constant<float>(1.0f));
+  Parameter<float>& q = store.get_or_create("q", Shape{5}, init::constant<float>(-1.0f));
+  optim::SGD<float> sgd(store, {.learning_rate = 0.1, .schedule = {}, .weight_decay = 0.1, .clip_norm = 1.0,
+                                .momentum = 0.9, .nesterov = true});
+  optim::AdamOptions adam_options;
+  adam_options.weight_decay = 0.1;
+  optim::Adam<float> adam(store, adam_options);
+  adam_options.decoupled_weight_decay = true;
+  optim::Adam<float> adamw(store, adam_options);
+  optim::AdamaxOptions adamax_options;
+  adamax_options.weight_decay = 0.1;
+  optim::Adamax<float> adamax(store, adamax_options);
+  std::vector<optim::Optimizer<float>*> all = {&sgd, &adam, &adamw, &adamax};
+  for (int step = 0; step < 3; ++step) {
+    for (optim::Optimizer<float>* o : all) {
+      for (std::size_t i = 0; i < 3; ++i) p.grad[i] = 2.0f;
+      for (std::size_t i = 0; i < 5; ++i) q.grad[i] = -3.0f;
+      o->step();
+    }
+  }
+  CHECK(p.value[0] != 1.0f);
+  CHECK(q.value[0] != -1.0f);
+  const std::size_t used = store.blocks()[0]->used;
+  const float* values = store.blocks()[0]->values.data();
+  REQUIRE(used == 32);
+  for (std::size_t i = 0; i < used; ++i) {
+    const bool padding = (i >= 3 && i < 16) || i >= 21;
+    if (padding) {
+      INFO("element " << i);
+      CHECK(values[i] == 0.0f);
+    }
+  }
+  for (optim::Optimizer<float>* o : all)
+    for (std::size_t s = 0; s < o->slot_names().size(); ++s)
+      for (std::size_t i = p.size; i < q.offset; ++i) CHECK(o->slot(s, p)[i] == 0.0f);
+}
+
+TEST_CASE("optimizer: steps, set_steps, learning_rate and zero_grad", "[optimizer]") {
+  Quadratic<float> f;
+  optim::AdamOptions options;
+  options.learning_rate = 0.01;
+  optim::Adam<float> adam(f.store, options);
+  CHECK(adam.steps() == 0);
+  CHECK(adam.learning_rate() == 0.01);
+  CHECK(&adam.parameters() == &f.store);
+  f.gradient();
+  adam.step();
+  adam.step();
+  CHECK(adam.steps() == 2);
+  adam.zero_grad();
+  for (float* g : f.grads()) CHECK(*g == 0.0f);
+  adam.set_steps(41);
+  CHECK(adam.steps() == 41);
+  adam.step();
+  CHECK(adam.steps() == 42);
+  optim::SGD<float> sgd(f.store);
+  CHECK(sgd.learning_rate() == 1e-2);  // SGD's default
+  optim::Adamax<float> adamax(f.store);
+  CHECK(adamax.learning_rate() == 2e-3);
+  CHECK(optim::Adam<float>(f.store).learning_rate() == 1e-3);
+}
+
+TEST_CASE("optimizer: set_steps moves Adam's bias correction", "[optimizer]") {
+  // Resuming at step 10: the first update uses t = 11.
+  ParameterStore<double> store;
+  Parameter<double>& p = store.create_from("p", Shape{1}, std::vector<double>{2.0});
+  optim::Adam<double> adam(store, {.learning_rate = 0.1});
+  adam.set_steps(10);
+  p.grad[0] = 4.0;
+  adam.step();
+  const double m = 0.1 * 4.0, v = 0.001 * 16.0;
+  const double mhat = m / (1 - std::pow(0.9, 11)), vhat = v / (1 - std::pow(0.999, 11));
+  require_near(p.value[0], 2.0 - 0.1 * mhat / (std::sqrt(vhat) + 1e-8), 1e-12);
+}
