@@ -1,0 +1,80 @@
+#pragma once
+// Bernoulli: a binary variable with P(x = 1) = sigmoid(logits). Log-probabilities are
+// computed from the logits in the softplus form, never through probabilities. Not
+// reparameterised.
+
+#include <string>
+
+#include "vaelib/autodiff/ops.hpp"
+#include "vaelib/distributions/distribution.hpp"
+
+namespace vaelib {
+
+struct BernoulliOptions {
+  std::size_t group_ndims = 0;
+  bool use_path_derivative = false;
+  /// Accept targets anywhere in [0, 1] (grey-level pixels): log_prob is then the
+  /// cross-entropy x l - softplus(l), which is not a normalised density for 0 < x < 1.
+  bool allow_relaxed_targets = false;
+};
+
+template <class T>
+class Bernoulli final : public Distribution<T> {
+ public:
+  explicit Bernoulli(const Var<T>& logits, BernoulliOptions options = {})
+      : Distribution<T>(logits.tape(), logits.shape(), Shape{}, {options.group_ndims, options.use_path_derivative}),
+        m_logits(logits),
+        m_relaxed(options.allow_relaxed_targets) {
+    this->check_values(logits, "logits", "finite or infinite, not NaN", [](T v) { return v == v; });
+  }
+
+  std::string_view name() const override { return "Bernoulli"; }
+  bool is_reparameterized() const override { return false; }
+  Var<T> logits() const { return m_logits; }
+  Var<T> probs() const { return sigmoid(m_logits); }
+  Var<T> mean() const override { return probs(); }
+
+  Var<T> parameter(std::string_view parameter_name) const override {
+    if (parameter_name == "logits") return m_logits;
+    if (parameter_name == "probs") return probs();
+    return Distribution<T>::parameter(parameter_name);
+  }
+
+ protected:
+  /// log p(x | l) = x l - softplus(l)  (= -(max(l, 0) - x l + log1p(exp(-|l|))))
+  Var<T> log_prob_impl(const Var<T>& given, bool detach_parameters) const override {
+    if (!m_relaxed) {
+      const T* x = given.data();
+      for (std::size_t i = 0; i < given.size(); ++i) {
+        if (!(x[i] == T(0) || x[i] == T(1))) {
+          throw ArgumentError("Bernoulli.log_prob: given must be 0 or 1, got " + std::to_string(x[i]) +
+                              " at flat index " + std::to_string(i) + " of shape " + to_string(given.shape()) +
+                              " (pass allow_relaxed_targets = true for values in [0, 1])");
+        }
+      }
+    }
+    const Var<T> l = this->maybe_detached(m_logits, detach_parameters);
+    return given * l - softplus(l);
+  }
+
+  /// x = 1 if u < sigmoid(l), u ~ U(0, 1)
+  Var<T> sample_impl(std::size_t n, Rng& rng) const override {
+    const T* l = m_logits.data();
+    const std::size_t batch = m_logits.size();
+    return this->noise(this->sample_shape(n), [&](T* data, std::size_t size) {
+      for (std::size_t i = 0; i < size; ++i) {
+        const T p = T(1) / (T(1) + std::exp(-l[i % batch]));
+        data[i] = rng.uniform<T>() < p ? T(1) : T(0);
+      }
+    });
+  }
+
+  /// softplus(l) - l sigmoid(l)
+  Var<T> entropy_impl() const override { return softplus(m_logits) - m_logits * sigmoid(m_logits); }
+
+ private:
+  Var<T> m_logits;
+  bool m_relaxed;
+};
+
+}  // namespace vaelib

@@ -1,0 +1,80 @@
+#pragma once
+// kl_divergence(p, q): analytic KL(p || q) for pairs that have one, looked up in a registry
+// that users extend with their own pairs. The result is per batch element, summed over p's
+// group_ndims like a log_prob.
+
+#include <functional>
+#include <map>
+#include <string>
+#include <typeindex>
+#include <utility>
+
+#include "vaelib/distributions/bernoulli.hpp"
+#include "vaelib/distributions/normal.hpp"
+
+namespace vaelib {
+
+template <class T>
+class KLRegistry {
+ public:
+  using Function = std::function<Var<T>(const Distribution<T>&, const Distribution<T>&)>;
+
+  static KLRegistry& instance() {
+    static KLRegistry registry;
+    return registry;
+  }
+
+  /// Registers KL(P || Q) (elementwise over the batch, before group reduction).
+  template <class P, class Q, class F>
+  void add(F f) {
+    m_functions[{typeid(P), typeid(Q)}] = [f](const Distribution<T>& p, const Distribution<T>& q) {
+      return f(static_cast<const P&>(p), static_cast<const Q&>(q));
+    };
+  }
+
+  const Function* find(const Distribution<T>& p, const Distribution<T>& q) const {
+    auto it = m_functions.find({typeid(p), typeid(q)});
+    return it == m_functions.end() ? nullptr : &it->second;
+  }
+
+ private:
+  KLRegistry() {
+    // KL(N(m1, s1) || N(m2, s2)) = log(s2 / s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2
+    add<Normal<T>, Normal<T>>([](const Normal<T>& p, const Normal<T>& q) {
+      const Var<T> ratio = square(p.std() / q.std());
+      return T(0.5) * (ratio + square((p.mean() - q.mean()) / q.std()) - T(1) - log(ratio));
+    });
+    // KL(Bern(l1) || Bern(l2)) = p (log p - log q) + (1 - p)(log(1 - p) - log(1 - q)), via logits
+    add<Bernoulli<T>, Bernoulli<T>>([](const Bernoulli<T>& p, const Bernoulli<T>& q) {
+      const Var<T> lp = p.logits(), lq = q.logits();
+      return sigmoid(lp) * (log_sigmoid(lp) - log_sigmoid(lq)) + sigmoid(-lp) * (log_sigmoid(-lp) - log_sigmoid(-lq));
+    });
+  }
+
+  std::map<std::pair<std::type_index, std::type_index>, Function> m_functions;
+};
+
+/// Whether an analytic KL(p || q) is registered.
+template <class T>
+bool has_analytic_kl(const Distribution<T>& p, const Distribution<T>& q) {
+  return KLRegistry<T>::instance().find(p, q) != nullptr;
+}
+
+/// KL(p || q), summed over p's group_ndims. Throws ArgumentError naming both distributions
+/// when no analytic form is registered, ShapeError when the batch shapes do not broadcast.
+template <class T>
+Var<T> kl_divergence(const Distribution<T>& p, const Distribution<T>& q) {
+  const auto* f = KLRegistry<T>::instance().find(p, q);
+  if (f == nullptr) {
+    throw ArgumentError("kl_divergence: no analytic KL(" + std::string(p.name()) + " || " + std::string(q.name()) +
+                        ") is registered (add one with KLRegistry<T>::instance().add<P, Q>(...))");
+  }
+  if (p.value_shape() != q.value_shape()) {
+    throw ShapeError("kl_divergence: value shapes differ: " + to_string(p.value_shape()) + " vs " +
+                     to_string(q.value_shape()));
+  }
+  broadcast_shapes("kl_divergence", p.batch_shape(), q.batch_shape());
+  return p.reduce_group((*f)(p, q));
+}
+
+}  // namespace vaelib
