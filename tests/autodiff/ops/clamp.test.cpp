@@ -1,4 +1,4 @@
-#include "support/gradients.hpp"
+#include "support/unary_op_checks.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,15 +7,13 @@ using namespace vaelib;
 using namespace vaelib::testing;
 using Catch::Matchers::Contains;
 
-namespace {
-/// Values moved at least `margin` away from both bounds.
-xt::xarray<double> away_from_bounds(xt::xarray<double> x, double lo, double hi, double margin = 0.05) {
-  for (double& v : x)
-    for (double k : {lo, hi})
-      if (std::abs(v - k) < margin) v = v < k ? k - margin : k + margin;
-  return x;
+TEST_CASE("clamp: value, gradient, float and stale handle (shared checks)", "[ops]") {
+  // clamp to [-0.5, 1.0]; gradient inputs kept 0.05 away from both bounds.
+  check_unary_op(
+      "clamp", [](const auto& x) { return vaelib::clamp(x, -0.5, 1.0); },
+      [](auto v) { return std::min(std::max(v, decltype(v)(-0.5)), decltype(v)(1.0)); }, -2.0, 2.0, 1,
+      {.kinks = {-0.5, 1.0}});
 }
-}  // namespace
 
 TEST_CASE("clamp: value", "[ops]") {
   Tape<double> tape;
@@ -39,23 +37,14 @@ TEST_CASE("clamp: the gradient passes inside [lo, hi] and is zero outside", "[op
 }
 
 TEST_CASE("clamp: gradient check away from the bounds", "[ops]") {
-  const auto x = away_from_bounds(random_array({4, 5}, -2, 2, 1), -0.5, 1.0);
+  const auto x = away_from(random_array({4, 5}, -2, 2, 1), {-0.5, 1.0});
   // Make sure the inputs exercise both sides of both bounds.
   CHECK(xt::any(x < -0.5));
   CHECK(xt::any(x > 1.0));
   CHECK(xt::any(x > -0.5 && x < 1.0));
   require_gradient([](Tape<double>&, const Vars& v) { return clamp(v[0], -0.5, 1.0); }, {x});
   require_gradient([](Tape<double>&, const Vars& v) { return clamp(v[0] * v[0], 0.5, 2.0); },
-                   {away_from_bounds(away_from_bounds(random_array({3, 3}, -2, 2, 2), -0.7071, 0.7071),
-                                     -1.41421, 1.41421)});
-}
-
-TEST_CASE("clamp: float smoke test", "[ops]") {
-  Tape<float> tape;
-  const xt::xarray<float> x = xt::cast<float>(random_array({3, 4}));
-  xt::xarray<float> expected = x;
-  for (float& v : expected) v = std::min(std::max(v, -0.5f), 1.0f);
-  require_close(clamp(tape.constant(x), -0.5f, 1.0f).value(), expected, 1e-5);
+                   {away_from(random_array({3, 3}, -2, 2, 2), {-0.7071, 0.7071, -1.41421, 1.41421})});
 }
 
 TEST_CASE("clamp: errors", "[ops]") {

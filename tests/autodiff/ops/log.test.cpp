@@ -1,56 +1,14 @@
-#include "support/gradients.hpp"
+#include "support/unary_op_checks.hpp"
 
 #include <cmath>
 #include <limits>
 
 using namespace vaelib;
 using namespace vaelib::testing;
-using Catch::Matchers::Contains;
 
-namespace {
-xt::xarray<double> reference_log(xt::xarray<double> x) {
-  for (double& v : x) v = std::log(v);
-  return x;
-}
-xt::xarray<float> reference_log_float(xt::xarray<float> x) {
-  for (float& v : x) v = static_cast<float>(std::log(v));
-  return x;
-}
-}  // namespace
-
-TEST_CASE("log: value against an independent computation", "[ops]") {
-  Tape<double> tape;
-  const auto x = random_array({3, 4}, 0.5, 3.0, 1);
-  const auto y = log(tape.constant(x));
-  CHECK(y.shape() == Shape{3, 4});
-  CHECK(std::string(y.op()) == "log");
-  require_close(y.value(), reference_log(x));
-  const auto x3 = random_array({2, 3, 2}, 0.5, 3.0, 2);
-  require_close(log(tape.constant(x3)).value(), reference_log(x3));
-  const auto s = random_array({}, 0.5, 3.0, 3);
-  require_close(log(tape.constant(s)).value(), reference_log(s));
-}
-
-TEST_CASE("log: gradient", "[ops]") {
-  require_gradient([](Tape<double>&, const Vars& v) { return log(v[0]); }, {random_array({3, 4}, 0.5, 3.0, 4)});
-  require_gradient([](Tape<double>&, const Vars& v) { return log(v[0]); }, {random_array({2, 3, 2}, 0.5, 3.0, 5)});
-  require_gradient([](Tape<double>&, const Vars& v) { return log(v[0]); }, {random_array({}, 0.5, 3.0, 6)});
-  // The same input used twice: gradients accumulate.
-  require_gradient([](Tape<double>&, const Vars& v) { return log(v[0]) * v[0]; }, {random_array({5}, 0.5, 3.0, 7)});
-}
-
-TEST_CASE("log: float smoke test", "[ops]") {
-  Tape<float> tape;
-  const xt::xarray<float> x = xt::cast<float>(random_array({3, 4}, 0.5, 3.0, 8));
-  require_close(log(tape.constant(x)).value(), reference_log_float(x), 1e-5);
-}
-
-TEST_CASE("log: a stale handle throws TapeError", "[ops]") {
-  Tape<double> tape;
-  const auto x = tape.variable(random_array({2}, 0.5, 3.0));
-  tape.clear();
-  REQUIRE_THROWS_AS(log(x), TapeError);
-  REQUIRE_THROWS_WITH(log(x), Contains("stale"));
+TEST_CASE("log: value, gradient, float and stale handle (shared checks)", "[ops]") {
+  check_unary_op(
+      "log", [](const auto& x) { return vaelib::log(x); }, [](auto v) { return std::log(v); }, 0.5, 3.0, 1);
 }
 
 TEST_CASE("log: closed-form values and the domain edges", "[ops]") {

@@ -1,56 +1,13 @@
-#include "support/gradients.hpp"
+#include "support/unary_op_checks.hpp"
 
 #include <cmath>
-#include <limits>
 
 using namespace vaelib;
 using namespace vaelib::testing;
-using Catch::Matchers::Contains;
 
-namespace {
-xt::xarray<double> reference_log1p(xt::xarray<double> x) {
-  for (double& v : x) v = std::log1p(v);
-  return x;
-}
-xt::xarray<float> reference_log1p_float(xt::xarray<float> x) {
-  for (float& v : x) v = static_cast<float>(std::log1p(v));
-  return x;
-}
-}  // namespace
-
-TEST_CASE("log1p: value against an independent computation", "[ops]") {
-  Tape<double> tape;
-  const auto x = random_array({3, 4}, -0.5, 3.0, 1);
-  const auto y = log1p(tape.constant(x));
-  CHECK(y.shape() == Shape{3, 4});
-  CHECK(std::string(y.op()) == "log1p");
-  require_close(y.value(), reference_log1p(x));
-  const auto x3 = random_array({2, 3, 2}, -0.5, 3.0, 2);
-  require_close(log1p(tape.constant(x3)).value(), reference_log1p(x3));
-  const auto s = random_array({}, -0.5, 3.0, 3);
-  require_close(log1p(tape.constant(s)).value(), reference_log1p(s));
-}
-
-TEST_CASE("log1p: gradient", "[ops]") {
-  require_gradient([](Tape<double>&, const Vars& v) { return log1p(v[0]); }, {random_array({3, 4}, -0.5, 3.0, 4)});
-  require_gradient([](Tape<double>&, const Vars& v) { return log1p(v[0]); }, {random_array({2, 3, 2}, -0.5, 3.0, 5)});
-  require_gradient([](Tape<double>&, const Vars& v) { return log1p(v[0]); }, {random_array({}, -0.5, 3.0, 6)});
-  // The same input used twice: gradients accumulate.
-  require_gradient([](Tape<double>&, const Vars& v) { return log1p(v[0]) * v[0]; }, {random_array({5}, -0.5, 3.0, 7)});
-}
-
-TEST_CASE("log1p: float smoke test", "[ops]") {
-  Tape<float> tape;
-  const xt::xarray<float> x = xt::cast<float>(random_array({3, 4}, -0.5, 3.0, 8));
-  require_close(log1p(tape.constant(x)).value(), reference_log1p_float(x), 1e-5);
-}
-
-TEST_CASE("log1p: a stale handle throws TapeError", "[ops]") {
-  Tape<double> tape;
-  const auto x = tape.variable(random_array({2}, -0.5, 3.0));
-  tape.clear();
-  REQUIRE_THROWS_AS(log1p(x), TapeError);
-  REQUIRE_THROWS_WITH(log1p(x), Contains("stale"));
+TEST_CASE("log1p: value, gradient, float and stale handle (shared checks)", "[ops]") {
+  check_unary_op(
+      "log1p", [](const auto& x) { return vaelib::log1p(x); }, [](auto v) { return std::log1p(v); }, -0.5, 3.0, 1);
 }
 
 TEST_CASE("log1p: accurate for tiny x, and closed-form gradient", "[ops]") {
