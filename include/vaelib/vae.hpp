@@ -2,6 +2,8 @@
 // vaelib's umbrella header: include this one and link vaelib::vaelib.
 
 #include "vaelib/autodiff.hpp"
+#include "vaelib/bayesian_net.hpp"
+#include "vaelib/distributions.hpp"
 #include "vaelib/error.hpp"
 #include "vaelib/io.hpp"
 #include "vaelib/layers.hpp"

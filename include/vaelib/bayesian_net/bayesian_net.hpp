@@ -1,0 +1,289 @@
+#pragma once
+// BayesianNet: a directed graphical model built by ordinary code, as in ZhuSuan. Each
+// stochastic node has a name and a distribution; its value is the observation given for
+// that name, or else a draw from the distribution (with an optional leading n_samples
+// axis). Deterministic nodes record named values (a decoder's mean image, say).
+//
+//   BayesianNet<float> bn(tape, rng, {{"x", x}});
+//   auto z = bn.normal("z", zeros, 1.0f, {.group_ndims = 1, .n_samples = k});
+//   bn.bernoulli("x", dense(scope, "logits", z, 784), {.group_ndims = 1});
+//   auto lj = bn.log_joint();        // log p(x, z), per example and sample
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vaelib/autodiff/ops/add.hpp"
+#include "vaelib/distributions/bernoulli.hpp"
+#include "vaelib/distributions/distribution.hpp"
+#include "vaelib/distributions/normal.hpp"
+#include "vaelib/layers/parameters.hpp"
+
+namespace vaelib {
+
+/// Options of a stochastic node (they become the distribution's options).
+struct StochasticOptions {
+  std::size_t group_ndims = 0;
+  std::optional<std::size_t> n_samples = std::nullopt;  // a leading axis of this many draws
+  bool use_path_derivative = false;
+};
+
+/// Observed values by node name.
+template <class T>
+using Observations = std::map<std::string, Var<T>, std::less<>>;
+
+template <class T>
+class BayesianNet {
+ public:
+  /// A named node: stochastic (with a distribution) or deterministic.
+  class Node {
+   public:
+    const std::string& name() const noexcept { return m_name; }
+    bool is_stochastic() const noexcept { return m_distribution != nullptr; }
+    bool is_observed() const noexcept { return m_observed; }
+    /// The node's value: the observation, the draw, or the deterministic value.
+    Var<T> value() const { return m_value; }
+    operator Var<T>() const { return m_value; }  // NOLINT: a node reads as its value
+    std::optional<std::size_t> n_samples() const noexcept { return m_n_samples; }
+
+    const Distribution<T>& distribution() const {
+      if (!m_distribution) throw ArgumentError("BayesianNet: node '" + m_name + "' is deterministic: it has no distribution");
+      return *m_distribution;
+    }
+    /// The distribution as its concrete type (ArgumentError naming both types otherwise).
+    template <class D>
+    const D& distribution_as() const {
+      const auto* d = dynamic_cast<const D*>(&distribution());
+      if (d == nullptr) {
+        throw ArgumentError("BayesianNet: node '" + m_name + "' follows a " + std::string(distribution().name()) +
+                            " distribution, not the type asked for");
+      }
+      return *d;
+    }
+    /// A named parameter of the node's distribution ("logits", "mean", ...).
+    Var<T> parameter(std::string_view parameter_name) const { return distribution().parameter(parameter_name); }
+    Var<T> logits() const { return parameter("logits"); }
+
+    /// log p(value | parents), summed over group_ndims; computed once and kept.
+    Var<T> log_prob() const {
+      if (!m_log_prob) m_log_prob = distribution().log_prob(m_value);
+      return *m_log_prob;
+    }
+
+   private:
+    friend class BayesianNet;
+    std::string m_name;
+    std::unique_ptr<Distribution<T>> m_distribution;  // null for deterministic nodes
+    Var<T> m_value;
+    bool m_observed = false;
+    std::optional<std::size_t> m_n_samples;
+    mutable std::optional<Var<T>> m_log_prob;
+  };
+
+  using LogJoint = std::function<Var<T>(BayesianNet&)>;
+
+  BayesianNet(Tape<T>& tape, Rng& rng, Observations<T> observed = {},
+              std::optional<ParameterScope<T>> scope = std::nullopt)
+      : m_tape(&tape), m_rng(&rng), m_observed(std::move(observed)), m_scope(std::move(scope)) {
+    for (const auto& [name, value] : m_observed) tape.check_handle("BayesianNet observation", value);
+  }
+
+  // ---- building -----------------------------------------------------------------------------
+
+  /// Adds a stochastic node following `distribution`; returns its value (the observation for
+  /// `name` if there is one, else a draw of [n_samples] + batch_shape + value_shape).
+  Var<T> stochastic(std::string_view name, std::unique_ptr<Distribution<T>> distribution,
+                    std::optional<std::size_t> n_samples = std::nullopt) {
+    if (!distribution) throw ArgumentError("BayesianNet: node '" + std::string(name) + "' has no distribution");
+    Node& node = add_node(name);
+    node.m_n_samples = n_samples;
+    if (auto it = m_observed.find(name); it != m_observed.end()) {
+      check_observation(name, *distribution, n_samples, it->second);
+      node.m_value = it->second;
+      node.m_observed = true;
+    } else {
+      node.m_value = distribution->sample(*m_rng, n_samples);
+    }
+    node.m_distribution = std::move(distribution);
+    return node.m_value;
+  }
+
+  /// A deterministic node: records `value` under `name`.
+  Var<T> deterministic(std::string_view name, const Var<T>& value) {
+    m_tape->check_handle("BayesianNet::deterministic", value);
+    if (m_observed.count(name)) {
+      throw ArgumentError("BayesianNet: '" + std::string(name) + "' is deterministic and cannot be observed");
+    }
+    Node& node = add_node(name);
+    node.m_value = value;
+    return value;
+  }
+
+  /// z ~ N(mean, std^2)
+  Var<T> normal(std::string_view name, const Var<T>& mean, const Var<T>& std, StochasticOptions options = {}) {
+    return stochastic(name, std::make_unique<Normal<T>>(Normal<T>::with_std(mean, std, distribution_options(options))),
+                      options.n_samples);
+  }
+  Var<T> normal(std::string_view name, const Var<T>& mean, std::type_identity_t<T> std, StochasticOptions options = {}) {
+    return normal(name, mean, m_tape->constant(std), options);
+  }
+  /// z ~ N(mean, exp(logstd)^2)
+  Var<T> normal_logstd(std::string_view name, const Var<T>& mean, const Var<T>& logstd, StochasticOptions options = {}) {
+    return stochastic(name,
+                      std::make_unique<Normal<T>>(Normal<T>::with_logstd(mean, logstd, distribution_options(options))),
+                      options.n_samples);
+  }
+  /// x ~ Bernoulli(sigmoid(logits))
+  Var<T> bernoulli(std::string_view name, const Var<T>& logits, StochasticOptions options = {},
+                   bool allow_relaxed_targets = false) {
+    return stochastic(name,
+                      std::make_unique<Bernoulli<T>>(
+                          logits, BernoulliOptions{options.group_ndims, options.use_path_derivative, allow_relaxed_targets}),
+                      options.n_samples);
+  }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  const Node& get(std::string_view name) const {
+    auto it = m_index.find(name);
+    if (it == m_index.end()) {
+      throw ArgumentError("BayesianNet: no node named '" + std::string(name) + "' (nodes: " + node_list() + ")");
+    }
+    return *m_nodes[it->second];
+  }
+  const Node& operator[](std::string_view name) const { return get(name); }
+  bool contains(std::string_view name) const { return m_index.count(name) != 0; }
+
+  /// log p(node | parents) for one stochastic node.
+  Var<T> cond_log_prob(std::string_view name) const {
+    const Node& node = get(name);
+    if (!node.is_stochastic()) throw ArgumentError("BayesianNet: node '" + node.name() + "' is deterministic: it has no log_prob");
+    return node.log_prob();
+  }
+  /// The same for several nodes, in the order given.
+  std::vector<Var<T>> cond_log_prob(const std::vector<std::string>& names) const {
+    std::vector<Var<T>> out;
+    for (const auto& n : names) out.push_back(cond_log_prob(n));
+    return out;
+  }
+
+  /// log p(all stochastic nodes): the sum of their cond_log_probs (broadcast together), or
+  /// the override installed with set_log_joint.
+  Var<T> log_joint() {
+    if (m_log_joint) return m_log_joint(*this);
+    return default_log_joint();
+  }
+  /// The sum of the nodes' cond_log_probs, ignoring any override (for overrides to build on).
+  Var<T> default_log_joint() const {
+    std::optional<Var<T>> total;
+    for (const auto& node : m_nodes) {
+      if (!node->is_stochastic()) continue;
+      const Var<T> lp = node->log_prob();
+      if (!total) {
+        total = lp;
+        continue;
+      }
+      broadcast_shapes_or_throw(total->shape(), lp.shape(), node->name());
+      total = *total + lp;
+    }
+    if (!total) throw ArgumentError("BayesianNet: log_joint of a net without stochastic nodes");
+    return *total;
+  }
+  void set_log_joint(LogJoint f) { m_log_joint = std::move(f); }
+
+  /// Names of the stochastic nodes, in the order they were added.
+  std::vector<std::string> stochastic_names() const {
+    std::vector<std::string> names;
+    for (const auto& n : m_nodes)
+      if (n->is_stochastic()) names.push_back(n->name());
+    return names;
+  }
+  const Observations<T>& observations() const noexcept { return m_observed; }
+
+  /// Throws ArgumentError if an observation names no stochastic node (a typo would
+  /// otherwise silently sample the node).
+  void check_observations_used() const {
+    for (const auto& [name, value] : m_observed) {
+      if (!contains(name) || !get(name).is_stochastic()) {
+        throw ArgumentError("BayesianNet: the observation '" + name + "' names no stochastic node (stochastic nodes: " +
+                            node_list(true) + ")");
+      }
+    }
+  }
+
+  Tape<T>& tape() const noexcept { return *m_tape; }
+  Rng& rng() const noexcept { return *m_rng; }
+  /// The parameter scope the net was built under (ArgumentError if none was given).
+  const ParameterScope<T>& scope() const {
+    if (!m_scope) throw ArgumentError("BayesianNet: this net was built without a parameter scope");
+    return *m_scope;
+  }
+
+ private:
+  static DistributionOptions distribution_options(const StochasticOptions& o) {
+    return {o.group_ndims, o.use_path_derivative};
+  }
+
+  static Shape broadcast_shapes_or_throw(const Shape& a, const Shape& b, const std::string& node) {
+    try {
+      return broadcast_shapes("BayesianNet::log_joint", a, b);
+    } catch (const ShapeError&) {
+      throw ShapeError("BayesianNet::log_joint: the log-probability of node '" + node + "' has shape " + to_string(b) +
+                       ", which does not broadcast with the other nodes' " + to_string(a) +
+                       " (check group_ndims and n_samples)");
+    }
+  }
+
+  Node& add_node(std::string_view name) {
+    if (name.empty()) throw ArgumentError("BayesianNet: a node needs a non-empty name");
+    if (m_index.count(name)) throw ArgumentError("BayesianNet: a node named '" + std::string(name) + "' already exists");
+    auto node = std::make_unique<Node>();
+    node->m_name = std::string(name);
+    m_index.emplace(node->m_name, m_nodes.size());
+    m_nodes.push_back(std::move(node));
+    return *m_nodes.back();
+  }
+
+  void check_observation(std::string_view name, const Distribution<T>& d, std::optional<std::size_t> n_samples,
+                         const Var<T>& observed) const {
+    Shape node_shape;
+    if (n_samples) node_shape.push_back(*n_samples);
+    node_shape.insert(node_shape.end(), d.batch_shape().begin(), d.batch_shape().end());
+    node_shape.insert(node_shape.end(), d.value_shape().begin(), d.value_shape().end());
+    const Shape& o = observed.shape();
+    const std::size_t value_rank = d.value_shape().size();
+    bool ok = o.size() >= value_rank;
+    for (std::size_t i = 0; ok && i < value_rank; ++i) ok = o[o.size() - value_rank + i] == d.value_shape()[i];
+    for (std::size_t i = 0; ok && i < std::min(o.size(), node_shape.size()); ++i) {
+      const std::size_t a = o[o.size() - 1 - i], b = node_shape[node_shape.size() - 1 - i];
+      ok = a == b || a == 1 || b == 1;
+    }
+    if (!ok) {
+      throw ShapeError("BayesianNet: the observed value of node '" + std::string(name) + "' has shape " + to_string(o) +
+                       ", which does not broadcast with the node's shape " + to_string(node_shape) + " (" +
+                       std::string(d.name()) + ", batch_shape " + to_string(d.batch_shape()) + ", value_shape " +
+                       to_string(d.value_shape()) + ")");
+    }
+  }
+
+  std::string node_list(bool stochastic_only = false) const {
+    std::string s;
+    for (const auto& n : m_nodes)
+      if (!stochastic_only || n->is_stochastic()) s += (s.empty() ? "" : ", ") + n->name();
+    return s.empty() ? "none" : s;
+  }
+
+  Tape<T>* m_tape;
+  Rng* m_rng;
+  Observations<T> m_observed;
+  std::optional<ParameterScope<T>> m_scope;
+  std::vector<std::unique_ptr<Node>> m_nodes;
+  std::map<std::string, std::size_t, std::less<>> m_index;
+  LogJoint m_log_joint;
+};
+
+}  // namespace vaelib

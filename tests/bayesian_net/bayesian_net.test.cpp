@@ -1,0 +1,122 @@
+#include <cmath>
+
+#include "support/gradients.hpp"
+
+using namespace vaelib;
+using namespace vaelib::testing;
+using Catch::Matchers::Contains;
+
+namespace {
+Var<double> zeros(Tape<double>& t, std::size_t n, std::size_t d) {
+  return t.constant(xt::xarray<double>(xt::zeros<double>({n, d})));
+}
+}  // namespace
+
+TEST_CASE("bayesian_net: stochastic nodes sample, observed nodes take the observation", "[bayesian_net]") {
+  Tape<double> tape;
+  Rng rng(1);
+  const auto x_obs = tape.constant(xt::xarray<double>{{1, 0, 1}, {0, 0, 1}});
+  BayesianNet<double> bn(tape, rng, {{"x", x_obs}});
+  const auto z = bn.normal("z", zeros(tape, 2, 4), 1.0, {.group_ndims = 1, .n_samples = 5});
+  CHECK(z.shape() == Shape{5, 2, 4});
+  CHECK_FALSE(bn["z"].is_observed());
+  const auto logits = matmul(z, tape.constant(random_array({4, 3}, -1, 1, 2)));
+  const auto x = bn.bernoulli("x", logits, {.group_ndims = 1});
+  CHECK(bn["x"].is_observed());
+  CHECK(x.data() == x_obs.data());  // the observation itself, not a copy
+  bn.deterministic("x_mean", sigmoid(bn["x"].logits()));
+  CHECK(bn["x_mean"].value().shape() == Shape{5, 2, 3});
+  CHECK(bn.stochastic_names() == std::vector<std::string>{"z", "x"});
+  CHECK(bn.contains("x_mean"));
+  CHECK_FALSE(bn["x_mean"].is_stochastic());
+}
+
+TEST_CASE("bayesian_net: cond_log_prob and log_joint equal the distributions' log-probs", "[bayesian_net]") {
+  Tape<double> tape;
+  Rng rng(2);
+  const auto x_obs = tape.constant(xt::xarray<double>{{1, 0, 1}, {0, 0, 1}});
+  BayesianNet<double> bn(tape, rng, {{"x", x_obs}});
+  const auto z = bn.normal("z", zeros(tape, 2, 4), 1.0, {.group_ndims = 1, .n_samples = 3});
+  const auto logits = matmul(z, tape.constant(random_array({4, 3}, -1, 1, 3)));
+  bn.bernoulli("x", logits, {.group_ndims = 1});
+
+  const auto lz = bn.cond_log_prob("z");
+  const auto lx = bn.cond_log_prob("x");
+  CHECK(lz.shape() == Shape{3, 2});
+  CHECK(lx.shape() == Shape{3, 2});
+  // by hand: N(0, 1) over the 4 latent dims, Bernoulli over the 3 pixels
+  const auto zv = z.value();
+  const auto lv = logits.value();
+  for (std::size_t s = 0; s < 3; ++s) {
+    for (std::size_t i = 0; i < 2; ++i) {
+      double expected_z = 0, expected_x = 0;
+      for (std::size_t j = 0; j < 4; ++j) expected_z += -0.5 * std::log(2 * M_PI) - 0.5 * zv(s, i, j) * zv(s, i, j);
+      for (std::size_t j = 0; j < 3; ++j) {
+        const double l = lv(s, i, j);
+        expected_x += x_obs.value()(i, j) * l - std::log1p(std::exp(l));
+      }
+      CHECK(lz.value()(s, i) == Approx(expected_z).epsilon(1e-12));
+      CHECK(lx.value()(s, i) == Approx(expected_x).epsilon(1e-12));
+      CHECK(bn.log_joint().value()(s, i) == Approx(expected_z + expected_x).epsilon(1e-12));
+    }
+  }
+  const auto both = bn.cond_log_prob(std::vector<std::string>{"x", "z"});
+  CHECK(both.size() == 2);
+  CHECK(both[0].data() == lx.data());  // computed once, kept
+}
+
+TEST_CASE("bayesian_net: errors name the node and the shapes", "[bayesian_net]") {
+  Tape<double> tape;
+  Rng rng(3);
+  SECTION("duplicate and unknown names") {
+    BayesianNet<double> bn(tape, rng);
+    bn.normal("z", zeros(tape, 2, 2), 1.0);
+    REQUIRE_THROWS_WITH(bn.normal("z", zeros(tape, 2, 2), 1.0), "BayesianNet: a node named 'z' already exists");
+    REQUIRE_THROWS_WITH(bn.get("w"), "BayesianNet: no node named 'w' (nodes: z)");
+    REQUIRE_THROWS_WITH(bn.deterministic("z", zeros(tape, 1, 1)), "BayesianNet: a node named 'z' already exists");
+  }
+  SECTION("an observation of the wrong shape") {
+    BayesianNet<double> bn(tape, rng, {{"x", tape.constant(xt::xarray<double>(xt::zeros<double>({3, 5})))}});
+    REQUIRE_THROWS_AS(bn.bernoulli("x", zeros(tape, 2, 5), {.group_ndims = 1}), ShapeError);
+    BayesianNet<double> again(tape, rng, {{"x", tape.constant(xt::xarray<double>(xt::zeros<double>({3, 5})))}});
+    REQUIRE_THROWS_WITH(again.bernoulli("x", zeros(tape, 2, 5), {.group_ndims = 1, .n_samples = 4}),
+                        "BayesianNet: the observed value of node 'x' has shape [3, 5], which does not broadcast with the "
+                        "node's shape [4, 2, 5] (Bernoulli, batch_shape [2, 5], value_shape [])");
+  }
+  SECTION("observations that name no stochastic node") {
+    BayesianNet<double> bn(tape, rng, {{"y", zeros(tape, 1, 1)}});
+    bn.normal("z", zeros(tape, 1, 1), 1.0);
+    REQUIRE_THROWS_WITH(bn.check_observations_used(),
+                        "BayesianNet: the observation 'y' names no stochastic node (stochastic nodes: z)");
+  }
+  SECTION("deterministic nodes have no distribution or log_prob") {
+    BayesianNet<double> bn(tape, rng);
+    bn.deterministic("h", zeros(tape, 1, 1));
+    REQUIRE_THROWS_WITH(bn.cond_log_prob("h"), "BayesianNet: node 'h' is deterministic: it has no log_prob");
+    REQUIRE_THROWS_WITH(bn["h"].distribution(), "BayesianNet: node 'h' is deterministic: it has no distribution");
+  }
+  SECTION("log_joint of nodes whose log-probs do not broadcast") {
+    BayesianNet<double> bn(tape, rng);
+    bn.normal("a", zeros(tape, 2, 3), 1.0);
+    bn.normal("b", zeros(tape, 4, 5), 1.0);
+    REQUIRE_THROWS_WITH(bn.log_joint(), Contains("the log-probability of node 'b' has shape [4, 5]"));
+  }
+  SECTION("a net without a scope") {
+    BayesianNet<double> bn(tape, rng);
+    REQUIRE_THROWS_WITH(bn.scope(), "BayesianNet: this net was built without a parameter scope");
+  }
+}
+
+TEST_CASE("bayesian_net: gradients flow from log_joint through samples to parameters", "[bayesian_net]") {
+  // log_joint of a reparameterised latent and an observed Normal child, w.r.t. the prior
+  // mean, the child's weight and the observation.
+  require_gradient(
+      [](Tape<double>& t, const Vars& v) {
+        Rng rng(9);
+        BayesianNet<double> bn(t, rng, {{"y", v[2]}});
+        const auto z = bn.normal("z", v[0], 0.5, {.group_ndims = 1, .n_samples = 2});
+        bn.normal("y", matmul(z, v[1]), 0.3, {.group_ndims = 1});
+        return bn.log_joint();
+      },
+      {random_array({3, 2}, -1, 1, 1), random_array({2, 4}, -1, 1, 2), random_array({3, 4}, -1, 1, 3)});
+}

@@ -1,0 +1,82 @@
+#include "support/gradients.hpp"
+
+using namespace vaelib;
+using namespace vaelib::testing;
+using Catch::Matchers::Contains;
+
+namespace {
+Normal<double> make_normal(Tape<double>& tape, std::size_t group_ndims) {
+  return Normal<double>::with_std(tape.constant(random_array({2, 3}, -1, 1, 1)), tape.constant(random_array({3}, 0.5, 2, 2)),
+                                  {.group_ndims = group_ndims});
+}
+}  // namespace
+
+TEST_CASE("distribution: sample and log_prob shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
+  Tape<double> tape;
+  Rng rng(1);
+  for (std::size_t g = 0; g <= 2; ++g) {
+    const Normal<double> d = make_normal(tape, g);
+    CHECK(d.batch_shape() == Shape{2, 3});
+    CHECK(d.value_shape() == Shape{});
+    CHECK(d.group_ndims() == g);
+    const Shape kept = g == 0 ? Shape{2, 3} : g == 1 ? Shape{2} : Shape{};
+    // no n_samples: batch_shape + value_shape
+    const auto s0 = d.sample(rng);
+    CHECK(s0.shape() == Shape{2, 3});
+    CHECK(d.log_prob(s0).shape() == kept);
+    // n_samples = 1 and k: a leading axis
+    for (const std::size_t k : {std::size_t{1}, std::size_t{5}}) {
+      const auto s = d.sample(rng, k);
+      CHECK(s.shape() == Shape{k, 2, 3});
+      Shape expected{k};
+      expected.insert(expected.end(), kept.begin(), kept.end());
+      CHECK(d.log_prob(s).shape() == expected);
+    }
+    // a given that broadcasts: [3] against batch [2, 3]
+    CHECK(d.log_prob(tape.constant(xt::xarray<double>{0.1, 0.2, 0.3})).shape() == kept);
+  }
+}
+
+TEST_CASE("distribution: group_ndims sums the last axes of the elementwise log_prob", "[distributions]") {
+  Tape<double> tape;
+  const auto x = tape.constant(random_array({4, 2, 3}, -1, 1, 3));
+  const auto lp0 = make_normal(tape, 0).log_prob(x);
+  const auto lp2 = make_normal(tape, 2).log_prob(x);
+  const xt::xarray<double> expected = xt::sum(lp0.value(), {1, 2});
+  require_close(lp2.value(), expected, 1e-12);
+}
+
+TEST_CASE("distribution: shape errors name the distribution and the shapes", "[distributions]") {
+  Tape<double> tape;
+  Rng rng(1);
+  const Normal<double> d = make_normal(tape, 1);
+  REQUIRE_THROWS_AS(d.log_prob(tape.constant(xt::xarray<double>(xt::zeros<double>({3, 5})))), ShapeError);
+  REQUIRE_THROWS_WITH(d.log_prob(tape.constant(xt::xarray<double>(xt::zeros<double>({3, 5})))),
+                      "Normal.log_prob: given has shape [3, 5], which does not broadcast with batch_shape [2, 3] + "
+                      "value_shape [] (expected [...] + value_shape, the rest broadcasting)");
+  REQUIRE_THROWS_WITH(Normal<double>::with_std(tape.constant(xt::xarray<double>{0.0}), tape.constant(1.0), {.group_ndims = 2}),
+                      "distribution: group_ndims 2 is larger than the rank of batch_shape [1]");
+  REQUIRE_THROWS_WITH(d.sample(rng, 0), "Normal.sample: n_samples must be at least 1");
+  REQUIRE_THROWS_WITH(Normal<double>::with_std(tape.constant(xt::xarray<double>(xt::zeros<double>({2, 3}))),
+                                               tape.constant(xt::xarray<double>(xt::ones<double>({3, 2})))),
+                      Contains("Normal parameters: cannot broadcast shapes [2, 3] and [3, 2]"));
+  REQUIRE_THROWS_WITH(d.parameter("rate"), "Normal: no parameter 'rate'");
+}
+
+TEST_CASE("distribution: the path derivative detaches the parameters in log_prob only", "[distributions]") {
+  // With use_path_derivative, d log q(z) / d mean is zero when z is held fixed...
+  Tape<double> tape;
+  auto mean = tape.variable(xt::xarray<double>{0.5, -0.5});
+  auto logstd = tape.variable(xt::xarray<double>{0.1, 0.2});
+  const auto fixed = tape.constant(xt::xarray<double>{1.0, 2.0});
+  const auto stl = Normal<double>::with_logstd(mean, logstd, {.use_path_derivative = true});
+  CHECK_FALSE(stl.log_prob(fixed).requires_grad());
+  // ...but a reparameterised sample still carries the gradient along its path.
+  Rng rng(3);
+  const auto z = stl.sample(rng);
+  const auto lp = sum(stl.log_prob(z));
+  tape.backward(lp);
+  // log q(z) with parameters detached, z = m + s eps: d/dm = -(z - m)/s^2 * dz/dm = -eps/s
+  const auto eps = (z.value() - mean.value()) / xt::exp(logstd.value());
+  require_close(mean.grad(), xt::xarray<double>(-eps / xt::exp(logstd.value())), 1e-12);
+}

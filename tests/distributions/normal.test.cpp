@@ -1,0 +1,84 @@
+#include <cmath>
+
+#include "support/gradients.hpp"
+#include "support/statistics.hpp"
+
+using namespace vaelib;
+using namespace vaelib::testing;
+using Catch::Matchers::Contains;
+
+TEST_CASE("normal: log_prob matches reference values (std and log-std forms)", "[distributions]") {
+  Tape<double> tape;
+  const auto x = tape.constant(xt::xarray<double>{0.3, 2.0, -1.0});
+  const auto mean = tape.constant(xt::xarray<double>{-0.2, 0.0, 1.0});
+  const xt::xarray<double> std_values = {1.5, 0.5, 2.0};
+  // computed independently with Python's math module
+  const xt::xarray<double> expected = {-1.3799591968683926, -8.225791352644727, -2.112085713764618};
+  const auto by_std = Normal<double>::with_std(mean, tape.constant(std_values));
+  const auto by_logstd = Normal<double>::with_logstd(mean, tape.constant(xt::xarray<double>(xt::log(std_values))));
+  CHECK(xt::allclose(by_std.log_prob(x).value(), expected, 1e-6, 0));
+  CHECK(xt::allclose(by_logstd.log_prob(x).value(), expected, 1e-6, 0));
+  CHECK(by_std.is_reparameterized());
+  CHECK(std::string(by_std.name()) == "Normal");
+}
+
+TEST_CASE("normal: sample mean and variance within 4 standard errors", "[distributions]") {
+  Tape<double> tape;
+  Rng rng(17);
+  const auto d = Normal<double>::with_std(tape.constant(xt::xarray<double>{1.5, -3.0}),
+                                          tape.constant(xt::xarray<double>{0.5, 2.0}));
+  const std::size_t n = 20000;
+  const Moments moments = moments_over_first_axis(d.sample(rng, n).value());
+  const auto& m = moments.mean;
+  const auto& v = moments.variance;
+  const double means[2] = {1.5, -3.0}, stds[2] = {0.5, 2.0};
+  for (std::size_t j = 0; j < 2; ++j) {
+    const double var = stds[j] * stds[j];
+    CHECK(std::abs(m(j) - means[j]) < 4 * stds[j] / std::sqrt(double(n)));
+    CHECK(std::abs(v(j) - var) < 4 * var * std::sqrt(2.0 / double(n)));
+  }
+}
+
+TEST_CASE("normal: reparameterised samples and log_prob have correct gradients", "[distributions]") {
+  const auto mean = random_array({2, 3}, -1, 1, 1);
+  const auto logstd = random_array({2, 3}, -0.5, 0.5, 2);
+  require_gradient(
+      [](Tape<double>&, const Vars& v) {
+        Rng rng(5);  // the same draw at every evaluation
+        return Normal<double>::with_logstd(v[0], v[1]).sample(rng, 4);
+      },
+      {mean, logstd});
+  require_gradient(
+      [](Tape<double>&, const Vars& v) {
+        Rng rng(6);
+        return Normal<double>::with_std(v[0], v[1]).sample(rng);
+      },
+      {mean, random_array({3}, 0.5, 2, 3)});
+  const auto x = random_array({2, 3}, -2, 2, 4);
+  require_gradient(
+      [](Tape<double>&, const Vars& v) { return Normal<double>::with_logstd(v[1], v[2], {.group_ndims = 1}).log_prob(v[0]); },
+      {x, mean, logstd});
+  require_gradient([](Tape<double>&, const Vars& v) { return Normal<double>::with_std(v[1], v[2]).log_prob(v[0]); },
+                   {x, mean, random_array({2, 3}, 0.5, 2, 5)});
+}
+
+TEST_CASE("normal: mean, std, entropy and parameters", "[distributions]") {
+  Tape<double> tape;
+  const auto d = Normal<double>::with_logstd(tape.constant(xt::xarray<double>{1.0, 2.0}), tape.constant(0.5), {.group_ndims = 1});
+  require_close(d.mean().value(), xt::xarray<double>{1.0, 2.0});
+  CHECK(d.std().item() == Approx(std::exp(0.5)));
+  // 0.5 log(2 pi e) + log std, summed over the group of two
+  CHECK(d.entropy().item() == Approx(2 * (0.5 * std::log(2 * M_PI * M_E) + 0.5)).epsilon(1e-12));
+  CHECK(d.parameter("logstd").item() == 0.5);
+  CHECK(d.parameter("std").item() == Approx(std::exp(0.5)));
+}
+
+TEST_CASE("normal: a nonpositive std is refused", "[distributions]") {
+  Tape<double> tape;
+  REQUIRE_THROWS_AS(Normal<double>::with_std(tape.constant(xt::xarray<double>{0.0, 0.0}),
+                                             tape.constant(xt::xarray<double>{1.0, -1.0})),
+                    ArgumentError);
+  REQUIRE_THROWS_WITH(Normal<double>::with_std(tape.constant(xt::xarray<double>{0.0, 0.0}),
+                                               tape.constant(xt::xarray<double>{1.0, -1.0})),
+                      "Normal: std must be positive, got -1.000000 at flat index 1 of shape [2]");
+}
