@@ -134,7 +134,7 @@ class Distribution {
     return v;
   }
 
-  /// Throws ShapeError unless every value of `v` satisfies `ok`; names the distribution,
+  /// Throws ArgumentError unless every value of `v` satisfies `ok`; names the distribution,
   /// the parameter and the first bad value.
   template <class Predicate>
   void check_values(const Var<T>& v, std::string_view parameter_name, std::string_view expected, Predicate ok) const {

@@ -1,0 +1,107 @@
+#pragma once
+// Beta: a variable in (0, 1) with density x^(alpha-1) (1-x)^(beta-1) / B(alpha, beta),
+// alpha > 0 and beta > 0 (mean alpha / (alpha + beta)). Not reparameterised: samples are
+// constants. The entropy is differentiable in both parameters (through digamma).
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "vaelib/autodiff/detail/broadcast_index.hpp"
+#include "vaelib/autodiff/ops.hpp"
+#include "vaelib/distributions/distribution.hpp"
+#include "vaelib/distributions/gamma.hpp"
+
+namespace vaelib {
+
+template <class T>
+class Beta final : public Distribution<T> {
+ public:
+  /// Beta(alpha, beta) for alpha > 0 and beta > 0, both finite (checked); batch_shape is the
+  /// broadcast of both shapes.
+  Beta(const Var<T>& alpha, const Var<T>& beta, DistributionOptions options = {})
+      : Distribution<T>(alpha.tape(), broadcast_parameter_shapes("Beta", {alpha.shape(), beta.shape()}), Shape{},
+                        options),
+        m_alpha(alpha),
+        m_beta(beta) {
+    alpha.tape().check_handle("Beta", beta);
+    const auto positive_finite = [](T v) { return v > T(0) && v < std::numeric_limits<T>::infinity(); };
+    this->check_values(alpha, "alpha", "positive and finite", positive_finite);
+    this->check_values(beta, "beta", "positive and finite", positive_finite);
+  }
+
+  std::string_view name() const override { return "Beta"; }
+  bool is_reparameterized() const override { return false; }
+
+  Var<T> alpha() const { return m_alpha; }
+  Var<T> beta() const { return m_beta; }
+  /// E[x] = alpha / (alpha + beta)
+  Var<T> mean() const override { return broadcast_to(m_alpha / (m_alpha + m_beta), this->batch_shape()); }
+
+  Var<T> parameter(std::string_view parameter_name) const override {
+    if (parameter_name == "alpha") return m_alpha;
+    if (parameter_name == "beta") return m_beta;
+    return Distribution<T>::parameter(parameter_name);
+  }
+
+ protected:
+  /// log p(x) = (alpha - 1) log x + (beta - 1) log1p(-x) - log B(alpha, beta),
+  /// log B(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b);  0 < x < 1
+  Var<T> log_prob_impl(const Var<T>& given, bool detach_parameters) const override {
+    const T* x = given.data();
+    for (std::size_t i = 0; i < given.size(); ++i) {
+      if (!(x[i] > T(0) && x[i] < T(1))) {
+        throw ArgumentError("Beta.log_prob: given must be in the open interval (0, 1), got " + std::to_string(x[i]) +
+                            " at flat index " + std::to_string(i) + " of shape " + to_string(given.shape()));
+      }
+    }
+    const Var<T> a = this->maybe_detached(m_alpha, detach_parameters);
+    const Var<T> b = this->maybe_detached(m_beta, detach_parameters);
+    const Var<T> log_beta_function = (lgamma(a) + lgamma(b)) - lgamma(a + b);
+    return ((a - T(1)) * log(given) + (b - T(1)) * log1p(-given)) - log_beta_function;
+  }
+
+  /// X / (X + Y) = sigmoid(log X - log Y) for X ~ Gamma(alpha, 1), Y ~ Gamma(beta, 1) drawn in
+  /// logs (detail::sample_log_standard_gamma), so that small alpha and beta, whose gamma
+  /// draws underflow, still give exact ratios. Draws are kept strictly inside (0, 1) in T
+  /// (at least the smallest normal number, at most the largest T below 1), so that log_prob
+  /// of every draw is finite.
+  Var<T> sample_impl(std::size_t n, Rng& rng) const override {
+    const Shape& batch = this->batch_shape();
+    const std::size_t batch_size = shape_size(batch);
+    const T* alpha = m_alpha.data();
+    const T* beta = m_beta.data();
+    const Shape& alpha_shape = m_alpha.shape();
+    const Shape& beta_shape = m_beta.shape();
+    const T low = std::numeric_limits<T>::min();
+    const T high = std::nextafter(T(1), T(0));
+    return this->noise(this->sample_shape(n), [&](T* data, std::size_t size) {
+      for (std::size_t i = 0; i < size; ++i) {
+        const std::size_t j = i % batch_size;
+        const double a = static_cast<double>(alpha[detail::broadcast_source_index(j, batch, alpha_shape)]);
+        const double b = static_cast<double>(beta[detail::broadcast_source_index(j, batch, beta_shape)]);
+        const double log_x = detail::sample_log_standard_gamma(a, rng);
+        const double log_y = detail::sample_log_standard_gamma(b, rng);
+        const T value = static_cast<T>(1 / (1 + std::exp(log_y - log_x)));
+        data[i] = std::clamp(value, low, high);
+      }
+    });
+  }
+
+  /// log B(alpha, beta) - (alpha - 1) digamma(alpha) - (beta - 1) digamma(beta)
+  ///   + (alpha + beta - 2) digamma(alpha + beta)
+  Var<T> entropy_impl() const override {
+    const Var<T> total = m_alpha + m_beta;
+    const Var<T> log_beta_function = (lgamma(m_alpha) + lgamma(m_beta)) - lgamma(total);
+    const Var<T> h = log_beta_function - (m_alpha - T(1)) * digamma(m_alpha) - (m_beta - T(1)) * digamma(m_beta) +
+                     (total - T(2)) * digamma(total);
+    return broadcast_to(h, this->batch_shape());
+  }
+
+ private:
+  Var<T> m_alpha;
+  Var<T> m_beta;
+};
+
+}  // namespace vaelib

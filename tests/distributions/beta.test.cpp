@@ -1,0 +1,199 @@
+#include "vaelib/distributions/beta.hpp"
+
+#include <cmath>
+
+#include "support/gradients.hpp"
+
+using namespace vaelib;
+using namespace vaelib::testing;
+using Catch::Matchers::Contains;
+
+TEST_CASE("beta: log_prob matches reference values", "[distributions]") {
+  Tape<double> tape;
+  const Beta<double> d(tape.constant(xt::xarray<double>{0.5, 2.0, 5.0}),
+                       tape.constant(xt::xarray<double>{0.7, 3.0, 1.2}));
+  // computed independently with mpmath: (a-1) log x + (b-1) log(1-x) - (lgamma(a) + lgamma(b) - lgamma(a+b))
+  const xt::xarray<double> expected = {0.26429442173468826, 0.4907249520589878, 1.2164706380898338};
+  CHECK(xt::allclose(d.log_prob(tape.constant(xt::xarray<double>{0.1, 0.45, 0.97})).value(), expected, 1e-6, 0));
+  // Beta(1, 1) is uniform: log p = 0 everywhere in (0, 1)
+  const Beta<double> uniform(tape.constant(1.0), tape.constant(1.0));
+  require_close(uniform.log_prob(tape.constant(xt::xarray<double>{1e-9, 0.3, 1 - 1e-9})).value(),
+                xt::xarray<double>{0.0, 0.0, 0.0}, 1e-12);
+  CHECK_FALSE(d.is_reparameterized());
+  CHECK(std::string(d.name()) == "Beta");
+}
+
+TEST_CASE("beta: sample mean and variance within 4 standard errors", "[distributions]") {
+  Tape<double> tape;
+  Rng rng(41);
+  const xt::xarray<double> alpha = {0.5, 2.0, 5.0, 0.3};
+  const xt::xarray<double> beta = {0.7, 3.0, 1.2, 4.0};
+  const std::size_t n = 20000;
+  const auto s = Beta<double>(tape.constant(alpha), tape.constant(beta)).sample(rng, n).value();
+  REQUIRE(s.shape() == std::vector<std::size_t>{n, 4});
+  CHECK(xt::all(s > 0.0 && s < 1.0));
+  for (std::size_t j = 0; j < 4; ++j) {
+    const double a = alpha(j), b = beta(j), t = a + b;
+    INFO("alpha " << a << ", beta " << b);
+    const auto column = xt::view(s, xt::all(), j);
+    const double mean = a / t;
+    const double var = a * b / (t * t * (t + 1));
+    // The fourth central moment from the excess kurtosis
+    // 6 [(a - b)^2 (t + 1) - a b (t + 2)] / [a b (t + 2)(t + 3)].
+    const double excess = 6 * ((a - b) * (a - b) * (t + 1) - a * b * (t + 2)) / (a * b * (t + 2) * (t + 3));
+    const double mu4 = (3 + excess) * var * var;
+    CHECK(std::abs(xt::mean(column)() - mean) < 4 * std::sqrt(var / double(n)));
+    CHECK(std::abs(xt::variance(column)() - var) < 4 * std::sqrt((mu4 - var * var) / double(n)));
+  }
+}
+
+TEST_CASE("beta: the empirical CDF of the draws matches the regularised incomplete beta", "[distributions]") {
+  Tape<double> tape;
+  Rng rng(42);
+  const std::size_t n = 20000;
+  // I_x(a, b) computed independently with mpmath's betainc(a, b, 0, x, regularized=True)
+  struct Case {
+    double a, b;
+    std::vector<std::pair<double, double>> cdf;
+  };
+  const std::vector<Case> cases{
+      {0.5,
+       0.7,
+       {{0.01, 0.07989509846265794}, {0.1, 0.2550252666846261}, {0.5, 0.6003642321330015}, {0.99, 0.9772566844115548}}},
+      {0.1, 0.2, {{0.01, 0.4324969742161058}, {0.5, 0.670570796102899}, {0.99, 0.8634504757262699}}},
+      {5.0, 1.2, {{0.5, 0.043090820824900344}, {0.7, 0.21603081371581515}, {0.9, 0.675333942723951}}},
+  };
+  for (const Case& c : cases) {
+    const auto s = Beta<double>(tape.constant(c.a), tape.constant(c.b)).sample(rng, n).value();
+    for (const auto& [x, cdf] : c.cdf) {
+      const double freq = static_cast<double>(xt::sum(s <= x)()) / double(n);
+      INFO("Beta(" << c.a << ", " << c.b << ") at " << x << ": frequency " << freq << ", cdf " << cdf);
+      CHECK(std::abs(freq - cdf) < 4 * std::sqrt(cdf * (1 - cdf) / double(n)));
+    }
+  }
+}
+
+TEST_CASE("beta: log_prob and entropy gradients by finite differences", "[distributions]") {
+  const auto x = random_array({2, 3}, 0.05, 0.95, 1);
+  require_gradient(
+      [x](Tape<double>& tape, const Vars& v) { return Beta<double>(v[0], v[1]).log_prob(tape.constant(x)); },
+      {random_array({2, 3}, 0.3, 5.0, 2), random_array({2, 3}, 0.3, 5.0, 3)});
+  require_gradient(
+      [x](Tape<double>& tape, const Vars& v) {
+        return Beta<double>(v[0], v[1], {.group_ndims = 2}).log_prob(tape.constant(x));
+      },
+      {random_array({3}, 0.3, 5.0, 4), random_array({2, 1}, 0.3, 5.0, 5)});
+  require_gradient([](Tape<double>&, const Vars& v) { return Beta<double>(v[0], v[1]).entropy(); },
+                   {random_array({4}, 0.2, 6.0, 6), random_array({4}, 0.2, 6.0, 7)});
+  // d/d alpha of log p = log x - digamma(a) + digamma(a + b); Beta(1, 1) at x = 0.5:
+  // log 0.5 - digamma(1) + digamma(2) = log 0.5 + 1
+  Tape<double> tape;
+  const auto a = tape.variable(xt::xarray<double>{1.0});
+  tape.backward(sum(Beta<double>(a, tape.constant(1.0)).log_prob(tape.constant(0.5))));
+  CHECK(a.grad()(0) == Approx(std::log(0.5) + 1).epsilon(1e-12));
+}
+
+TEST_CASE("beta: mean, entropy and parameters", "[distributions]") {
+  Tape<double> tape;
+  const Beta<double> d(tape.constant(xt::xarray<double>{0.5, 2.0, 5.0}),
+                       tape.constant(xt::xarray<double>{0.7, 3.0, 1.2}));
+  require_close(d.mean().value(), xt::xarray<double>{0.5 / 1.2, 2.0 / 5.0, 5.0 / 6.2});
+  // mpmath, and checked there against -integral p log p
+  CHECK(xt::allclose(d.entropy().value(),
+                     xt::xarray<double>{-0.19792388238665903, -0.2349066497880003, -0.6909660908054026}, 1e-6, 0));
+  CHECK(Beta<double>(tape.constant(1.0), tape.constant(1.0)).entropy().item() == Approx(0.0).margin(1e-14));
+  const Beta<double> grouped(tape.constant(xt::xarray<double>{0.5, 2.0}), tape.constant(3.0), {.group_ndims = 1});
+  CHECK(grouped.entropy().shape() == Shape{});
+  CHECK(grouped.mean().shape() == Shape{2});
+  CHECK(d.parameter("alpha").value()(2) == 5.0);
+  CHECK(d.parameter("beta").value()(2) == 1.2);
+  REQUIRE_THROWS_WITH(d.parameter("a"), "Beta: no parameter 'a'");
+  const auto a = tape.variable(xt::xarray<double>{1.5});
+  CHECK_FALSE(
+      Beta<double>(a, tape.constant(1.0), {.use_path_derivative = true}).log_prob(tape.constant(0.5)).requires_grad());
+}
+
+TEST_CASE("beta: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
+  Tape<double> tape;
+  Rng rng(8);
+  const auto alpha = tape.constant(random_array({2, 1}, 0.3, 4.0, 8));
+  const auto beta = tape.constant(random_array({3}, 0.3, 4.0, 9));
+  for (std::size_t g = 0; g <= 2; ++g) {
+    const Beta<double> d(alpha, beta, {.group_ndims = g});
+    CHECK(d.batch_shape() == Shape{2, 3});
+    CHECK(d.value_shape() == Shape{});
+    const Shape kept = g == 0 ? Shape{2, 3} : g == 1 ? Shape{2} : Shape{};
+    const auto s0 = d.sample(rng);
+    CHECK(s0.shape() == Shape{2, 3});
+    CHECK(d.log_prob(s0).shape() == kept);
+    for (const std::size_t k : {std::size_t{1}, std::size_t{5}}) {
+      const auto s = d.sample(rng, k);
+      CHECK(s.shape() == Shape{k, 2, 3});
+      Shape expected{k};
+      expected.insert(expected.end(), kept.begin(), kept.end());
+      const auto lp = d.log_prob(s);
+      CHECK(lp.shape() == expected);
+      CHECK(xt::all(xt::isfinite(lp.value())));
+    }
+    CHECK(d.log_prob(tape.constant(xt::xarray<double>{0.1, 0.2, 0.3})).shape() == kept);
+    CHECK(d.entropy().shape() == kept);
+  }
+}
+
+TEST_CASE("beta: small parameters give draws strictly inside (0, 1), in double and float", "[distributions]") {
+  Tape<double> tape;
+  Rng rng(13);
+  const Beta<double> d(tape.constant(xt::xarray<double>{1e-3, 0.05, 8.0}),
+                       tape.constant(xt::xarray<double>{1e-3, 8.0, 0.05}));
+  const auto s = d.sample(rng, 2000);
+  CHECK(xt::all(s.value() > 0.0 && s.value() < 1.0));
+  CHECK(xt::all(xt::isfinite(d.log_prob(s).value())));
+  // Both tails are reached: Beta(1e-3, 1e-3) puts half of its mass near each end.
+  const auto first = xt::view(s.value(), xt::all(), 0);
+  CHECK(xt::sum(first < 0.5)() > 800);
+  CHECK(xt::sum(first > 0.5)() > 800);
+
+  Tape<float> ftape;
+  const Beta<float> f(ftape.constant(xt::xarray<float>{0.05f, 8.0f}), ftape.constant(xt::xarray<float>{8.0f, 0.05f}));
+  const auto fs = f.sample(rng, 2000);
+  CHECK(xt::all(fs.value() > 0.0f && fs.value() < 1.0f));
+  CHECK(xt::all(xt::isfinite(f.log_prob(fs).value())));
+}
+
+TEST_CASE("beta: float smoke test", "[distributions]") {
+  Tape<float> tape;
+  const Beta<float> d(tape.constant(xt::xarray<float>{0.5f, 2.0f, 5.0f}),
+                      tape.constant(xt::xarray<float>{0.7f, 3.0f, 1.2f}));
+  const auto lp = d.log_prob(tape.constant(xt::xarray<float>{0.1f, 0.45f, 0.97f}));
+  CHECK(xt::allclose(lp.value(), xt::xarray<float>{0.26429442173468826f, 0.4907249520589878f, 1.2164706380898338f},
+                     1e-5, 1e-6));
+}
+
+TEST_CASE("beta: bad parameters and values are refused with clear messages", "[distributions]") {
+  Tape<double> tape;
+  const auto one = tape.constant(1.0);
+  REQUIRE_THROWS_AS(Beta<double>(tape.constant(xt::xarray<double>{1.0, -0.5}), one), ArgumentError);
+  REQUIRE_THROWS_WITH(Beta<double>(tape.constant(xt::xarray<double>{1.0, -0.5}), one),
+                      "Beta: alpha must be positive and finite, got -0.500000 at flat index 1 of shape [2]");
+  REQUIRE_THROWS_WITH(Beta<double>(one, tape.constant(0.0)),
+                      "Beta: beta must be positive and finite, got 0.000000 at flat index 0 of shape []");
+  REQUIRE_THROWS_WITH(Beta<double>(one, tape.constant(std::nan(""))),
+                      "Beta: beta must be positive and finite, got nan at flat index 0 of shape []");
+
+  const Beta<double> d(tape.constant(xt::xarray<double>{1.0, 2.0, 3.0}), one);
+  REQUIRE_THROWS_AS(d.log_prob(tape.constant(xt::xarray<double>{0.5, 1.0, 0.2})), ArgumentError);
+  REQUIRE_THROWS_WITH(
+      d.log_prob(tape.constant(xt::xarray<double>{0.5, 1.0, 0.2})),
+      "Beta.log_prob: given must be in the open interval (0, 1), got 1.000000 at flat index 1 of shape [3]");
+  REQUIRE_THROWS_WITH(
+      d.log_prob(tape.constant(xt::xarray<double>{0.0})),
+      "Beta.log_prob: given must be in the open interval (0, 1), got 0.000000 at flat index 0 of shape [1]");
+  REQUIRE_THROWS_WITH(
+      d.log_prob(tape.constant(xt::xarray<double>{0.5, 1.5, 0.2})),
+      "Beta.log_prob: given must be in the open interval (0, 1), got 1.500000 at flat index 1 of shape [3]");
+  REQUIRE_THROWS_AS(d.log_prob(tape.constant(xt::xarray<double>{0.5, 0.5})), ShapeError);
+  REQUIRE_THROWS_WITH(
+      d.log_prob(tape.constant(xt::xarray<double>{0.5, 0.5})),
+      "Beta.log_prob: given has shape [2], which does not broadcast with batch_shape [3] + value_shape [] "
+      "(expected [...] + value_shape, the rest broadcasting)");
+}

@@ -1,0 +1,192 @@
+#include "vaelib/distributions/gamma.hpp"
+
+#include <cmath>
+
+#include "support/gradients.hpp"
+
+using namespace vaelib;
+using namespace vaelib::testing;
+using Catch::Matchers::Contains;
+
+TEST_CASE("gamma: log_prob matches reference values", "[distributions]") {
+  Tape<double> tape;
+  const Gamma<double> d(tape.constant(xt::xarray<double>{0.5, 2.0, 7.5}),
+                        tape.constant(xt::xarray<double>{1.5, 0.3, 2.0}));
+  // computed independently with mpmath: alpha log beta - lgamma(alpha) + (alpha - 1) log x - beta x
+  const xt::xarray<double> expected = {0.1350865673464323, -2.221651247531981, -1.1816466578669895};
+  CHECK(xt::allclose(d.log_prob(tape.constant(xt::xarray<double>{0.2, 4.0, 3.1})).value(), expected, 1e-6, 0));
+  // alpha = 1 is the exponential distribution: log beta - beta x
+  const Gamma<double> exponential(tape.constant(1.0), tape.constant(xt::xarray<double>{0.5, 3.0}));
+  require_close(exponential.log_prob(tape.constant(2.0)).value(),
+                xt::xarray<double>{std::log(0.5) - 1.0, std::log(3.0) - 6.0}, 1e-12);
+  CHECK_FALSE(d.is_reparameterized());
+  CHECK(std::string(d.name()) == "Gamma");
+}
+
+TEST_CASE("gamma: sample mean and variance within 4 standard errors, alpha below and above 1", "[distributions]") {
+  Tape<double> tape;
+  Rng rng(31);
+  const xt::xarray<double> alpha = {0.3, 0.8, 2.5, 40.0};
+  const xt::xarray<double> beta = {2.0, 1.0, 0.5, 4.0};
+  const std::size_t n = 20000;
+  const auto s = Gamma<double>(tape.constant(alpha), tape.constant(beta)).sample(rng, n).value();
+  REQUIRE(s.shape() == std::vector<std::size_t>{n, 4});
+  CHECK(xt::all(s > 0.0));
+  for (std::size_t j = 0; j < 4; ++j) {
+    const double a = alpha(j), b = beta(j);
+    INFO("alpha " << a << ", beta " << b);
+    const auto column = xt::view(s, xt::all(), j);
+    const double mean = a / b, var = a / (b * b);
+    const double mu4 = 3 * a * (a + 2) / (b * b * b * b);  // the fourth central moment
+    CHECK(std::abs(xt::mean(column)() - mean) < 4 * std::sqrt(var / double(n)));
+    CHECK(std::abs(xt::variance(column)() - var) < 4 * std::sqrt((mu4 - var * var) / double(n)));
+  }
+}
+
+TEST_CASE("gamma: the empirical CDF of the draws matches the regularised incomplete gamma", "[distributions]") {
+  Tape<double> tape;
+  Rng rng(32);
+  const std::size_t n = 20000;
+  // P(alpha, x) computed independently with mpmath's gammainc(alpha, 0, x, regularized=True)
+  struct Point {
+    double x, cdf;
+  };
+  const std::vector<std::pair<double, std::vector<Point>>> cases{
+      {0.3,
+       {{0.001, 0.14024245892486736}, {0.1, 0.5459128495917965}, {0.5, 0.8138118046743926}, {2.0, 0.977974019172853}}},
+      {0.05, {{0.001, 0.7271792290529226}, {0.1, 0.9112576252375196}, {1.0, 0.98847634705146}}},
+      {2.5,
+       {{0.5, 0.03743422675270363}, {1.0, 0.15085496391539036}, {2.0, 0.4505840486472198}, {4.0, 0.8437643724222776}}},
+  };
+  for (const auto& [a, points] : cases) {
+    const auto s = Gamma<double>(tape.constant(a), tape.constant(1.0)).sample(rng, n).value();
+    for (const Point& p : points) {
+      const double freq = static_cast<double>(xt::sum(s <= p.x)()) / double(n);
+      INFO("alpha " << a << ", x " << p.x << ": frequency " << freq << ", cdf " << p.cdf);
+      CHECK(std::abs(freq - p.cdf) < 4 * std::sqrt(p.cdf * (1 - p.cdf) / double(n)));
+    }
+  }
+}
+
+TEST_CASE("gamma: log_prob and entropy gradients by finite differences", "[distributions]") {
+  const auto x = random_array({2, 3}, 0.2, 4.0, 1);
+  require_gradient(
+      [x](Tape<double>& tape, const Vars& v) { return Gamma<double>(v[0], v[1]).log_prob(tape.constant(x)); },
+      {random_array({2, 3}, 0.3, 5.0, 2), random_array({2, 3}, 0.2, 3.0, 3)});
+  // Broadcast parameters (alpha [3], beta []) and group_ndims 1.
+  require_gradient(
+      [x](Tape<double>& tape, const Vars& v) {
+        return Gamma<double>(v[0], v[1], {.group_ndims = 1}).log_prob(tape.constant(x));
+      },
+      {random_array({3}, 0.3, 5.0, 4), random_array({}, 0.2, 3.0, 5)});
+  // The entropy is differentiable in alpha (through digamma) and beta.
+  require_gradient([](Tape<double>&, const Vars& v) { return Gamma<double>(v[0], v[1]).entropy(); },
+                   {random_array({4}, 0.2, 6.0, 6), random_array({4}, 0.2, 3.0, 7)});
+  // d/d alpha of log p = log beta - digamma(alpha) + log x;  d/d beta = alpha / beta - x
+  Tape<double> tape;
+  const auto alpha = tape.variable(xt::xarray<double>{2.0});
+  const auto beta = tape.variable(xt::xarray<double>{0.5});
+  tape.backward(sum(Gamma<double>(alpha, beta).log_prob(tape.constant(3.0))));
+  CHECK(alpha.grad()(0) == Approx(std::log(0.5) - 0.42278433509846713 + std::log(3.0)).epsilon(1e-12));
+  CHECK(beta.grad()(0) == Approx(2.0 / 0.5 - 3.0).epsilon(1e-12));
+}
+
+TEST_CASE("gamma: mean, entropy and parameters", "[distributions]") {
+  Tape<double> tape;
+  const Gamma<double> d(tape.constant(xt::xarray<double>{0.5, 2.0, 7.5}),
+                        tape.constant(xt::xarray<double>{1.5, 0.3, 2.0}));
+  require_close(d.mean().value(), xt::xarray<double>{0.5 / 1.5, 2.0 / 0.3, 7.5 / 2.0});
+  // mpmath, and checked there against -integral p log p
+  CHECK(xt::allclose(d.entropy().value(),
+                     xt::xarray<double>{-0.314855178194176, 2.7811884692274687, 1.6872934085992235}, 1e-6, 0));
+  const Gamma<double> grouped(tape.constant(xt::xarray<double>{0.5, 2.0, 7.5}), tape.constant(1.5), {.group_ndims = 1});
+  CHECK(grouped.entropy().shape() == Shape{});
+  CHECK(grouped.mean().shape() == Shape{3});
+  CHECK(d.parameter("alpha").value()(1) == 2.0);
+  CHECK(d.parameter("beta").value()(1) == 0.3);
+  REQUIRE_THROWS_WITH(d.parameter("rate"), "Gamma: no parameter 'rate'");
+  // use_path_derivative detaches the parameters inside log_prob
+  const auto a = tape.variable(xt::xarray<double>{1.5});
+  CHECK(Gamma<double>(a, tape.constant(1.0)).log_prob(tape.constant(1.0)).requires_grad());
+  CHECK_FALSE(
+      Gamma<double>(a, tape.constant(1.0), {.use_path_derivative = true}).log_prob(tape.constant(1.0)).requires_grad());
+}
+
+TEST_CASE("gamma: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
+  Tape<double> tape;
+  Rng rng(7);
+  const auto alpha = tape.constant(random_array({2, 3}, 0.3, 4.0, 8));
+  const auto beta = tape.constant(random_array({3}, 0.5, 2.0, 9));
+  for (std::size_t g = 0; g <= 2; ++g) {
+    const Gamma<double> d(alpha, beta, {.group_ndims = g});
+    CHECK(d.batch_shape() == Shape{2, 3});
+    CHECK(d.value_shape() == Shape{});
+    const Shape kept = g == 0 ? Shape{2, 3} : g == 1 ? Shape{2} : Shape{};
+    const auto s0 = d.sample(rng);
+    CHECK(s0.shape() == Shape{2, 3});
+    CHECK(d.log_prob(s0).shape() == kept);
+    for (const std::size_t k : {std::size_t{1}, std::size_t{5}}) {
+      const auto s = d.sample(rng, k);
+      CHECK(s.shape() == Shape{k, 2, 3});
+      Shape expected{k};
+      expected.insert(expected.end(), kept.begin(), kept.end());
+      const auto lp = d.log_prob(s);
+      CHECK(lp.shape() == expected);
+      CHECK(xt::all(xt::isfinite(lp.value())));
+    }
+    CHECK(d.log_prob(tape.constant(xt::xarray<double>{1.0, 2.0, 3.0})).shape() == kept);
+    CHECK(d.entropy().shape() == kept);
+  }
+}
+
+TEST_CASE("gamma: tiny alpha gives positive draws with a finite log_prob", "[distributions]") {
+  Tape<double> tape;
+  Rng rng(11);
+  const Gamma<double> d(tape.constant(xt::xarray<double>{1e-3, 0.01}), tape.constant(1.0));
+  const auto s = d.sample(rng, 2000);
+  CHECK(xt::all(s.value() > 0.0));
+  CHECK(xt::all(xt::isfinite(d.log_prob(s).value())));
+}
+
+TEST_CASE("gamma: float smoke test", "[distributions]") {
+  Tape<float> tape;
+  Rng rng(12);
+  const Gamma<float> d(tape.constant(xt::xarray<float>{0.5f, 2.0f, 7.5f}),
+                       tape.constant(xt::xarray<float>{1.5f, 0.3f, 2.0f}));
+  const auto lp = d.log_prob(tape.constant(xt::xarray<float>{0.2f, 4.0f, 3.1f}));
+  CHECK(xt::allclose(lp.value(), xt::xarray<float>{0.1350865673464323f, -2.221651247531981f, -1.1816466578669895f},
+                     1e-5, 1e-6));
+  const auto s = Gamma<float>(tape.constant(0.2f), tape.constant(1.0f)).sample(rng, 2000);
+  CHECK(xt::all(s.value() > 0.0f));
+  CHECK(std::abs(xt::mean(s.value())() - 0.2f) < 4 * std::sqrt(0.2 / 2000));
+}
+
+TEST_CASE("gamma: bad parameters and values are refused with clear messages", "[distributions]") {
+  Tape<double> tape;
+  const auto one = tape.constant(1.0);
+  REQUIRE_THROWS_AS(Gamma<double>(tape.constant(xt::xarray<double>{1.0, 0.0}), one), ArgumentError);
+  REQUIRE_THROWS_WITH(Gamma<double>(tape.constant(xt::xarray<double>{1.0, 0.0}), one),
+                      "Gamma: alpha must be positive and finite, got 0.000000 at flat index 1 of shape [2]");
+  REQUIRE_THROWS_WITH(Gamma<double>(one, tape.constant(xt::xarray<double>{-1.0})),
+                      "Gamma: beta must be positive and finite, got -1.000000 at flat index 0 of shape [1]");
+  REQUIRE_THROWS_WITH(Gamma<double>(tape.constant(std::numeric_limits<double>::infinity()), one),
+                      "Gamma: alpha must be positive and finite, got inf at flat index 0 of shape []");
+  REQUIRE_THROWS_AS(
+      Gamma<double>(tape.constant(xt::xarray<double>{1.0, 2.0}), tape.constant(xt::xarray<double>{1.0, 2.0, 3.0})),
+      ShapeError);
+  REQUIRE_THROWS_WITH(
+      Gamma<double>(tape.constant(xt::xarray<double>{1.0, 2.0}), tape.constant(xt::xarray<double>{1.0, 2.0, 3.0})),
+      "Gamma parameters: cannot broadcast shapes [2] and [3] (axis -1: 2 vs 3; sizes must be equal or 1)");
+
+  const Gamma<double> d(tape.constant(xt::xarray<double>{1.0, 2.0, 3.0}), one);
+  REQUIRE_THROWS_AS(d.log_prob(tape.constant(xt::xarray<double>{1.0, 0.0, 2.0})), ArgumentError);
+  REQUIRE_THROWS_WITH(d.log_prob(tape.constant(xt::xarray<double>{1.0, 0.0, 2.0})),
+                      "Gamma.log_prob: given must be positive and finite, got 0.000000 at flat index 1 of shape [3]");
+  REQUIRE_THROWS_WITH(d.log_prob(tape.constant(xt::xarray<double>{-0.5})),
+                      "Gamma.log_prob: given must be positive and finite, got -0.500000 at flat index 0 of shape [1]");
+  REQUIRE_THROWS_AS(d.log_prob(tape.constant(xt::xarray<double>{{1.0, 2.0}})), ShapeError);
+  REQUIRE_THROWS_WITH(
+      d.log_prob(tape.constant(xt::xarray<double>{{1.0, 2.0}})),
+      "Gamma.log_prob: given has shape [1, 2], which does not broadcast with batch_shape [3] + value_shape "
+      "[] (expected [...] + value_shape, the rest broadcasting)");
+}
