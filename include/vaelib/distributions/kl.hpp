@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "vaelib/distributions/bernoulli.hpp"
+#include "vaelib/distributions/categorical.hpp"
 #include "vaelib/distributions/normal.hpp"
 
 namespace vaelib {
@@ -48,6 +49,16 @@ class KLRegistry {
     add<Bernoulli<T>, Bernoulli<T>>([](const Bernoulli<T>& p, const Bernoulli<T>& q) {
       const Var<T> lp = p.logits(), lq = q.logits();
       return sigmoid(lp) * (log_sigmoid(lp) - log_sigmoid(lq)) + sigmoid(-lp) * (log_sigmoid(-lp) - log_sigmoid(-lq));
+    });
+    // KL(Cat(l1) || Cat(l2)) = sum_j p_j (log p_j - log q_j),  log p = log_softmax(l1),
+    // log q = log_softmax(l2), p = exp(log p); both over the same k categories
+    add<Categorical<T>, Categorical<T>>([](const Categorical<T>& p, const Categorical<T>& q) {
+      if (p.n_categories() != q.n_categories()) {
+        throw ShapeError("kl_divergence: Categorical distributions over different numbers of categories: " +
+                         std::to_string(p.n_categories()) + " vs " + std::to_string(q.n_categories()));
+      }
+      const Var<T> log_p = p.log_probs();
+      return sum(exp(log_p) * (log_p - q.log_probs()), {-1});
     });
   }
 

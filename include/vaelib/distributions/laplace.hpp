@@ -1,0 +1,69 @@
+#pragma once
+// Laplace: the double-exponential distribution with location loc and scale b > 0, density
+// exp(-|x - loc| / b) / (2 b). Reparameterised (inverse CDF).
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "vaelib/autodiff/ops.hpp"
+#include "vaelib/distributions/detail/noise.hpp"
+#include "vaelib/distributions/distribution.hpp"
+
+namespace vaelib {
+
+template <class T>
+class Laplace final : public Distribution<T> {
+ public:
+  /// Laplace(loc, scale) for scale > 0 (checked); batch_shape is the broadcast of both shapes.
+  Laplace(const Var<T>& loc, const Var<T>& scale, DistributionOptions options = {})
+      : Distribution<T>(loc.tape(), broadcast_parameter_shapes("Laplace", {loc.shape(), scale.shape()}), Shape{},
+                        options),
+        m_loc(loc),
+        m_scale(scale) {
+    loc.tape().check_handle("Laplace", scale);
+    this->check_values(scale, "scale", "positive", [](T v) { return v > T(0); });
+  }
+
+  std::string_view name() const override { return "Laplace"; }
+  bool is_reparameterized() const override { return true; }
+
+  Var<T> loc() const { return m_loc; }
+  Var<T> scale() const { return m_scale; }
+  /// E[x] = loc.
+  Var<T> mean() const override { return broadcast_to(m_loc, this->batch_shape()); }
+
+  Var<T> parameter(std::string_view parameter_name) const override {
+    if (parameter_name == "loc") return m_loc;
+    if (parameter_name == "scale") return m_scale;
+    return Distribution<T>::parameter(parameter_name);
+  }
+
+ protected:
+  /// log p(x) = -log(2 b) - |x - loc| / b
+  Var<T> log_prob_impl(const Var<T>& given, bool detach_parameters) const override {
+    const Var<T> loc = this->maybe_detached(m_loc, detach_parameters);
+    const Var<T> b = this->maybe_detached(m_scale, detach_parameters);
+    return -log(T(2) * b) - abs(given - loc) / b;
+  }
+
+  /// x = loc + b e,  e = -sign(u - 1/2) log(1 - 2 |u - 1/2|),  u ~ U(0, 1)  (inverse CDF)
+  Var<T> sample_impl(std::size_t n, Rng& rng) const override {
+    const Var<T> e = this->noise(this->sample_shape(n), [&](T* data, std::size_t size) {
+      for (std::size_t i = 0; i < size; ++i) data[i] = detail::standard_laplace<T>(rng);
+    });
+    return m_loc + m_scale * e;
+  }
+
+  /// H = 1 + log(2 b)
+  Var<T> entropy_impl() const override {
+    return broadcast_to(log(T(2) * m_scale) + T(1), this->batch_shape());
+  }
+
+ private:
+  Var<T> m_loc;
+  Var<T> m_scale;
+};
+
+}  // namespace vaelib

@@ -1,0 +1,158 @@
+#include "support/gradients.hpp"
+#include "support/statistics.hpp"
+#include "vaelib/distributions/laplace.hpp"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+using namespace vaelib;
+using namespace vaelib::testing;
+using Catch::Matchers::Message;
+
+// Reference values below were computed independently with python3's mpmath at 30 digits
+// (the fourth central moment 24 b^4 also checked there by quadrature).
+namespace {
+const xt::xarray<double> kLoc{0.3, -1.2};
+const xt::xarray<double> kScale{0.7, 2.0};
+
+std::vector<double> values(const Var<double>& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
+
+void require_values(const Var<double>& v, const std::vector<double>& expected, double relative = 1e-10) {
+  REQUIRE(v.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO("flat index " << i);
+    CHECK(v.data()[i] == Approx(expected[i]).epsilon(relative));
+  }
+}
+}  // namespace
+
+TEST_CASE("Laplace: log_prob is -log(2 b) - |x - loc| / b", "[distributions]") {
+  Tape<double> tape;
+  const Laplace<double> d(tape.constant(kLoc), tape.constant(kScale));
+  CHECK(d.name() == "Laplace");
+  CHECK(d.is_reparameterized());
+  CHECK(d.batch_shape() == Shape{2});
+  CHECK(d.value_shape() == Shape{});
+  require_values(d.log_prob(tape.constant(xt::xarray<double>{1.0, -4.0})), {-1.3364722366212129, -2.7862943611198906});
+  // At the location: -log(2 b).
+  require_values(d.log_prob(tape.constant(kLoc)), {-std::log(1.4), -std::log(4.0)});
+  // A leading axis, broadcast against the batch.
+  const auto lp = d.log_prob(tape.constant(xt::xarray<double>{{1.0, -4.0}, {1.0, -4.0}, {1.0, -4.0}}));
+  CHECK(lp.shape() == Shape{3, 2});
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(lp.data()[2 * i] == Approx(-1.3364722366212129).epsilon(1e-10));
+    CHECK(lp.data()[2 * i + 1] == Approx(-2.7862943611198906).epsilon(1e-10));
+  }
+}
+
+TEST_CASE("Laplace: entropy, mean and parameters", "[distributions]") {
+  Tape<double> tape;
+  const auto loc = tape.constant(kLoc);
+  const auto scale = tape.constant(kScale);
+  const Laplace<double> d(loc, scale);
+  require_values(d.entropy(), {1.3364722366212129, 2.3862943611198906});
+  require_values(Laplace<double>(loc, scale, {.group_ndims = 1}).entropy(), {1.3364722366212129 + 2.3862943611198906});
+  require_values(d.mean(), {0.3, -1.2});
+  const Laplace<double> b(tape.constant(0.0), scale);  // scalar loc broadcast
+  CHECK(b.mean().shape() == Shape{2});
+  CHECK(d.parameter("loc").index() == loc.index());
+  CHECK(d.parameter("scale").index() == scale.index());
+  REQUIRE_THROWS_MATCHES(d.parameter("std"), ArgumentError, Message("Laplace: no parameter 'std'"));
+}
+
+TEST_CASE("Laplace: sample mean and variance", "[distributions]") {
+  Tape<double> tape;
+  const Laplace<double> d(tape.variable(xt::xarray<double>{0.5}), tape.variable(xt::xarray<double>{1.3}));
+  Rng rng(8080);
+  const auto s = d.sample(rng, 20000);
+  CHECK(s.shape() == Shape{20000, 1});
+  CHECK(s.requires_grad());
+  // variance 2 b^2 = 3.38, fourth central moment 24 b^4 = 68.5464
+  require_sample_moments(values(s), 0.5, 3.38, 68.5464);
+  // Symmetric about loc: the fraction above it is 1/2.
+  double above = 0;
+  for (double v : values(s)) above += v > 0.5;
+  CHECK(std::abs(above / 20000 - 0.5) <= 4 * std::sqrt(0.25 / 20000));
+}
+
+TEST_CASE("Laplace: reparameterised samples and log_prob have finite-difference gradients", "[distributions]") {
+  const auto loc = random_array({2, 3}, -1, 1, 81);
+  const auto scale = random_array({2, 3}, 0.5, 2, 82);
+  require_gradient(
+      [](Tape<double>&, const Vars& v) {
+        Rng rng(11);  // a fresh generator each time: the same noise for every evaluation
+        return Laplace<double>(v[0], v[1]).sample(rng, 4);
+      },
+      {loc, scale});
+  require_gradient(
+      [](Tape<double>&, const Vars& v) {
+        Rng rng(12);
+        return Laplace<double>(v[0], v[1]).sample(rng);
+      },
+      {random_array({3}, -1, 1, 83), random_array({2, 1}, 0.5, 2, 84)});
+  // The value kept away from the kink at x = loc.
+  xt::xarray<double> given = loc + xt::xarray<double>{{1.5, -2.0, 0.7}, {-0.8, 1.1, -1.4}};
+  require_gradient([](Tape<double>&, const Vars& v) { return Laplace<double>(v[0], v[1]).log_prob(v[2]); },
+                   {loc, scale, given});
+  require_gradient(
+      [](Tape<double>&, const Vars& v) { return Laplace<double>(v[0], v[1], {.group_ndims = 2}).log_prob(v[2]); },
+      {loc, scale, given});
+  require_gradient([](Tape<double>&, const Vars& v) { return Laplace<double>(v[0], v[1]).entropy(); }, {loc, scale});
+  Tape<double> tape;
+  CHECK_FALSE(Laplace<double>(tape.variable(loc), tape.variable(scale), {.use_path_derivative = true})
+                  .log_prob(tape.constant(given))
+                  .requires_grad());
+}
+
+TEST_CASE("Laplace: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
+  Tape<double> tape;
+  const auto loc = tape.variable(random_array({2, 1}, -1, 1, 3));
+  const auto scale = tape.variable(random_array({3}, 0.5, 2, 4));
+  const std::vector<Shape> lp_shapes{{2, 3}, {2}, {}};
+  const std::vector<Shape> lp_shapes_n5{{5, 2, 3}, {5, 2}, {5}};
+  const std::vector<Shape> lp_shapes_n1{{1, 2, 3}, {1, 2}, {1}};
+  for (std::size_t g = 0; g <= 2; ++g) {
+    INFO("group_ndims " << g);
+    const Laplace<double> d(loc, scale, {.group_ndims = g});
+    CHECK(d.batch_shape() == Shape{2, 3});
+    Rng rng(1);
+    const auto s0 = d.sample(rng);
+    const auto s1 = d.sample(rng, 1);
+    const auto s5 = d.sample(rng, 5);
+    CHECK(s0.shape() == Shape{2, 3});
+    CHECK(s1.shape() == Shape{1, 2, 3});
+    CHECK(s5.shape() == Shape{5, 2, 3});
+    CHECK(d.log_prob(s0).shape() == lp_shapes[g]);
+    CHECK(d.log_prob(s1).shape() == lp_shapes_n1[g]);
+    CHECK(d.log_prob(s5).shape() == lp_shapes_n5[g]);
+    CHECK(d.entropy().shape() == lp_shapes[g]);
+  }
+}
+
+TEST_CASE("Laplace: bad parameters give clear errors", "[distributions]") {
+  Tape<double> tape;
+  const auto loc = tape.constant(kLoc);
+  REQUIRE_THROWS_MATCHES(Laplace<double>(loc, tape.constant(xt::xarray<double>{0.5, -1.0})), ArgumentError,
+                         Message("Laplace: scale must be positive, got -1.000000 at flat index 1 of shape [2]"));
+  REQUIRE_THROWS_MATCHES(Laplace<double>(loc, tape.constant(0.0)), ArgumentError,
+                         Message("Laplace: scale must be positive, got 0.000000 at flat index 0 of shape []"));
+  REQUIRE_THROWS_MATCHES(Laplace<double>(loc, tape.constant(xt::xarray<double>{1.0, 1.0, 1.0})), ShapeError,
+                         Message("Laplace parameters: cannot broadcast shapes [2] and [3] (axis -1: 2 vs 3; sizes "
+                                 "must be equal or 1)"));
+  const Laplace<double> d(loc, tape.constant(kScale));
+  REQUIRE_THROWS_MATCHES(d.log_prob(tape.constant(xt::xarray<double>{{0.0, 1.0, 2.0}})), ShapeError,
+                         Message("Laplace.log_prob: given has shape [1, 3], which does not broadcast with batch_shape "
+                                 "[2] + value_shape [] (expected [...] + value_shape, the rest broadcasting)"));
+}
+
+TEST_CASE("Laplace: float", "[distributions]") {
+  Tape<float> tape;
+  const Laplace<float> d(tape.constant(xt::xarray<float>{0.3f, -1.2f}), tape.constant(xt::xarray<float>{0.7f, 2.0f}));
+  const auto lp = d.log_prob(tape.constant(xt::xarray<float>{1.0f, -4.0f}));
+  CHECK(lp.data()[0] == Approx(-1.3364722366212129).epsilon(1e-6));
+  CHECK(lp.data()[1] == Approx(-2.7862943611198906).epsilon(1e-6));
+  Rng rng(3);
+  const auto s = d.sample(rng, 1000);
+  for (std::size_t i = 0; i < s.size(); ++i) REQUIRE(std::isfinite(s.data()[i]));
+}

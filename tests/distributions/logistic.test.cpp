@@ -1,0 +1,171 @@
+#include "support/gradients.hpp"
+#include "support/statistics.hpp"
+#include "vaelib/distributions/logistic.hpp"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+using namespace vaelib;
+using namespace vaelib::testing;
+using Catch::Matchers::Message;
+
+// Reference values below were computed independently with python3's mpmath at 30 digits
+// (the fourth central moment 7 pi^4 s^4 / 15 also checked there by quadrature).
+namespace {
+const xt::xarray<double> kLoc{0.3, -1.2};
+const xt::xarray<double> kScale{0.7, 2.0};
+
+std::vector<double> values(const Var<double>& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
+
+void require_values(const Var<double>& v, const std::vector<double>& expected, double relative = 1e-10) {
+  REQUIRE(v.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO("flat index " << i);
+    CHECK(v.data()[i] == Approx(expected[i]).epsilon(relative));
+  }
+}
+}  // namespace
+
+TEST_CASE("Logistic: log_prob is -z - log s - 2 softplus(-z), z = (x - loc) / s", "[distributions]") {
+  Tape<double> tape;
+  const Logistic<double> d(tape.constant(kLoc), tape.constant(kScale));
+  CHECK(d.name() == "Logistic");
+  CHECK(d.is_reparameterized());
+  CHECK(d.batch_shape() == Shape{2});
+  CHECK(d.value_shape() == Shape{});
+  require_values(d.log_prob(tape.constant(xt::xarray<double>{1.0, -4.0})), {-1.2698484310977133, -2.5339820003968472});
+  // At the location: -log(4 s).
+  require_values(d.log_prob(tape.constant(kLoc)), {-std::log(2.8), -std::log(8.0)});
+  // A leading axis, broadcast against the batch.
+  const auto lp = d.log_prob(tape.constant(xt::xarray<double>{{1.0, -4.0}, {1.0, -4.0}, {1.0, -4.0}}));
+  CHECK(lp.shape() == Shape{3, 2});
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(lp.data()[2 * i] == Approx(-1.2698484310977133).epsilon(1e-10));
+    CHECK(lp.data()[2 * i + 1] == Approx(-2.5339820003968472).epsilon(1e-10));
+  }
+}
+
+TEST_CASE("Logistic: log_prob is stable far in the tails", "[distributions]") {
+  Tape<double> tape;
+  const Logistic<double> d(tape.constant(0.0), tape.constant(1.0));
+  // log p(x) = -|x| - 2 log(1 + exp(-|x|)) -> -|x| for large |x|: no overflow, no NaN.
+  const auto lp = d.log_prob(tape.constant(xt::xarray<double>{-800.0, 800.0, 40.0}));
+  CHECK(lp.data()[0] == Approx(-800.0).epsilon(1e-15));
+  CHECK(lp.data()[1] == Approx(-800.0).epsilon(1e-15));
+  CHECK(lp.data()[2] == Approx(-40.0 - 2 * std::log1p(std::exp(-40.0))).epsilon(1e-15));
+  // Symmetric about loc.
+  const Logistic<double> e(tape.constant(kLoc), tape.constant(kScale));
+  require_values(e.log_prob(tape.constant(xt::xarray<double>(kLoc + 0.9))),
+                 values(e.log_prob(tape.constant(xt::xarray<double>(kLoc - 0.9)))), 1e-14);
+}
+
+TEST_CASE("Logistic: entropy, mean and parameters", "[distributions]") {
+  Tape<double> tape;
+  const auto loc = tape.constant(kLoc);
+  const auto scale = tape.constant(kScale);
+  const Logistic<double> d(loc, scale);
+  require_values(d.entropy(), {1.6433250560612676, 2.6931471805599453});
+  require_values(Logistic<double>(loc, scale, {.group_ndims = 1}).entropy(), {1.6433250560612676 + 2.6931471805599453});
+  require_values(d.mean(), {0.3, -1.2});
+  const Logistic<double> b(tape.constant(0.0), scale);  // scalar loc broadcast
+  CHECK(b.mean().shape() == Shape{2});
+  CHECK(d.parameter("loc").index() == loc.index());
+  CHECK(d.parameter("scale").index() == scale.index());
+  REQUIRE_THROWS_MATCHES(d.parameter("std"), ArgumentError, Message("Logistic: no parameter 'std'"));
+}
+
+TEST_CASE("Logistic: sample mean and variance", "[distributions]") {
+  Tape<double> tape;
+  const Logistic<double> d(tape.variable(xt::xarray<double>{0.5}), tape.variable(xt::xarray<double>{1.3}));
+  Rng rng(8080);
+  const auto s = d.sample(rng, 20000);
+  CHECK(s.shape() == Shape{20000, 1});
+  CHECK(s.requires_grad());
+  // variance s^2 pi^2 / 3, fourth central moment 7 pi^4 s^4 / 15
+  require_sample_moments(values(s), 0.5, 5.5598771459470054, 129.83138228770004);
+  // Symmetric about loc: the fraction above it is 1/2.
+  double above = 0;
+  for (double v : values(s)) above += v > 0.5;
+  CHECK(std::abs(above / 20000 - 0.5) <= 4 * std::sqrt(0.25 / 20000));
+}
+
+TEST_CASE("Logistic: reparameterised samples and log_prob have finite-difference gradients", "[distributions]") {
+  const auto loc = random_array({2, 3}, -1, 1, 81);
+  const auto scale = random_array({2, 3}, 0.5, 2, 82);
+  require_gradient(
+      [](Tape<double>&, const Vars& v) {
+        Rng rng(11);  // a fresh generator each time: the same noise for every evaluation
+        return Logistic<double>(v[0], v[1]).sample(rng, 4);
+      },
+      {loc, scale});
+  require_gradient(
+      [](Tape<double>&, const Vars& v) {
+        Rng rng(12);
+        return Logistic<double>(v[0], v[1]).sample(rng);
+      },
+      {random_array({3}, -1, 1, 83), random_array({2, 1}, 0.5, 2, 84)});
+  xt::xarray<double> given = loc + xt::xarray<double>{{1.5, -2.0, 0.7}, {-0.8, 1.1, -1.4}};
+  require_gradient([](Tape<double>&, const Vars& v) { return Logistic<double>(v[0], v[1]).log_prob(v[2]); },
+                   {loc, scale, given});
+  require_gradient(
+      [](Tape<double>&, const Vars& v) { return Logistic<double>(v[0], v[1], {.group_ndims = 2}).log_prob(v[2]); },
+      {loc, scale, given});
+  require_gradient([](Tape<double>&, const Vars& v) { return Logistic<double>(v[0], v[1]).entropy(); }, {loc, scale});
+  Tape<double> tape;
+  CHECK_FALSE(Logistic<double>(tape.variable(loc), tape.variable(scale), {.use_path_derivative = true})
+                  .log_prob(tape.constant(given))
+                  .requires_grad());
+}
+
+TEST_CASE("Logistic: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
+  Tape<double> tape;
+  const auto loc = tape.variable(random_array({2, 1}, -1, 1, 3));
+  const auto scale = tape.variable(random_array({3}, 0.5, 2, 4));
+  const std::vector<Shape> lp_shapes{{2, 3}, {2}, {}};
+  const std::vector<Shape> lp_shapes_n5{{5, 2, 3}, {5, 2}, {5}};
+  const std::vector<Shape> lp_shapes_n1{{1, 2, 3}, {1, 2}, {1}};
+  for (std::size_t g = 0; g <= 2; ++g) {
+    INFO("group_ndims " << g);
+    const Logistic<double> d(loc, scale, {.group_ndims = g});
+    CHECK(d.batch_shape() == Shape{2, 3});
+    Rng rng(1);
+    const auto s0 = d.sample(rng);
+    const auto s1 = d.sample(rng, 1);
+    const auto s5 = d.sample(rng, 5);
+    CHECK(s0.shape() == Shape{2, 3});
+    CHECK(s1.shape() == Shape{1, 2, 3});
+    CHECK(s5.shape() == Shape{5, 2, 3});
+    CHECK(d.log_prob(s0).shape() == lp_shapes[g]);
+    CHECK(d.log_prob(s1).shape() == lp_shapes_n1[g]);
+    CHECK(d.log_prob(s5).shape() == lp_shapes_n5[g]);
+    CHECK(d.entropy().shape() == lp_shapes[g]);
+  }
+}
+
+TEST_CASE("Logistic: bad parameters give clear errors", "[distributions]") {
+  Tape<double> tape;
+  const auto loc = tape.constant(kLoc);
+  REQUIRE_THROWS_MATCHES(Logistic<double>(loc, tape.constant(xt::xarray<double>{0.5, -1.0})), ArgumentError,
+                         Message("Logistic: scale must be positive, got -1.000000 at flat index 1 of shape [2]"));
+  REQUIRE_THROWS_MATCHES(Logistic<double>(loc, tape.constant(0.0)), ArgumentError,
+                         Message("Logistic: scale must be positive, got 0.000000 at flat index 0 of shape []"));
+  REQUIRE_THROWS_MATCHES(Logistic<double>(loc, tape.constant(xt::xarray<double>{1.0, 1.0, 1.0})), ShapeError,
+                         Message("Logistic parameters: cannot broadcast shapes [2] and [3] (axis -1: 2 vs 3; sizes "
+                                 "must be equal or 1)"));
+  const Logistic<double> d(loc, tape.constant(kScale));
+  REQUIRE_THROWS_MATCHES(d.log_prob(tape.constant(xt::xarray<double>{{0.0, 1.0, 2.0}})), ShapeError,
+                         Message("Logistic.log_prob: given has shape [1, 3], which does not broadcast with batch_shape "
+                                 "[2] + value_shape [] (expected [...] + value_shape, the rest broadcasting)"));
+}
+
+TEST_CASE("Logistic: float", "[distributions]") {
+  Tape<float> tape;
+  const Logistic<float> d(tape.constant(xt::xarray<float>{0.3f, -1.2f}), tape.constant(xt::xarray<float>{0.7f, 2.0f}));
+  const auto lp = d.log_prob(tape.constant(xt::xarray<float>{1.0f, -4.0f}));
+  CHECK(lp.data()[0] == Approx(-1.2698484310977133).epsilon(1e-6));
+  CHECK(lp.data()[1] == Approx(-2.5339820003968472).epsilon(1e-6));
+  Rng rng(3);
+  const auto s = d.sample(rng, 1000);
+  for (std::size_t i = 0; i < s.size(); ++i) REQUIRE(std::isfinite(s.data()[i]));
+}
