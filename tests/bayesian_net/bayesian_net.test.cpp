@@ -120,3 +120,52 @@ TEST_CASE("bayesian_net: gradients flow from log_joint through samples to parame
       },
       {random_array({3, 2}, -1, 1, 1), random_array({2, 4}, -1, 1, 2), random_array({3, 4}, -1, 1, 3)});
 }
+
+TEST_CASE("bayesian_net: one helper per built-in distribution, each a node like the others", "[bayesian_net]") {
+  Tape<double> tape;
+  Rng rng(11);
+  BayesianNet<double> bn(tape, rng);
+  const auto logits = tape.constant(random_array({2, 3}, -1, 1, 1));
+  const auto positive = tape.constant(random_array({2, 3}, 0.5, 2, 2));
+  const auto loc = tape.constant(random_array({2, 3}, -1, 1, 3));
+  const StochasticOptions opts{.group_ndims = 1, .n_samples = 4};
+  struct Expected {
+    const char* node;
+    const char* distribution;
+    Shape sample;
+  };
+  std::vector<Expected> expected;
+  bn.categorical("categorical", logits, opts);
+  expected.push_back({"categorical", "Categorical", Shape{4, 2}});
+  bn.onehot_categorical("onehot", logits, {.n_samples = 4});
+  expected.push_back({"onehot", "OnehotCategorical", Shape{4, 2, 3}});
+  bn.concrete("concrete", 0.5, logits, {.n_samples = 4});
+  expected.push_back({"concrete", "Concrete", Shape{4, 2, 3}});
+  bn.bin_concrete("bin_concrete", 0.5, logits, opts);
+  expected.push_back({"bin_concrete", "BinConcrete", Shape{4, 2, 3}});
+  bn.uniform("uniform", loc, loc + 1.0, opts);
+  expected.push_back({"uniform", "Uniform", Shape{4, 2, 3}});
+  bn.laplace("laplace", loc, positive, opts);
+  expected.push_back({"laplace", "Laplace", Shape{4, 2, 3}});
+  bn.logistic("logistic", loc, positive, opts);
+  expected.push_back({"logistic", "Logistic", Shape{4, 2, 3}});
+  bn.poisson("poisson", positive, opts);
+  expected.push_back({"poisson", "Poisson", Shape{4, 2, 3}});
+  bn.gamma("gamma", positive, positive, opts);
+  expected.push_back({"gamma", "Gamma", Shape{4, 2, 3}});
+  bn.beta("beta", positive, positive, opts);
+  expected.push_back({"beta", "Beta", Shape{4, 2, 3}});
+  bn.multivariate_normal_cholesky("mvn", loc, tape.constant(xt::xarray<double>(xt::eye<double>(3))), {.n_samples = 4});
+  expected.push_back({"mvn", "MultivariateNormalCholesky", Shape{4, 2, 3}});
+  bn.mixture_normal("mixture", logits, tape.constant(random_array({2, 3, 5}, -1, 1, 4)),
+                    tape.constant(random_array({2, 3, 5}, 0.5, 1, 5)), {.n_samples = 4});
+  expected.push_back({"mixture", "MixtureNormal", Shape{4, 2, 5}});
+  bn.add<Normal<double>>("generic", opts, loc, positive, Normal<double>::Scale::std);
+  expected.push_back({"generic", "Normal", Shape{4, 2, 3}});
+  for (const auto& e : expected) {
+    INFO(e.node);
+    CHECK(std::string(bn[e.node].distribution().name()) == e.distribution);
+    CHECK(bn[e.node].value().shape() == e.sample);
+    CHECK(bn.cond_log_prob(e.node).shape().front() == 4);
+  }
+}

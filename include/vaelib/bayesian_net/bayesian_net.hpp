@@ -18,9 +18,7 @@
 #include <vector>
 
 #include "vaelib/autodiff/ops/add.hpp"
-#include "vaelib/distributions/bernoulli.hpp"
-#include "vaelib/distributions/distribution.hpp"
-#include "vaelib/distributions/normal.hpp"
+#include "vaelib/distributions.hpp"
 #include "vaelib/layers/parameters.hpp"
 
 namespace vaelib {
@@ -144,6 +142,56 @@ class BayesianNet {
                       std::make_unique<Bernoulli<T>>(
                           logits, BernoulliOptions{options.group_ndims, options.use_path_derivative, allow_relaxed_targets}),
                       options.n_samples);
+  }
+
+  /// Any distribution D built as D(args..., DistributionOptions):
+  /// bn.add<Laplace<float>>("x", {.group_ndims = 1}, loc, scale).
+  template <class D, class... Args>
+  Var<T> add(std::string_view name, StochasticOptions options, Args&&... args) {
+    return stochastic(name, std::make_unique<D>(std::forward<Args>(args)..., distribution_options(options)),
+                      options.n_samples);
+  }
+
+  // One helper per built-in distribution (the parameters as each constructor takes them).
+  Var<T> categorical(std::string_view name, const Var<T>& logits, StochasticOptions o = {}) {
+    return add<Categorical<T>>(name, o, logits);
+  }
+  Var<T> onehot_categorical(std::string_view name, const Var<T>& logits, StochasticOptions o = {}) {
+    return add<OnehotCategorical<T>>(name, o, logits);
+  }
+  Var<T> concrete(std::string_view name, std::type_identity_t<T> temperature, const Var<T>& logits,
+                  StochasticOptions o = {}) {
+    return add<Concrete<T>>(name, o, temperature, logits);
+  }
+  Var<T> bin_concrete(std::string_view name, std::type_identity_t<T> temperature, const Var<T>& logits,
+                      StochasticOptions o = {}) {
+    return add<BinConcrete<T>>(name, o, temperature, logits);
+  }
+  Var<T> uniform(std::string_view name, const Var<T>& low, const Var<T>& high, StochasticOptions o = {}) {
+    return add<Uniform<T>>(name, o, low, high);
+  }
+  Var<T> laplace(std::string_view name, const Var<T>& loc, const Var<T>& scale, StochasticOptions o = {}) {
+    return add<Laplace<T>>(name, o, loc, scale);
+  }
+  Var<T> logistic(std::string_view name, const Var<T>& loc, const Var<T>& scale, StochasticOptions o = {}) {
+    return add<Logistic<T>>(name, o, loc, scale);
+  }
+  Var<T> poisson(std::string_view name, const Var<T>& rate, StochasticOptions o = {}) {
+    return add<Poisson<T>>(name, o, rate, Poisson<T>::Scale::rate);
+  }
+  Var<T> gamma(std::string_view name, const Var<T>& alpha, const Var<T>& beta, StochasticOptions o = {}) {
+    return add<Gamma<T>>(name, o, alpha, beta);
+  }
+  Var<T> beta(std::string_view name, const Var<T>& alpha, const Var<T>& beta, StochasticOptions o = {}) {
+    return add<Beta<T>>(name, o, alpha, beta);
+  }
+  Var<T> multivariate_normal_cholesky(std::string_view name, const Var<T>& mean, const Var<T>& cov_tril,
+                                      StochasticOptions o = {}) {
+    return add<MultivariateNormalCholesky<T>>(name, o, mean, cov_tril);
+  }
+  Var<T> mixture_normal(std::string_view name, const Var<T>& logits, const Var<T>& means, const Var<T>& stds,
+                        StochasticOptions o = {}) {
+    return add<MixtureNormal<T>>(name, o, logits, means, stds, MixtureNormal<T>::Scale::std);
   }
 
   // ---- reading ------------------------------------------------------------------------------
