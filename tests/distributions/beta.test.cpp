@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
 
 using namespace vaelib;
@@ -115,29 +116,13 @@ TEST_CASE("beta: mean, entropy and parameters", "[distributions]") {
 
 TEST_CASE("beta: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
   Tape<double> tape;
-  Rng rng(8);
   const auto alpha = tape.constant(random_array({2, 1}, 0.3, 4.0, 8));
   const auto beta = tape.constant(random_array({3}, 0.3, 4.0, 9));
-  for (std::size_t g = 0; g <= 2; ++g) {
-    const Beta<double> d(alpha, beta, {.group_ndims = g});
-    CHECK(d.batch_shape() == Shape{2, 3});
-    CHECK(d.value_shape() == Shape{});
-    const Shape kept = g == 0 ? Shape{2, 3} : g == 1 ? Shape{2} : Shape{};
-    const auto s0 = d.sample(rng);
-    CHECK(s0.shape() == Shape{2, 3});
-    CHECK(d.log_prob(s0).shape() == kept);
-    for (const std::size_t k : {std::size_t{1}, std::size_t{5}}) {
-      const auto s = d.sample(rng, k);
-      CHECK(s.shape() == Shape{k, 2, 3});
-      Shape expected{k};
-      expected.insert(expected.end(), kept.begin(), kept.end());
-      const auto lp = d.log_prob(s);
-      CHECK(lp.shape() == expected);
-      CHECK(xt::all(xt::isfinite(lp.value())));
-    }
-    CHECK(d.log_prob(tape.constant(xt::xarray<double>{0.1, 0.2, 0.3})).shape() == kept);
-    CHECK(d.entropy().shape() == kept);
-  }
+  check_distribution_shapes([&](std::size_t g) { return Beta<double>(alpha, beta, {.group_ndims = g}); }, {2, 3}, {},
+                            {.entropy = true,
+                             .finite_log_prob = true,
+                             .broadcast_given = xt::xarray<double>{0.1, 0.2, 0.3},
+                             .seed = 8});
 }
 
 TEST_CASE("beta: small parameters give draws strictly inside (0, 1), in double and float", "[distributions]") {

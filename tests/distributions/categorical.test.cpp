@@ -1,3 +1,4 @@
+#include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
 #include "support/statistics.hpp"
 #include "vaelib/distributions/categorical.hpp"
@@ -143,26 +144,8 @@ TEST_CASE("Categorical: log_prob and entropy gradients match finite differences"
 TEST_CASE("Categorical: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
   Tape<double> tape;
   const auto logits = tape.variable(random_array({2, 3, 4}, -2, 2, 3));
-  const std::vector<Shape> lp_shapes{{2, 3}, {2}, {}};
-  const std::vector<Shape> lp_shapes_n5{{5, 2, 3}, {5, 2}, {5}};
-  const std::vector<Shape> lp_shapes_n1{{1, 2, 3}, {1, 2}, {1}};
-  for (std::size_t g = 0; g <= 2; ++g) {
-    INFO("group_ndims " << g);
-    const Categorical<double> d(logits, {.group_ndims = g});
-    CHECK(d.batch_shape() == Shape{2, 3});
-    CHECK(d.group_ndims() == g);
-    Rng rng(1);
-    const auto s0 = d.sample(rng);
-    const auto s1 = d.sample(rng, 1);
-    const auto s5 = d.sample(rng, 5);
-    CHECK(s0.shape() == Shape{2, 3});
-    CHECK(s1.shape() == Shape{1, 2, 3});
-    CHECK(s5.shape() == Shape{5, 2, 3});
-    CHECK(d.log_prob(s0).shape() == lp_shapes[g]);
-    CHECK(d.log_prob(s1).shape() == lp_shapes_n1[g]);
-    CHECK(d.log_prob(s5).shape() == lp_shapes_n5[g]);
-    CHECK(d.entropy().shape() == lp_shapes[g]);
-  }
+  check_distribution_shapes([&](std::size_t g) { return Categorical<double>(logits, {.group_ndims = g}); }, {2, 3}, {},
+                            {.entropy = true});
   // With group_ndims 2 the log_prob of a [5, 2, 3] sample is the sum over each draw's batch.
   const Categorical<double> flat(logits);
   const Categorical<double> grouped(logits, {.group_ndims = 2});

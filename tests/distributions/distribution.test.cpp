@@ -1,3 +1,4 @@
+#include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
 
 using namespace vaelib;
@@ -13,28 +14,9 @@ Normal<double> make_normal(Tape<double>& tape, std::size_t group_ndims) {
 
 TEST_CASE("distribution: sample and log_prob shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
   Tape<double> tape;
-  Rng rng(1);
-  for (std::size_t g = 0; g <= 2; ++g) {
-    const Normal<double> d = make_normal(tape, g);
-    CHECK(d.batch_shape() == Shape{2, 3});
-    CHECK(d.value_shape() == Shape{});
-    CHECK(d.group_ndims() == g);
-    const Shape kept = g == 0 ? Shape{2, 3} : g == 1 ? Shape{2} : Shape{};
-    // no n_samples: batch_shape + value_shape
-    const auto s0 = d.sample(rng);
-    CHECK(s0.shape() == Shape{2, 3});
-    CHECK(d.log_prob(s0).shape() == kept);
-    // n_samples = 1 and k: a leading axis
-    for (const std::size_t k : {std::size_t{1}, std::size_t{5}}) {
-      const auto s = d.sample(rng, k);
-      CHECK(s.shape() == Shape{k, 2, 3});
-      Shape expected{k};
-      expected.insert(expected.end(), kept.begin(), kept.end());
-      CHECK(d.log_prob(s).shape() == expected);
-    }
-    // a given that broadcasts: [3] against batch [2, 3]
-    CHECK(d.log_prob(tape.constant(xt::xarray<double>{0.1, 0.2, 0.3})).shape() == kept);
-  }
+  // a given that broadcasts: [3] against batch [2, 3]
+  check_distribution_shapes([&](std::size_t g) { return make_normal(tape, g); }, {2, 3}, {},
+                            {.broadcast_given = xt::xarray<double>{0.1, 0.2, 0.3}});
 }
 
 TEST_CASE("distribution: group_ndims sums the last axes of the elementwise log_prob", "[distributions]") {

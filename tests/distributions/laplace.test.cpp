@@ -1,3 +1,4 @@
+#include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
 #include "support/statistics.hpp"
 #include "vaelib/distributions/laplace.hpp"
@@ -109,25 +110,8 @@ TEST_CASE("Laplace: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[dist
   Tape<double> tape;
   const auto loc = tape.variable(random_array({2, 1}, -1, 1, 3));
   const auto scale = tape.variable(random_array({3}, 0.5, 2, 4));
-  const std::vector<Shape> lp_shapes{{2, 3}, {2}, {}};
-  const std::vector<Shape> lp_shapes_n5{{5, 2, 3}, {5, 2}, {5}};
-  const std::vector<Shape> lp_shapes_n1{{1, 2, 3}, {1, 2}, {1}};
-  for (std::size_t g = 0; g <= 2; ++g) {
-    INFO("group_ndims " << g);
-    const Laplace<double> d(loc, scale, {.group_ndims = g});
-    CHECK(d.batch_shape() == Shape{2, 3});
-    Rng rng(1);
-    const auto s0 = d.sample(rng);
-    const auto s1 = d.sample(rng, 1);
-    const auto s5 = d.sample(rng, 5);
-    CHECK(s0.shape() == Shape{2, 3});
-    CHECK(s1.shape() == Shape{1, 2, 3});
-    CHECK(s5.shape() == Shape{5, 2, 3});
-    CHECK(d.log_prob(s0).shape() == lp_shapes[g]);
-    CHECK(d.log_prob(s1).shape() == lp_shapes_n1[g]);
-    CHECK(d.log_prob(s5).shape() == lp_shapes_n5[g]);
-    CHECK(d.entropy().shape() == lp_shapes[g]);
-  }
+  check_distribution_shapes([&](std::size_t g) { return Laplace<double>(loc, scale, {.group_ndims = g}); }, {2, 3}, {},
+                            {.entropy = true});
 }
 
 TEST_CASE("Laplace: bad parameters give clear errors", "[distributions]") {

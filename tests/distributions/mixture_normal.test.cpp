@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
 
 using namespace vaelib;
@@ -171,30 +172,15 @@ TEST_CASE("mixture_normal: mean, weights and parameters", "[distributions]") {
 
 TEST_CASE("mixture_normal: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
   Tape<double> tape;
-  Rng rng(63);
   // logits [2, 3, K = 4], means [3, 4, d = 2], logstds [1, 4, 2]
   const auto logits = tape.constant(random_array({2, 3, 4}, -1, 1, 9));
   const auto means = tape.constant(random_array({3, 4, 2}, -2, 2, 10));
   const auto logstds = tape.constant(random_array({1, 4, 2}, -0.5, 0.5, 11));
-  for (std::size_t g = 0; g <= 2; ++g) {
-    const auto d = GMM::with_logstd(logits, means, logstds, {.group_ndims = g});
-    CHECK(d.batch_shape() == Shape{2, 3});
-    CHECK(d.value_shape() == Shape{2});
-    const Shape kept = g == 0 ? Shape{2, 3} : g == 1 ? Shape{2} : Shape{};
-    const auto s0 = d.sample(rng);
-    CHECK(s0.shape() == Shape{2, 3, 2});
-    CHECK(d.log_prob(s0).shape() == kept);
-    for (const std::size_t k : {std::size_t{1}, std::size_t{5}}) {
-      const auto s = d.sample(rng, k);
-      CHECK(s.shape() == Shape{k, 2, 3, 2});
-      Shape expected{k};
-      expected.insert(expected.end(), kept.begin(), kept.end());
-      CHECK(d.log_prob(s).shape() == expected);
-    }
-    CHECK(d.log_prob(tape.constant(xt::xarray<double>{0.1, 0.2})).shape() == kept);
-    CHECK(d.mean().shape() == Shape{2, 3, 2});
-  }
+  check_distribution_shapes(
+      [&](std::size_t g) { return GMM::with_logstd(logits, means, logstds, {.group_ndims = g}); }, {2, 3}, {2},
+      {.mean = true, .broadcast_given = xt::xarray<double>{0.1, 0.2}, .seed = 63});
   // Sampling reads each batch element's own parameters: a batch of two far-apart mixtures.
+  Rng rng(63);
   const auto far =
       GMM::with_std(tape.constant(shaped({2, 1}, {0.0, 0.0})), tape.constant(shaped({2, 1, 1}, {-50.0, 50.0})),
                     tape.constant(shaped({1, 1, 1}, {1.0})));

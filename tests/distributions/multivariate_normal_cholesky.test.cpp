@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
 
 using namespace vaelib;
@@ -175,27 +176,10 @@ TEST_CASE("multivariate_normal_cholesky: mean, covariance, entropy and parameter
 
 TEST_CASE("multivariate_normal_cholesky: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
   Tape<double> tape;
-  Rng rng(9);
   const auto mean = tape.constant(random_array({2, 3, 4}, -1, 1, 10));
   const auto l = tape.constant(random_factor({3, 4, 4}, 11));
-  for (std::size_t g = 0; g <= 2; ++g) {
-    const MVN d(mean, l, {.group_ndims = g});
-    CHECK(d.batch_shape() == Shape{2, 3});
-    CHECK(d.value_shape() == Shape{4});
-    const Shape kept = g == 0 ? Shape{2, 3} : g == 1 ? Shape{2} : Shape{};
-    const auto s0 = d.sample(rng);
-    CHECK(s0.shape() == Shape{2, 3, 4});
-    CHECK(d.log_prob(s0).shape() == kept);
-    for (const std::size_t k : {std::size_t{1}, std::size_t{5}}) {
-      const auto s = d.sample(rng, k);
-      CHECK(s.shape() == Shape{k, 2, 3, 4});
-      Shape expected{k};
-      expected.insert(expected.end(), kept.begin(), kept.end());
-      CHECK(d.log_prob(s).shape() == expected);
-    }
-    CHECK(d.log_prob(tape.constant(xt::xarray<double>{0.1, 0.2, 0.3, 0.4})).shape() == kept);
-    CHECK(d.entropy().shape() == kept);
-  }
+  check_distribution_shapes([&](std::size_t g) { return MVN(mean, l, {.group_ndims = g}); }, {2, 3}, {4},
+                            {.entropy = true, .broadcast_given = xt::xarray<double>{0.1, 0.2, 0.3, 0.4}, .seed = 9});
   // group_ndims 2 sums the elementwise log_prob
   const auto x = tape.constant(random_array({2, 3, 4}, -1, 1, 12));
   CHECK(MVN(mean, l, {.group_ndims = 2}).log_prob(x).item() ==

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
 
 using namespace vaelib;
@@ -106,27 +107,13 @@ TEST_CASE("poisson: log_prob gradients by finite differences", "[distributions]"
 
 TEST_CASE("poisson: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
   Tape<double> tape;
-  Rng rng(3);
   const auto rate = tape.constant(random_array({2, 3}, 0.5, 20.0, 4));
-  for (std::size_t g = 0; g <= 2; ++g) {
-    const auto d = Poisson<double>::with_rate(rate, {.group_ndims = g});
-    CHECK(d.batch_shape() == Shape{2, 3});
-    CHECK(d.value_shape() == Shape{});
-    const Shape kept = g == 0 ? Shape{2, 3} : g == 1 ? Shape{2} : Shape{};
-    const auto s0 = d.sample(rng);
-    CHECK(s0.shape() == Shape{2, 3});
-    CHECK(d.log_prob(s0).shape() == kept);
-    for (const std::size_t k : {std::size_t{1}, std::size_t{6}}) {
-      const auto s = d.sample(rng, k);
-      CHECK(s.shape() == Shape{k, 2, 3});
-      Shape expected{k};
-      expected.insert(expected.end(), kept.begin(), kept.end());
-      const auto lp = d.log_prob(s);
-      CHECK(lp.shape() == expected);
-      for (double v : lp.value()) CHECK(std::isfinite(v));
-    }
-    CHECK(d.log_prob(tape.constant(xt::xarray<double>{1.0, 2.0, 3.0})).shape() == kept);
-  }
+  check_distribution_shapes([&](std::size_t g) { return Poisson<double>::with_rate(rate, {.group_ndims = g}); },
+                            {2, 3}, {},
+                            {.finite_log_prob = true,
+                             .n_samples = 6,
+                             .broadcast_given = xt::xarray<double>{1.0, 2.0, 3.0},
+                             .seed = 3});
   // group_ndims 2 sums everything of one draw.
   const auto x = tape.constant(xt::xarray<double>{{1.0, 0.0, 4.0}, {2.0, 7.0, 3.0}});
   CHECK(Poisson<double>::with_rate(rate, {.group_ndims = 2}).log_prob(x).item() ==
