@@ -21,15 +21,6 @@ const xt::xarray<double> kLogits{0.8, -1.2, 2.0};
 const xt::xarray<double> kGiven{0.1, 0.35, 0.9};
 constexpr double kTau = 0.6;
 
-std::vector<double> values(const Var<double>& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
-
-void require_values(const Var<double>& v, const std::vector<double>& expected, double relative = 1e-10) {
-  REQUIRE(v.size() == expected.size());
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    INFO("flat index " << i);
-    CHECK(v.data()[i] == Approx(expected[i]).epsilon(relative));
-  }
-}
 }  // namespace
 
 TEST_CASE("BinConcrete: log_prob matches the binary Concrete density", "[distributions]") {

@@ -19,15 +19,6 @@ const xt::xarray<double> kLogits{{0.5, -1.0, 2.0}, {1.5, 0.3, -0.7}};
 const xt::xarray<double> kLogSoftmax{{-1.7413112966571571, -3.2413112966571571, -0.24131129665715706},
                                      {-0.34500527665751433, -1.5450052766575143, -2.5450052766575143}};
 
-std::vector<double> values(const Var<double>& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
-
-void require_values(const Var<double>& v, const std::vector<double>& expected, double relative = 1e-10) {
-  REQUIRE(v.size() == expected.size());
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    INFO("flat index " << i);
-    CHECK(v.data()[i] == Approx(expected[i]).epsilon(relative));
-  }
-}
 }  // namespace
 
 TEST_CASE("Categorical: log_prob is log_softmax(logits) at the given class", "[distributions]") {

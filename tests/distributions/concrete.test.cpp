@@ -24,15 +24,6 @@ const xt::xarray<double> kLogits{{0.3, -0.5, 1.2}, {-0.2, 0.4, 0.1}};
 const xt::xarray<double> kGiven{{0.2, 0.5, 0.3}, {0.6, 0.1, 0.3}};
 constexpr double kTau = 0.7;
 
-std::vector<double> values(const Var<double>& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
-
-void require_values(const Var<double>& v, const std::vector<double>& expected, double relative = 1e-10) {
-  REQUIRE(v.size() == expected.size());
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    INFO("flat index " << i);
-    CHECK(v.data()[i] == Approx(expected[i]).epsilon(relative));
-  }
-}
 }  // namespace
 
 TEST_CASE("Concrete: log_prob matches the Concrete density", "[distributions]") {

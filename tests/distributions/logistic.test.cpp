@@ -17,15 +17,6 @@ namespace {
 const xt::xarray<double> kLoc{0.3, -1.2};
 const xt::xarray<double> kScale{0.7, 2.0};
 
-std::vector<double> values(const Var<double>& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
-
-void require_values(const Var<double>& v, const std::vector<double>& expected, double relative = 1e-10) {
-  REQUIRE(v.size() == expected.size());
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    INFO("flat index " << i);
-    CHECK(v.data()[i] == Approx(expected[i]).epsilon(relative));
-  }
-}
 }  // namespace
 
 TEST_CASE("Logistic: log_prob is -z - log s - 2 softplus(-z), z = (x - loc) / s", "[distributions]") {

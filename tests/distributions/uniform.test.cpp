@@ -17,18 +17,6 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 const xt::xarray<double> kLow{-1.0, 2.0};
 const xt::xarray<double> kHigh{0.5, 5.5};
 
-std::vector<double> values(const Var<double>& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
-
-void require_values(const Var<double>& v, const std::vector<double>& expected, double relative = 1e-10) {
-  REQUIRE(v.size() == expected.size());
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    INFO("flat index " << i);
-    if (std::isinf(expected[i]))
-      CHECK(v.data()[i] == expected[i]);
-    else
-      CHECK(v.data()[i] == Approx(expected[i]).epsilon(relative));
-  }
-}
 }  // namespace
 
 TEST_CASE("Uniform: log_prob is -log(high - low) inside [low, high) and -inf outside", "[distributions]") {

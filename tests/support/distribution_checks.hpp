@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "vaelib/vae.hpp"
 
@@ -97,6 +98,21 @@ void check_distribution_shapes(Make make, const Shape& batch_shape, const Shape&
     }
     if (options.entropy) CHECK(d.entropy().shape() == kept);
     if (options.mean) CHECK(d.mean().shape() == detail::concat(batch_shape, value_shape));
+  }
+}
+
+/// The elements of a node's value, in row-major order.
+inline std::vector<double> values(const Var<double>& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
+
+/// Asserts a node's values element by element, to a relative tolerance.
+inline void require_values(const Var<double>& v, const std::vector<double>& expected, double relative = 1e-10) {
+  REQUIRE(v.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO("flat index " << i);
+    if (std::isinf(expected[i]))
+      CHECK(v.data()[i] == expected[i]);
+    else
+      CHECK(v.data()[i] == Approx(expected[i]).epsilon(relative));
   }
 }
 
