@@ -13,6 +13,7 @@
 // log_prob_impl (elementwise over the batch) and sample_impl.
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <initializer_list>
 #include <optional>
@@ -86,13 +87,13 @@ class Distribution {
   Var<T> reduce_group(const Var<T>& elementwise) const {
     if (m_options.group_ndims == 0) return elementwise;
     const std::size_t rank = elementwise.rank();
-    if (m_options.group_ndims > rank) {
+    if (m_options.group_ndims > rank || m_options.group_ndims > AxisSet::max_rank) {
       throw ShapeError(std::string(name()) + ": group_ndims " + std::to_string(m_options.group_ndims) +
                        " is larger than the rank of " + to_string(elementwise.shape()));
     }
-    std::vector<std::ptrdiff_t> axes;
-    for (std::size_t i = rank - m_options.group_ndims; i < rank; ++i) axes.push_back(static_cast<std::ptrdiff_t>(i));
-    return sum(elementwise, axes);
+    std::array<std::ptrdiff_t, AxisSet::max_rank> axes{};  // no heap: this runs every step
+    for (std::size_t i = 0; i < m_options.group_ndims; ++i) axes[i] = static_cast<std::ptrdiff_t>(rank - 1 - i);
+    return sum(elementwise, std::span<const std::ptrdiff_t>(axes.data(), m_options.group_ndims));
   }
 
  protected:
@@ -173,8 +174,7 @@ class Distribution {
 
   Var<T> drop_leading_axis(const Var<T>& s) const {
     const Shape& shape = s.shape();
-    std::vector<std::ptrdiff_t> dims(shape.begin() + 1, shape.end());
-    return reshape(s, dims);
+    return reshape(s, std::span<const std::size_t>(shape.data() + 1, shape.size() - 1));
   }
 
   Tape<T>* m_tape;
