@@ -9,4 +9,5 @@
 #include "vaelib/layers.hpp"
 #include "vaelib/optim.hpp"
 #include "vaelib/random/rng.hpp"
+#include "vaelib/variational.hpp"
 #include "vaelib/version.hpp"

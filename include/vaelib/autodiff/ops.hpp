@@ -25,6 +25,7 @@
 #include "vaelib/autodiff/ops/pow.hpp"
 #include "vaelib/autodiff/ops/relu.hpp"
 #include "vaelib/autodiff/ops/reshape.hpp"
+#include "vaelib/autodiff/ops/scale_gradient.hpp"
 #include "vaelib/autodiff/ops/sigmoid.hpp"
 #include "vaelib/autodiff/ops/slice.hpp"
 #include "vaelib/autodiff/ops/softplus.hpp"

@@ -46,6 +46,7 @@ struct Node {
   bool requires_grad = false;
   bool grad_written = false;  // the current backward sweep has written `grad`
   bool external_grad = false; // `grad` is user memory (a parameter): always accumulated into
+  std::uint32_t generation = 0;  // the tape generation this node was recorded in (handles must match)
   detail::Buffer<T> value_storage;
   detail::Buffer<T> grad_storage;
   detail::Buffer<T> scratch;  // per-op workspace kept across steps (see Tape::scratch)
@@ -144,6 +145,25 @@ class Tape {
   void clear() noexcept {
     m_size = 0;
     ++m_generation;
+    ++m_clears;
+  }
+
+  /// The tape's length now, to rewind() to later.
+  struct Mark {
+    std::size_t size;
+    std::uint64_t clears;
+  };
+  Mark mark() const noexcept { return {m_size, m_clears}; }
+
+  /// Forgets the nodes recorded after `mark` (their handles become stale) and keeps the
+  /// earlier ones valid: a loop that records a bounded piece of work per iteration (chunks of
+  /// importance samples, say) reuses the same node buffers instead of growing the tape.
+  void rewind(const Mark& mark) {
+    if (mark.clears != m_clears || mark.size > m_size) {
+      throw TapeError("rewind: the mark is not from the tape's current recording (it was cleared or rewound past it)");
+    }
+    m_size = mark.size;
+    ++m_generation;  // nodes recorded from here on get handles that old ones cannot match
   }
 
   /// Number of nodes recorded since the last clear().
@@ -226,6 +246,9 @@ class Tape {
 
   T* value_ptr(const Var<T>& v) { return at(v.index()).value; }
 
+  /// The handle of the recorded node at `index` (for backward closures walking `inputs`).
+  Var<T> handle(std::uint32_t index) const { return Var<T>(const_cast<Tape*>(this), index, at(index).generation); }
+
   /// Where backward writes `x`'s gradient this sweep (see GradTarget).
   GradTarget<T> grad_target(const Var<T>& x) {
     Node<T>& n = at(x.index());
@@ -256,10 +279,10 @@ class Tape {
       throw TapeError(std::string(op) + ": operands belong to different tapes; every operand must come from the tape "
                                         "the op records on");
     }
-    if (v.generation() != m_generation || v.index() >= m_size) {
+    if (v.index() >= m_size || at(v.index()).generation != v.generation()) {
       throw TapeError(std::string(op) + ": an operand is a stale handle (node " + std::to_string(v.index()) +
-                      " of tape generation " + std::to_string(v.generation()) + "; the tape was cleared and is at generation " +
-                      std::to_string(m_generation) + ")");
+                      " of tape generation " + std::to_string(v.generation()) +
+                      "; the tape was cleared or rewound and is at generation " + std::to_string(m_generation) + ")");
     }
   }
 
@@ -296,6 +319,7 @@ class Tape {
     n.requires_grad = false;
     n.grad_written = false;
     n.external_grad = false;
+    n.generation = m_generation;
     return n;
   }
 
@@ -318,6 +342,7 @@ class Tape {
   std::vector<std::unique_ptr<Node<T>[]>> m_chunks;
   std::size_t m_size = 0;
   std::uint32_t m_generation = 0;
+  std::uint64_t m_clears = 0;  // clear() calls, so a mark from before a clear is refused
   bool m_grad_enabled = true;
 };
 

@@ -242,6 +242,8 @@ class BayesianNet {
     return *total;
   }
   void set_log_joint(LogJoint f) { m_log_joint = std::move(f); }
+  /// Whether log_joint() is an override rather than the plain sum.
+  bool has_log_joint_override() const noexcept { return static_cast<bool>(m_log_joint); }
 
   /// Names of the stochastic nodes, in the order they were added.
   std::vector<std::string> stochastic_names() const {

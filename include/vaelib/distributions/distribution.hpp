@@ -55,9 +55,14 @@ class Distribution {
 
   /// log p(given), summed over the last group_ndims batch axes.
   Var<T> log_prob(const Var<T>& given) const {
+    return log_prob(given, m_options.use_path_derivative);
+  }
+
+  /// log p(given) with the parameters detached (`true`) or live (`false`), whatever the
+  /// distribution's use_path_derivative option says: the variational estimators choose.
+  Var<T> log_prob(const Var<T>& given, bool detach_parameters) const {
     check_given(given);
-    const Var<T> lp = log_prob_impl(given, m_options.use_path_derivative);
-    return reduce_group(lp);
+    return reduce_group(log_prob_impl(given, detach_parameters));
   }
 
   /// exp(log_prob(given)).

@@ -49,7 +49,7 @@ Var<T> concat(std::span<const Var<T>> xs, std::ptrdiff_t axis) {
     const detail::AxisView v = detail::axis_view(self.shape, ax);
     std::size_t offset = 0;
     for (std::uint32_t index : self.inputs) {
-      const Var<T> x(&t, index, t.generation());
+      const Var<T> x = t.handle(index);
       const Node<T>& in = t.node(x);
       const std::size_t block = in.shape[ax] * v.inner;
       if (in.requires_grad) {
