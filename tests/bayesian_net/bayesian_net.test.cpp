@@ -81,7 +81,10 @@ TEST_CASE("bayesian_net: errors name the node and the shapes", "[bayesian_net]")
     BayesianNet<double> again(tape, rng, {{"x", tape.constant(xt::xarray<double>(xt::zeros<double>({3, 5})))}});
     REQUIRE_THROWS_WITH(again.bernoulli("x", zeros(tape, 2, 5), {.group_ndims = 1, .n_samples = 4}),
                         "BayesianNet: the observed value of node 'x' has shape [3, 5], which does not broadcast with the "
-                        "node's shape [4, 2, 5] (Bernoulli, batch_shape [2, 5], value_shape [])");
+                        "node's batch_shape + value_shape [2, 5] (Bernoulli)");
+    // n_samples shapes a draw only: an observation may hold any number of particles
+    BayesianNet<double> particles(tape, rng, {{"x", tape.constant(xt::xarray<double>(xt::zeros<double>({7, 2, 5})))}});
+    CHECK(particles.bernoulli("x", zeros(tape, 2, 5), {.group_ndims = 1, .n_samples = 4}).shape() == Shape{7, 2, 5});
   }
   SECTION("observations that name no stochastic node") {
     BayesianNet<double> bn(tape, rng, {{"y", zeros(tape, 1, 1)}});

@@ -151,6 +151,109 @@ struct BernoulliModel {
   }
 };
 
+/// The multi-dimensional version: z ~ N(0, I_d), x | z ~ N(A z, s^2 I_m), for a batch of
+/// data points. p(x) = N(0, A A^T + s^2 I) and p(z | x) = N(S A^T x / s^2, S) with
+/// S = (I + A^T A / s^2)^-1, computed here with small dense Cholesky factorisations.
+struct MultivariateGaussianModel {
+  static constexpr std::size_t d = 2, m = 3;
+  double s = 0.5;
+  double a[m][d] = {{1.0, 0.5}, {-0.3, 0.8}, {0.6, -1.2}};
+  std::vector<std::array<double, m>> data{{0.5, -1.0, 2.0}, {1.5, 0.2, -0.7}, {-0.4, 0.9, 0.1}, {2.2, -1.5, 1.0}};
+
+  /// Lower Cholesky factor of a symmetric positive-definite n x n matrix (row-major).
+  static std::vector<double> cholesky(std::vector<double> c, std::size_t n) {
+    std::vector<double> l(n * n, 0.0);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j <= i; ++j) {
+        double v = c[i * n + j];
+        for (std::size_t k = 0; k < j; ++k) v -= l[i * n + k] * l[j * n + k];
+        l[i * n + j] = i == j ? std::sqrt(v) : v / l[j * n + j];
+      }
+    return l;
+  }
+
+  double log_marginal(std::size_t i) const {
+    std::vector<double> c(m * m);
+    for (std::size_t r = 0; r < m; ++r)
+      for (std::size_t q = 0; q < m; ++q) {
+        double v = r == q ? s * s : 0.0;
+        for (std::size_t k = 0; k < d; ++k) v += a[r][k] * a[q][k];
+        c[r * m + q] = v;
+      }
+    const std::vector<double> l = cholesky(c, m);
+    std::vector<double> y(m);  // L y = x
+    double log_det = 0, quad = 0;
+    for (std::size_t r = 0; r < m; ++r) {
+      double v = data[i][r];
+      for (std::size_t k = 0; k < r; ++k) v -= l[r * m + k] * y[k];
+      y[r] = v / l[r * m + r];
+      log_det += 2 * std::log(l[r * m + r]);
+      quad += y[r] * y[r];
+    }
+    return -0.5 * (static_cast<double>(m) * std::log(2 * std::numbers::pi) + log_det + quad);
+  }
+
+  /// The posterior covariance S (row-major d x d).
+  std::vector<double> posterior_covariance() const {
+    double p[d][d];
+    for (std::size_t r = 0; r < d; ++r)
+      for (std::size_t q = 0; q < d; ++q) {
+        double v = r == q ? 1.0 : 0.0;
+        for (std::size_t k = 0; k < m; ++k) v += a[k][r] * a[k][q] / (s * s);
+        p[r][q] = v;
+      }
+    const double det = p[0][0] * p[1][1] - p[0][1] * p[1][0];
+    return {p[1][1] / det, -p[0][1] / det, -p[1][0] / det, p[0][0] / det};
+  }
+  std::array<double, d> posterior_mean(std::size_t i) const {
+    const std::vector<double> cov = posterior_covariance();
+    std::array<double, d> atx{}, mean{};
+    for (std::size_t r = 0; r < d; ++r)
+      for (std::size_t k = 0; k < m; ++k) atx[r] += a[k][r] * data[i][k] / (s * s);
+    for (std::size_t r = 0; r < d; ++r)
+      for (std::size_t q = 0; q < d; ++q) mean[r] += cov[r * d + q] * atx[q];
+    return mean;
+  }
+
+  xt::xarray<double> data_array() const {
+    xt::xarray<double> x = xt::zeros<double>({data.size(), m});
+    for (std::size_t i = 0; i < data.size(); ++i)
+      for (std::size_t r = 0; r < m; ++r) x(i, r) = data[i][r];
+    return x;
+  }
+  xt::xarray<double> posterior_means() const {
+    xt::xarray<double> out = xt::zeros<double>({data.size(), d});
+    for (std::size_t i = 0; i < data.size(); ++i)
+      for (std::size_t r = 0; r < d; ++r) out(i, r) = posterior_mean(i)[r];
+    return out;
+  }
+  xt::xarray<double> posterior_cov_tril() const {
+    const std::vector<double> l = cholesky(posterior_covariance(), d);
+    xt::xarray<double> out = xt::zeros<double>({d, d});
+    for (std::size_t r = 0; r < d; ++r)
+      for (std::size_t q = 0; q < d; ++q) out(r, q) = l[r * d + q];
+    return out;
+  }
+  xt::xarray<double> a_transposed() const {
+    xt::xarray<double> out = xt::zeros<double>({d, m});
+    for (std::size_t r = 0; r < m; ++r)
+      for (std::size_t q = 0; q < d; ++q) out(q, r) = a[r][q];
+    return out;
+  }
+
+  /// The model as a MetaBayesianNet on `tape`, k particles of z per data point.
+  MetaBayesianNet<double> meta_net(Tape<double>& tape, Rng& rng, ParameterStore<double>& store, std::size_t k) const {
+    const std::size_t n = data.size();
+    const xt::xarray<double> at = a_transposed();
+    const double noise = s;
+    return meta_bayesian_net(tape, rng, store.scope("model"), [&tape, n, k, at, noise](BayesianNet<double>& bn) {
+      const auto z = bn.normal("z", tape.constant(xt::xarray<double>(xt::zeros<double>({n, d}))), 1.0,
+                               {.group_ndims = 1, .n_samples = k});
+      bn.normal("x", matmul(z, tape.constant(at)), noise, {.group_ndims = 1});
+    });
+  }
+};
+
 /// Per-replicate gradient estimates of each parameter (the negated gradient of the cost).
 using Estimates = std::vector<std::vector<double>>;
 

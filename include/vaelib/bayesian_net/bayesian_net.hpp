@@ -100,7 +100,7 @@ class BayesianNet {
     Node& node = add_node(name);
     node.m_n_samples = n_samples;
     if (auto it = m_observed.find(name); it != m_observed.end()) {
-      check_observation(name, *distribution, n_samples, it->second);
+      check_observation(name, *distribution, it->second);
       node.m_value = it->second;
       node.m_observed = true;
     } else {
@@ -298,11 +298,10 @@ class BayesianNet {
     return *m_nodes.back();
   }
 
-  void check_observation(std::string_view name, const Distribution<T>& d, std::optional<std::size_t> n_samples,
-                         const Var<T>& observed) const {
-    Shape node_shape;
-    if (n_samples) node_shape.push_back(*n_samples);
-    node_shape.insert(node_shape.end(), d.batch_shape().begin(), d.batch_shape().end());
+  // n_samples only shapes a draw: an observation replaces the draw and may carry any number
+  // of particles (is_loglikelihood evaluates one model on chunks of different sizes).
+  void check_observation(std::string_view name, const Distribution<T>& d, const Var<T>& observed) const {
+    Shape node_shape = d.batch_shape();
     node_shape.insert(node_shape.end(), d.value_shape().begin(), d.value_shape().end());
     const Shape& o = observed.shape();
     const std::size_t value_rank = d.value_shape().size();
@@ -314,9 +313,8 @@ class BayesianNet {
     }
     if (!ok) {
       throw ShapeError("BayesianNet: the observed value of node '" + std::string(name) + "' has shape " + to_string(o) +
-                       ", which does not broadcast with the node's shape " + to_string(node_shape) + " (" +
-                       std::string(d.name()) + ", batch_shape " + to_string(d.batch_shape()) + ", value_shape " +
-                       to_string(d.value_shape()) + ")");
+                       ", which does not broadcast with the node's batch_shape + value_shape " + to_string(node_shape) +
+                       " (" + std::string(d.name()) + ")");
     }
   }
 
