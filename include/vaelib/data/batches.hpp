@@ -1,0 +1,93 @@
+#pragma once
+// Mini-batches for training: a train/validation split, shuffled batch indices, and the
+// binarisations of the VAE literature (binary MNIST): dynamic (a fresh Bernoulli draw of
+// each training batch, every time it is seen) and static (one fixed-seed draw of the test
+// set, so every evaluation sees the same binary images).
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vaelib/data/image_set.hpp"
+#include "vaelib/random/rng.hpp"
+
+namespace vaelib::data {
+
+/// The first n - n_validation images for training, the last n_validation for validation
+/// (the usual 50,000 / 10,000 split of MNIST's training set).
+inline std::pair<ImageSet, ImageSet> split_train_validation(const ImageSet& set, std::size_t n_validation) {
+  if (n_validation >= set.size()) {
+    throw ArgumentError("split_train_validation: " + std::to_string(n_validation) + " validation images leave none of " +
+                        std::to_string(set.size()) + " for training");
+  }
+  std::vector<std::size_t> train(set.size() - n_validation), validation(n_validation);
+  std::iota(train.begin(), train.end(), std::size_t{0});
+  std::iota(validation.begin(), validation.end(), set.size() - n_validation);
+  return {subset(set, train), subset(set, validation)};
+}
+
+/// out[i] = 1 with probability in[i], else 0 (in must be in [0, 1]).
+inline void binarize(std::span<const float> in, std::span<float> out, Rng& rng) {
+  if (in.size() != out.size()) {
+    throw ArgumentError("binarize: input and output sizes differ (" + std::to_string(in.size()) + " vs " +
+                        std::to_string(out.size()) + ")");
+  }
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = rng.uniform<float>() < in[i] ? 1.0f : 0.0f;
+}
+
+/// One fixed binarisation of a whole set (the same images for every seed-equal call).
+inline ImageSet binarize_static(const ImageSet& set, std::uint64_t seed) {
+  ImageSet out = set;
+  Rng rng(seed);
+  binarize(std::span<const float>(set.images.data(), set.images.size()),
+           std::span<float>(out.images.data(), out.images.size()), rng);
+  return out;
+}
+
+/// Shuffled mini-batches of indices into a set of n examples. The last, smaller batch is
+/// dropped when drop_last is set (every step then has the same shapes, so the tape reuses
+/// its buffers).
+class BatchSampler {
+ public:
+  BatchSampler(std::size_t n, std::size_t batch_size, bool drop_last = true)
+      : m_order(n), m_batch_size(batch_size), m_drop_last(drop_last) {
+    if (batch_size == 0) throw ArgumentError("BatchSampler: batch_size must be at least 1");
+    if (drop_last && n < batch_size) {
+      throw ArgumentError("BatchSampler: " + std::to_string(n) + " examples do not fill one batch of " +
+                          std::to_string(batch_size));
+    }
+    std::iota(m_order.begin(), m_order.end(), std::size_t{0});
+  }
+
+  /// A new random order (Fisher-Yates with `rng`: reproducible from its state).
+  void shuffle(Rng& rng) {
+    for (std::size_t i = m_order.size(); i > 1; --i) std::swap(m_order[i - 1], m_order[rng.next_u64() % i]);
+  }
+
+  std::size_t batches() const noexcept {
+    return m_drop_last ? m_order.size() / m_batch_size : (m_order.size() + m_batch_size - 1) / m_batch_size;
+  }
+  std::span<const std::size_t> batch(std::size_t b) const {
+    const std::size_t begin = b * m_batch_size;
+    return std::span<const std::size_t>(m_order).subspan(begin, std::min(m_batch_size, m_order.size() - begin));
+  }
+
+ private:
+  std::vector<std::size_t> m_order;
+  std::size_t m_batch_size;
+  bool m_drop_last;
+};
+
+/// Copies the images at `indices` into `out` (rows of set.pixels() floats), no allocation.
+inline void gather(const ImageSet& set, std::span<const std::size_t> indices, std::span<float> out) {
+  const std::size_t d = set.pixels();
+  if (out.size() < indices.size() * d) throw ArgumentError("gather: the output buffer is too small");
+  for (std::size_t i = 0; i < indices.size(); ++i) std::copy_n(set.images.data() + indices[i] * d, d, out.data() + i * d);
+}
+
+}  // namespace vaelib::data

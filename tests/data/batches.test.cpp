@@ -1,0 +1,74 @@
+#include "support/files.hpp"
+
+using namespace vaelib;
+using namespace vaelib::testing;
+using Catch::Matchers::Contains;
+
+namespace {
+
+data::ImageSet numbered_set(std::size_t n) {
+  data::ImageSet set;
+  set.rows = 1;
+  set.cols = 2;
+  set.images = xt::xarray<float>::from_shape({n, 2});
+  for (std::size_t i = 0; i < n; ++i) {
+    set.images(i, 0) = static_cast<float>(i);
+    set.images(i, 1) = 0.25f;
+    set.labels.push_back(static_cast<std::uint8_t>(i % 10));
+  }
+  return set;
+}
+
+}  // namespace
+
+TEST_CASE("split_train_validation: the last images validate", "[data]") {
+  const auto [train, validation] = data::split_train_validation(numbered_set(10), 3);
+  CHECK(train.size() == 7);
+  CHECK(validation.size() == 3);
+  CHECK(validation.images(0, 0) == 7.0f);
+  CHECK(validation.labels[2] == 9);
+  CHECK_THROWS_WITH(data::split_train_validation(numbered_set(3), 3), Contains("leave none of 3 for training"));
+  CHECK(data::head(numbered_set(10), 4).size() == 4);
+}
+
+TEST_CASE("BatchSampler: each epoch visits every example once, in a seeded order", "[data]") {
+  data::BatchSampler sampler(10, 3);
+  CHECK(sampler.batches() == 3);  // the last partial batch is dropped
+  Rng rng(5);
+  sampler.shuffle(rng);
+  std::vector<std::size_t> seen;
+  for (std::size_t b = 0; b < sampler.batches(); ++b)
+    for (std::size_t i : sampler.batch(b)) seen.push_back(i);
+  CHECK(seen.size() == 9);
+  std::sort(seen.begin(), seen.end());
+  CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
+  data::BatchSampler again(10, 3);
+  Rng same(5);
+  again.shuffle(same);
+  CHECK(std::equal(again.batch(0).begin(), again.batch(0).end(), sampler.batch(0).begin()));
+  data::BatchSampler keep(10, 3, /*drop_last=*/false);
+  CHECK(keep.batches() == 4);
+  CHECK(keep.batch(3).size() == 1);
+  CHECK_THROWS_WITH(data::BatchSampler(2, 3), Contains("2 examples do not fill one batch of 3"));
+  const auto set = numbered_set(10);
+  std::vector<float> out(4);
+  const std::vector<std::size_t> picks{4, 2};
+  data::gather(set, picks, out);
+  CHECK(out == std::vector<float>{4.0f, 0.25f, 2.0f, 0.25f});
+}
+
+TEST_CASE("binarize: Bernoulli draws with the pixel as probability; static is fixed per seed", "[data]") {
+  std::vector<float> p(20000, 0.25f), out(20000);
+  Rng rng(7);
+  data::binarize(p, out, rng);
+  double ones = 0;
+  for (float v : out) {
+    CHECK((v == 0.0f || v == 1.0f));
+    ones += v;
+  }
+  CHECK(ones / 20000 == Approx(0.25).margin(4 * std::sqrt(0.25 * 0.75 / 20000)));
+  const auto set = numbered_set(50);
+  const auto a = data::binarize_static(set, 3), b = data::binarize_static(set, 3), c = data::binarize_static(set, 4);
+  CHECK(a.images == b.images);
+  CHECK_FALSE(a.images == c.images);
+}

@@ -1,0 +1,64 @@
+#include "support/files.hpp"
+
+using namespace vaelib;
+using namespace vaelib::testing;
+using Catch::Matchers::Contains;
+
+// The real files: MNIST from ../shared/data/mnist and Fashion-MNIST from Debian's
+// dataset-fashion-mnist (installed by cmake/setup-debian.sh). Missing data fails the test.
+
+TEST_CASE("load_mnist: the MNIST test set", "[data]") {
+  const auto folder = shared_data() / "mnist";
+  INFO("MNIST is expected at " << folder << " (see ../shared/data/README.md)");
+  REQUIRE(data::has_dataset_files(folder));
+  const data::ImageSet test = data::load_mnist(folder, data::Split::test);
+  CHECK(test.size() == 10000);
+  CHECK(test.rows == 28);
+  CHECK(test.cols == 28);
+  CHECK(test.images.shape()[1] == 784);
+  CHECK(test.labels.size() == 10000);
+  CHECK(test.labels[0] == 7);  // the famous first test digit
+  CHECK(test.labels[1] == 2);
+  CHECK(xt::amin(test.images)() == 0.0f);
+  CHECK(xt::amax(test.images)() == 1.0f);
+  std::array<int, 10> counts{};
+  for (auto l : test.labels) counts.at(l)++;
+  CHECK(counts[1] == 1135);  // digit counts of the MNIST test set
+  CHECK(counts[5] == 892);
+}
+
+TEST_CASE("load_mnist: Fashion-MNIST from Debian's package", "[data]") {
+  const std::filesystem::path folder = "/usr/share/datasets/fashion-mnist";
+  INFO("Fashion-MNIST is expected at " << folder << " (apt-get install dataset-fashion-mnist)");
+  REQUIRE(data::has_dataset_files(folder));
+  CHECK(data::locate_dataset(data::Dataset::fashion_mnist, "/nonexistent") == folder);
+  const data::ImageSet test = data::load_mnist(folder, data::Split::test);
+  CHECK(test.size() == 10000);
+  CHECK(test.labels[0] == 9);  // an ankle boot
+}
+
+TEST_CASE("locate_dataset and load errors list what was tried", "[data]") {
+  const auto folder = scratch_folder("mnist_missing");
+  CHECK_THROWS_WITH(data::load_mnist(folder, data::Split::train),
+                    Contains(folder.string() + " has no train-images-idx3-ubyte (nor .gz)"));
+  write_bytes(folder / "t10k-images-idx3-ubyte", idx_bytes({2, 2, 2}, std::vector<std::uint8_t>(8, 255)));
+  write_bytes(folder / "t10k-labels-idx1-ubyte", idx_bytes({3}, {1, 2, 3}));
+  CHECK_THROWS_WITH(data::load_mnist(folder, data::Split::test),
+                    Contains("t10k-labels-idx1-ubyte: expected 2 labels (one per image of"));
+  CHECK(data::parse_dataset("fashion-mnist") == data::Dataset::fashion_mnist);
+  CHECK_THROWS_WITH(data::parse_dataset("cifar"), "unknown dataset 'cifar' (expected mnist or fashion-mnist)");
+  // From a folder with no data beside it, every place is tried and listed.
+  const auto previous = std::filesystem::current_path();
+  std::filesystem::current_path(folder);
+  std::string message = "no error";
+  try {
+    data::locate_dataset(data::Dataset::mnist, folder);
+  } catch (const io::IoError& e) {
+    message = e.what();
+  }
+  std::filesystem::current_path(previous);
+  CHECK_THAT(message, Contains("cannot find mnist (the four IDX files, raw or .gz) in:\n  " + folder.string()));
+  CHECK_THAT(message, Contains("\n  data/mnist\n  ../shared/data/mnist\nrun `bash cmake/get-data.sh`"));
+  // the shared copy is found by name
+  CHECK(data::locate_dataset(data::Dataset::mnist, shared_data()) == shared_data() / "mnist");
+}

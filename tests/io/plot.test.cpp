@@ -1,0 +1,42 @@
+#include "support/files.hpp"
+
+using namespace vaelib;
+using namespace vaelib::testing;
+using Catch::Matchers::Contains;
+
+// gnuplot-nox is installed by cmake/setup-debian.sh; without it these tests fail.
+
+TEST_CASE("plot_lines: a PNG training curve", "[io]") {
+  const auto folder = scratch_folder("plot");
+  io::Series train{"train", {}, {}}, test{"test's", {}, {}};  // a quote in a title must survive
+  for (int e = 1; e <= 10; ++e) {
+    train.x.push_back(e);
+    train.y.push_back(-150 + 40 * (1 - std::exp(-e / 3.0)));
+    test.x.push_back(e);
+    test.y.push_back(-152 + 40 * (1 - std::exp(-e / 3.0)));
+  }
+  io::plot_lines(folder / "curve.png", {train, test}, {.title = "Lower bound", .x_label = "epoch", .y_label = "nats"});
+  const io::GrayImage png = io::load_png(folder / "curve.png");
+  CHECK(png.width == 800);
+  CHECK(png.height == 560);
+  const auto [lo, hi] = std::minmax_element(png.pixels.begin(), png.pixels.end());
+  CHECK(*hi - *lo > 100);  // something was drawn
+  CHECK_THROWS_WITH(io::plot_lines(folder / "x.png", {io::Series{"bad", {1, 2}, {1}}}),
+                    Contains("series 'bad' has 2 x values and 1 y values"));
+  CHECK(std::distance(std::filesystem::directory_iterator(folder), std::filesystem::directory_iterator()) == 1);
+}
+
+TEST_CASE("plot_scatter: points coloured by class", "[io]") {
+  const auto folder = scratch_folder("scatter");
+  std::vector<double> x, y;
+  std::vector<int> c;
+  Rng rng(1);
+  for (int i = 0; i < 300; ++i) {
+    c.push_back(i % 3);
+    x.push_back(rng.normal<double>() + 3 * (i % 3));
+    y.push_back(rng.normal<double>());
+  }
+  io::plot_scatter(folder / "s.png", x, y, c, {.title = "latent space", .x_label = "z1", .y_label = "z2", .width = 500, .height = 500});
+  CHECK(io::load_png(folder / "s.png").width == 500);
+  CHECK_THROWS_WITH(io::plot_scatter(folder / "t.png", x, y, {1}), Contains("need as many x, y and classes"));
+}
