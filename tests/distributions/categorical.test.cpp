@@ -14,8 +14,8 @@ using Catch::Matchers::Message;
 
 // Reference values below were computed independently with python3's mpmath at 30 digits.
 namespace {
-const xt::xarray<double> kLogits{{0.5, -1.0, 2.0}, {1.5, 0.3, -0.7}};
-// log_softmax of each row of kLogits.
+const xt::xarray<double> kCategoricalLogits{{0.5, -1.0, 2.0}, {1.5, 0.3, -0.7}};
+// log_softmax of each row of kCategoricalLogits.
 const xt::xarray<double> kLogSoftmax{{-1.7413112966571571, -3.2413112966571571, -0.24131129665715706},
                                      {-0.34500527665751433, -1.5450052766575143, -2.5450052766575143}};
 
@@ -23,7 +23,7 @@ const xt::xarray<double> kLogSoftmax{{-1.7413112966571571, -3.2413112966571571, 
 
 TEST_CASE("Categorical: log_prob is log_softmax(logits) at the given class", "[distributions]") {
   Tape<double> tape;
-  const Categorical<double> d(tape.constant(kLogits));
+  const Categorical<double> d(tape.constant(kCategoricalLogits));
   CHECK(d.name() == "Categorical");
   CHECK_FALSE(d.is_reparameterized());
   CHECK(d.batch_shape() == Shape{2});
@@ -43,14 +43,14 @@ TEST_CASE("Categorical: log_prob is log_softmax(logits) at the given class", "[d
   require_values(d.log_prob(tape.constant(1.0)), {kLogSoftmax(0, 1), kLogSoftmax(1, 1)});
 
   // Large logits: no overflow (log_softmax is shift-invariant).
-  const Categorical<double> big(tape.constant(xt::xarray<double>(kLogits + 1000.0)));
+  const Categorical<double> big(tape.constant(xt::xarray<double>(kCategoricalLogits + 1000.0)));
   require_values(big.log_prob(tape.constant(xt::xarray<double>{2.0, 0.0})),
                  {-0.24131129665715706, -0.34500527665751433}, 1e-9);
 }
 
 TEST_CASE("Categorical: entropy, probs and parameters", "[distributions]") {
   Tape<double> tape;
-  const auto logits = tape.constant(kLogits);
+  const auto logits = tape.constant(kCategoricalLogits);
   const Categorical<double> d(logits);
   const auto h = d.entropy();
   CHECK(h.shape() == Shape{2});
@@ -158,12 +158,12 @@ TEST_CASE("Categorical: bad parameters and values give clear errors", "[distribu
   REQUIRE_THROWS_MATCHES(
       Categorical<double>(tape.constant(xt::xarray<double>(xt::zeros<double>({2, 0})))), ShapeError,
       Message("Categorical: logits must have shape [..., k] with k >= 1 categories on the last axis, got shape [2, 0]"));
-  xt::xarray<double> bad = kLogits;
+  xt::xarray<double> bad = kCategoricalLogits;
   bad(1, 1) = -std::numeric_limits<double>::infinity();
   REQUIRE_THROWS_MATCHES(Categorical<double>(tape.constant(bad)), ArgumentError,
                          Message("Categorical: logits must be finite, got -inf at flat index 4 of shape [2, 3]"));
 
-  const Categorical<double> d(tape.constant(kLogits));
+  const Categorical<double> d(tape.constant(kCategoricalLogits));
   REQUIRE_THROWS_MATCHES(d.log_prob(tape.constant(xt::xarray<double>{0.0, 3.0})), ArgumentError,
                          Message("Categorical.log_prob: given must hold class indices 0, ..., 2 (integers, k = 3), got "
                                  "3.000000 at flat index 1 of shape [2]"));
@@ -194,7 +194,7 @@ TEST_CASE("Categorical: float", "[distributions]") {
 TEST_CASE("kl_divergence: Categorical || Categorical matches the direct sum", "[distributions][kl]") {
   Tape<double> tape;
   const auto lq = tape.constant(xt::xarray<double>{0.1, 0.2, -0.3});
-  const Categorical<double> p(tape.constant(kLogits));
+  const Categorical<double> p(tape.constant(kCategoricalLogits));
   const Categorical<double> q(lq);
   REQUIRE(has_analytic_kl<double>(p, q));
   REQUIRE(KLRegistry<double>::instance().find(p, q) != nullptr);
@@ -212,7 +212,7 @@ TEST_CASE("kl_divergence: Categorical || Categorical matches the direct sum", "[
   }
 
   // group_ndims of p sums the batch; KL(p || p) = 0.
-  const Categorical<double> p_grouped(tape.constant(kLogits), {.group_ndims = 1});
+  const Categorical<double> p_grouped(tape.constant(kCategoricalLogits), {.group_ndims = 1});
   const auto klg = kl_divergence<double>(p_grouped, q);
   CHECK(klg.shape() == Shape{});
   CHECK(klg.item() == Approx(0.70957060738262652 + 0.25726766131638058).epsilon(1e-12));
@@ -226,7 +226,7 @@ TEST_CASE("kl_divergence: Categorical || Categorical matches the direct sum", "[
 
 TEST_CASE("kl_divergence: Categorical errors", "[distributions][kl]") {
   Tape<double> tape;
-  const Categorical<double> p(tape.constant(kLogits));
+  const Categorical<double> p(tape.constant(kCategoricalLogits));
   const Categorical<double> q4(tape.constant(xt::xarray<double>{0.1, 0.2, -0.3, 0.0}));
   REQUIRE_THROWS_MATCHES(
       kl_divergence<double>(p, q4), ShapeError,

@@ -20,27 +20,27 @@ using Catch::Matchers::Message;
 // The moments come from a trapezoid rule in logit space (x = softmax(y1, y2, 0)) at steps 0.2
 // and 0.1 (agreeing to 1e-13), and agree with a 400000-draw Gumbel-softmax simulation.
 namespace {
-const xt::xarray<double> kLogits{{0.3, -0.5, 1.2}, {-0.2, 0.4, 0.1}};
-const xt::xarray<double> kGiven{{0.2, 0.5, 0.3}, {0.6, 0.1, 0.3}};
-constexpr double kTau = 0.7;
+const xt::xarray<double> kConcreteLogits{{0.3, -0.5, 1.2}, {-0.2, 0.4, 0.1}};
+const xt::xarray<double> kConcreteGiven{{0.2, 0.5, 0.3}, {0.6, 0.1, 0.3}};
+constexpr double kConcreteTau = 0.7;
 
 }  // namespace
 
 TEST_CASE("Concrete: log_prob matches the Concrete density", "[distributions]") {
   Tape<double> tape;
-  const Concrete<double> d(kTau, tape.constant(kLogits));
+  const Concrete<double> d(kConcreteTau, tape.constant(kConcreteLogits));
   CHECK(d.name() == "Concrete");
   CHECK(d.is_reparameterized());
   CHECK(d.batch_shape() == Shape{2});
   CHECK(d.value_shape() == Shape{3});
-  CHECK(d.temperature() == kTau);
-  const auto lp = d.log_prob(tape.constant(kGiven));
+  CHECK(d.temperature() == kConcreteTau);
+  const auto lp = d.log_prob(tape.constant(kConcreteGiven));
   CHECK(lp.shape() == Shape{2});
   require_values(lp, {-0.72185825521475707, -0.14230489613429704});
 
   // The logits are log alpha up to a constant: shifting a row leaves the density unchanged.
-  const Concrete<double> shifted(kTau, tape.constant(xt::xarray<double>(kLogits + 5.0)));
-  require_values(shifted.log_prob(tape.constant(kGiven)), {-0.72185825521475707, -0.14230489613429704});
+  const Concrete<double> shifted(kConcreteTau, tape.constant(xt::xarray<double>(kConcreteLogits + 5.0)));
+  require_values(shifted.log_prob(tape.constant(kConcreteGiven)), {-0.72185825521475707, -0.14230489613429704});
 
   // Four classes at another temperature.
   const Concrete<double> d4(2.5, tape.constant(xt::xarray<double>{1.0, -1.0, 0.5, 0.0}));
@@ -92,7 +92,7 @@ TEST_CASE("Concrete: the density integrates to 1 over the simplex", "[distributi
 TEST_CASE("Concrete: sample moments and the argmax of samples", "[distributions]") {
   Tape<double> tape;
   const xt::xarray<double> l{0.3, -0.5, 1.2};
-  const Concrete<double> d(kTau, tape.variable(l));
+  const Concrete<double> d(kConcreteTau, tape.variable(l));
   Rng rng(777);
   const std::size_t n = 20000;
   const auto s = d.sample(rng, n);
@@ -154,17 +154,17 @@ TEST_CASE("Concrete: reparameterised samples have finite-difference gradients", 
 
 TEST_CASE("Concrete: log_prob gradients in the logits and in the value", "[distributions]") {
   require_gradient(
-      [](Tape<double>&, const Vars& v) { return Concrete<double>(kTau, v[0]).log_prob(v[1]); },
-      {random_array({2, 3}, -1.5, 1.5, 41), kGiven});
+      [](Tape<double>&, const Vars& v) { return Concrete<double>(kConcreteTau, v[0]).log_prob(v[1]); },
+      {random_array({2, 3}, -1.5, 1.5, 41), kConcreteGiven});
   require_gradient(
       [](Tape<double>&, const Vars& v) { return Concrete<double>(1.7, v[0], {.group_ndims = 1}).log_prob(v[1]); },
-      {random_array({2, 3}, -1.5, 1.5, 42), kGiven});
+      {random_array({2, 3}, -1.5, 1.5, 42), kConcreteGiven});
   // Path derivative: the parameters are detached, the value is not.
   Tape<double> tape;
-  const auto l = tape.variable(kLogits);
-  const Concrete<double> d(kTau, l, {.use_path_derivative = true});
-  CHECK_FALSE(d.log_prob(tape.constant(kGiven)).requires_grad());
-  CHECK(d.log_prob(tape.variable(kGiven)).requires_grad());
+  const auto l = tape.variable(kConcreteLogits);
+  const Concrete<double> d(kConcreteTau, l, {.use_path_derivative = true});
+  CHECK_FALSE(d.log_prob(tape.constant(kConcreteGiven)).requires_grad());
+  CHECK(d.log_prob(tape.variable(kConcreteGiven)).requires_grad());
 }
 
 TEST_CASE("Concrete: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
@@ -176,13 +176,13 @@ TEST_CASE("Concrete: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[dis
 
 TEST_CASE("Concrete: parameters", "[distributions]") {
   Tape<double> tape;
-  const auto logits = tape.constant(kLogits);
-  const Concrete<double> d(kTau, logits);
+  const auto logits = tape.constant(kConcreteLogits);
+  const Concrete<double> d(kConcreteTau, logits);
   CHECK(d.parameter("logits").index() == logits.index());
-  CHECK(d.parameter("temperature").item() == kTau);
+  CHECK(d.parameter("temperature").item() == kConcreteTau);
   const auto probs = d.parameter("probs");
   CHECK(probs.shape() == Shape{2, 3});
-  xt::xarray<double> expected = xt::exp(kLogits);
+  xt::xarray<double> expected = xt::exp(kConcreteLogits);
   for (std::size_t b = 0; b < 2; ++b) {
     const double total = expected(b, 0) + expected(b, 1) + expected(b, 2);
     for (std::size_t j = 0; j < 3; ++j) expected(b, j) /= total;
@@ -194,7 +194,7 @@ TEST_CASE("Concrete: parameters", "[distributions]") {
 
 TEST_CASE("Concrete: bad parameters give clear errors", "[distributions]") {
   Tape<double> tape;
-  const auto logits = tape.constant(kLogits);
+  const auto logits = tape.constant(kConcreteLogits);
   REQUIRE_THROWS_MATCHES(Concrete<double>(0.0, logits), ArgumentError,
                          Message("Concrete: temperature must be positive and finite, got 0.000000"));
   REQUIRE_THROWS_MATCHES(Concrete<double>(-1.0, logits), ArgumentError,
@@ -202,13 +202,13 @@ TEST_CASE("Concrete: bad parameters give clear errors", "[distributions]") {
   REQUIRE_THROWS_MATCHES(Concrete<double>(std::numeric_limits<double>::infinity(), logits), ArgumentError,
                          Message("Concrete: temperature must be positive and finite, got inf"));
   REQUIRE_THROWS_MATCHES(
-      Concrete<double>(kTau, tape.constant(2.0)), ShapeError,
+      Concrete<double>(kConcreteTau, tape.constant(2.0)), ShapeError,
       Message("Concrete: logits must have shape [..., k] with k >= 1 categories on the last axis, got shape []"));
-  xt::xarray<double> bad = kLogits;
+  xt::xarray<double> bad = kConcreteLogits;
   bad(1, 0) = std::numeric_limits<double>::infinity();
-  REQUIRE_THROWS_MATCHES(Concrete<double>(kTau, tape.constant(bad)), ArgumentError,
+  REQUIRE_THROWS_MATCHES(Concrete<double>(kConcreteTau, tape.constant(bad)), ArgumentError,
                          Message("Concrete: logits must be finite, got inf at flat index 3 of shape [2, 3]"));
-  const Concrete<double> d(kTau, logits);
+  const Concrete<double> d(kConcreteTau, logits);
   REQUIRE_THROWS_MATCHES(d.log_prob(tape.constant(xt::xarray<double>{0.5, 0.5})), ShapeError,
                          Message("Concrete.log_prob: given has shape [2], which does not broadcast with batch_shape "
                                  "[2] + value_shape [3] (expected [...] + value_shape, the rest broadcasting)"));

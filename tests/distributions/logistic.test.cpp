@@ -14,21 +14,21 @@ using Catch::Matchers::Message;
 // Reference values below were computed independently with python3's mpmath at 30 digits
 // (the fourth central moment 7 pi^4 s^4 / 15 also checked there by quadrature).
 namespace {
-const xt::xarray<double> kLoc{0.3, -1.2};
-const xt::xarray<double> kScale{0.7, 2.0};
+const xt::xarray<double> kLogisticLoc{0.3, -1.2};
+const xt::xarray<double> kLogisticScale{0.7, 2.0};
 
 }  // namespace
 
 TEST_CASE("Logistic: log_prob is -z - log s - 2 softplus(-z), z = (x - loc) / s", "[distributions]") {
   Tape<double> tape;
-  const Logistic<double> d(tape.constant(kLoc), tape.constant(kScale));
+  const Logistic<double> d(tape.constant(kLogisticLoc), tape.constant(kLogisticScale));
   CHECK(d.name() == "Logistic");
   CHECK(d.is_reparameterized());
   CHECK(d.batch_shape() == Shape{2});
   CHECK(d.value_shape() == Shape{});
   require_values(d.log_prob(tape.constant(xt::xarray<double>{1.0, -4.0})), {-1.2698484310977133, -2.5339820003968472});
   // At the location: -log(4 s).
-  require_values(d.log_prob(tape.constant(kLoc)), {-std::log(2.8), -std::log(8.0)});
+  require_values(d.log_prob(tape.constant(kLogisticLoc)), {-std::log(2.8), -std::log(8.0)});
   // A leading axis, broadcast against the batch.
   const auto lp = d.log_prob(tape.constant(xt::xarray<double>{{1.0, -4.0}, {1.0, -4.0}, {1.0, -4.0}}));
   CHECK(lp.shape() == Shape{3, 2});
@@ -47,15 +47,15 @@ TEST_CASE("Logistic: log_prob is stable far in the tails", "[distributions]") {
   CHECK(lp.data()[1] == Approx(-800.0).epsilon(1e-15));
   CHECK(lp.data()[2] == Approx(-40.0 - 2 * std::log1p(std::exp(-40.0))).epsilon(1e-15));
   // Symmetric about loc.
-  const Logistic<double> e(tape.constant(kLoc), tape.constant(kScale));
-  require_values(e.log_prob(tape.constant(xt::xarray<double>(kLoc + 0.9))),
-                 values(e.log_prob(tape.constant(xt::xarray<double>(kLoc - 0.9)))), 1e-14);
+  const Logistic<double> e(tape.constant(kLogisticLoc), tape.constant(kLogisticScale));
+  require_values(e.log_prob(tape.constant(xt::xarray<double>(kLogisticLoc + 0.9))),
+                 values(e.log_prob(tape.constant(xt::xarray<double>(kLogisticLoc - 0.9)))), 1e-14);
 }
 
 TEST_CASE("Logistic: entropy, mean and parameters", "[distributions]") {
   Tape<double> tape;
-  const auto loc = tape.constant(kLoc);
-  const auto scale = tape.constant(kScale);
+  const auto loc = tape.constant(kLogisticLoc);
+  const auto scale = tape.constant(kLogisticScale);
   const Logistic<double> d(loc, scale);
   require_values(d.entropy(), {1.6433250560612676, 2.6931471805599453});
   require_values(Logistic<double>(loc, scale, {.group_ndims = 1}).entropy(), {1.6433250560612676 + 2.6931471805599453});
@@ -120,7 +120,7 @@ TEST_CASE("Logistic: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[dis
 
 TEST_CASE("Logistic: bad parameters give clear errors", "[distributions]") {
   Tape<double> tape;
-  const auto loc = tape.constant(kLoc);
+  const auto loc = tape.constant(kLogisticLoc);
   REQUIRE_THROWS_MATCHES(Logistic<double>(loc, tape.constant(xt::xarray<double>{0.5, -1.0})), ArgumentError,
                          Message("Logistic: scale must be positive, got -1.000000 at flat index 1 of shape [2]"));
   REQUIRE_THROWS_MATCHES(Logistic<double>(loc, tape.constant(0.0)), ArgumentError,
@@ -128,7 +128,7 @@ TEST_CASE("Logistic: bad parameters give clear errors", "[distributions]") {
   REQUIRE_THROWS_MATCHES(Logistic<double>(loc, tape.constant(xt::xarray<double>{1.0, 1.0, 1.0})), ShapeError,
                          Message("Logistic parameters: cannot broadcast shapes [2] and [3] (axis -1: 2 vs 3; sizes "
                                  "must be equal or 1)"));
-  const Logistic<double> d(loc, tape.constant(kScale));
+  const Logistic<double> d(loc, tape.constant(kLogisticScale));
   REQUIRE_THROWS_MATCHES(d.log_prob(tape.constant(xt::xarray<double>{{0.0, 1.0, 2.0}})), ShapeError,
                          Message("Logistic.log_prob: given has shape [1, 3], which does not broadcast with batch_shape "
                                  "[2] + value_shape [] (expected [...] + value_shape, the rest broadcasting)"));

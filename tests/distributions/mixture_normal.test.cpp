@@ -14,7 +14,7 @@ namespace {
 using GMM = MixtureNormal<double>;
 
 // Three components over two dimensions.
-const xt::xarray<double> kLogits = {0.2, -1.0, 0.5};
+const xt::xarray<double> kMixtureLogits = {0.2, -1.0, 0.5};
 const xt::xarray<double> kMeans = {{0.0, 1.0}, {2.0, -1.0}, {-1.0, 0.5}};
 const xt::xarray<double> kStds = {{1.0, 0.5}, {0.7, 1.3}, {2.0, 0.4}};
 
@@ -28,7 +28,7 @@ xt::xarray<double> shaped(const Shape& shape, std::initializer_list<double> valu
 
 TEST_CASE("mixture_normal: log_prob matches reference values, std and log-std forms", "[distributions]") {
   Tape<double> tape;
-  const auto logits = tape.constant(kLogits);
+  const auto logits = tape.constant(kMixtureLogits);
   const auto means = tape.constant(kMeans);
   const auto by_std = GMM::with_std(logits, means, tape.constant(kStds));
   const auto by_logstd = GMM::with_logstd(logits, means, tape.constant(xt::xarray<double>(xt::log(kStds))));
@@ -72,7 +72,7 @@ TEST_CASE("mixture_normal: batched parameters broadcast; one component is a diag
 TEST_CASE("mixture_normal: sample mean, variance, covariance and CDF within 4 standard errors", "[distributions]") {
   Tape<double> tape;
   Rng rng(61);
-  const auto d = GMM::with_std(tape.constant(kLogits), tape.constant(kMeans), tape.constant(kStds));
+  const auto d = GMM::with_std(tape.constant(kMixtureLogits), tape.constant(kMeans), tape.constant(kStds));
   const std::size_t n = 20000;
   const auto s = d.sample(rng, n).value();
   REQUIRE(s.shape() == std::vector<std::size_t>{n, 2});
@@ -143,7 +143,7 @@ TEST_CASE("mixture_normal: log_prob gradients by finite differences", "[distribu
 
 TEST_CASE("mixture_normal: mean, weights and parameters", "[distributions]") {
   Tape<double> tape;
-  const auto d = GMM::with_std(tape.constant(kLogits), tape.constant(kMeans), tape.constant(kStds));
+  const auto d = GMM::with_std(tape.constant(kMixtureLogits), tape.constant(kMeans), tape.constant(kStds));
   // mpmath: sum_k pi_k m_k
   CHECK(xt::allclose(d.mean().value(), xt::xarray<double>{-0.2819522575583572, 0.518184729530986}, 1e-12, 0));
   CHECK(xt::allclose(xt::exp(d.log_weights().value()),
@@ -152,14 +152,14 @@ TEST_CASE("mixture_normal: mean, weights and parameters", "[distributions]") {
   require_close(d.parameter("logstds").value(), xt::xarray<double>(xt::log(kStds)));
   require_close(d.parameter("stds").value(), kStds);
   require_close(d.parameter("means").value(), kMeans);
-  require_close(d.parameter("logits").value(), kLogits);
+  require_close(d.parameter("logits").value(), kMixtureLogits);
   REQUIRE_THROWS_WITH(d.parameter("weights"), "MixtureNormal: no parameter 'weights'");
   // MixtureNormal(logits, means, stds) is the std form.
   const auto y = tape.constant(xt::xarray<double>{{0.3, 0.2}, {1.5, -2.0}});
-  require_close(GMM(tape.constant(kLogits), tape.constant(kMeans), tape.constant(kStds)).log_prob(y).value(),
+  require_close(GMM(tape.constant(kMixtureLogits), tape.constant(kMeans), tape.constant(kStds)).log_prob(y).value(),
                 d.log_prob(y).value());
   REQUIRE_THROWS_WITH(d.entropy(), "MixtureNormal: no closed-form entropy");
-  const auto l = tape.variable(kLogits);
+  const auto l = tape.variable(kMixtureLogits);
   const auto x = tape.constant(xt::xarray<double>{0.0, 0.0});
   CHECK(GMM::with_std(l, tape.constant(kMeans), tape.constant(kStds)).log_prob(x).requires_grad());
   CHECK_FALSE(GMM::with_std(l, tape.constant(kMeans), tape.constant(kStds), {.use_path_derivative = true})
@@ -167,7 +167,7 @@ TEST_CASE("mixture_normal: mean, weights and parameters", "[distributions]") {
                   .requires_grad());
   // the mean is differentiable in the logits and the means
   require_gradient([](Tape<double>& t, const Vars& v) { return GMM::with_std(v[0], v[1], t.constant(kStds)).mean(); },
-                   {kLogits, kMeans});
+                   {kMixtureLogits, kMeans});
 }
 
 TEST_CASE("mixture_normal: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
@@ -192,7 +192,7 @@ TEST_CASE("mixture_normal: shapes for group_ndims 0/1/2 and n_samples none/1/k",
 TEST_CASE("mixture_normal: float smoke test", "[distributions]") {
   Tape<float> tape;
   Rng rng(64);
-  const auto d = MixtureNormal<float>::with_std(tape.constant(xt::xarray<float>(xt::cast<float>(kLogits))),
+  const auto d = MixtureNormal<float>::with_std(tape.constant(xt::xarray<float>(xt::cast<float>(kMixtureLogits))),
                                                 tape.constant(xt::xarray<float>(xt::cast<float>(kMeans))),
                                                 tape.constant(xt::xarray<float>(xt::cast<float>(kStds))));
   const auto lp = d.log_prob(tape.constant(xt::xarray<float>{{0.3f, 0.2f}, {40.0f, -40.0f}}));
@@ -203,7 +203,7 @@ TEST_CASE("mixture_normal: float smoke test", "[distributions]") {
 
 TEST_CASE("mixture_normal: bad parameters and values are refused with clear messages", "[distributions]") {
   Tape<double> tape;
-  const auto logits = tape.constant(kLogits);
+  const auto logits = tape.constant(kMixtureLogits);
   const auto means = tape.constant(kMeans);
   const auto stds = tape.constant(kStds);
   // K disagrees
@@ -311,10 +311,10 @@ TEST_CASE("mixture_normal: a GMM prior as a BayesianNet node", "[distributions]"
   Rng rng(66);
   BayesianNet<double> bn(tape, rng);
   const auto z =
-      bn.stochastic("z", std::make_unique<GMM>(tape.constant(kLogits), tape.constant(kMeans), tape.constant(kStds)), 7);
+      bn.stochastic("z", std::make_unique<GMM>(tape.constant(kMixtureLogits), tape.constant(kMeans), tape.constant(kStds)), 7);
   CHECK(z.shape() == Shape{7, 2});
   const auto lp = bn.cond_log_prob("z");
   CHECK(lp.shape() == Shape{7});
   require_close(lp.value(),
-                GMM(tape.constant(kLogits), tape.constant(kMeans), tape.constant(kStds)).log_prob(z).value());
+                GMM(tape.constant(kMixtureLogits), tape.constant(kMeans), tape.constant(kStds)).log_prob(z).value());
 }

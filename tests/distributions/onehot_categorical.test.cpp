@@ -14,16 +14,16 @@ using Catch::Matchers::Message;
 
 // Reference values below were computed independently with python3's mpmath at 30 digits.
 namespace {
-const xt::xarray<double> kLogits{{0.5, -1.0, 2.0}, {1.5, 0.3, -0.7}};
-// log_softmax of each row of kLogits.
-const xt::xarray<double> kLogSoftmax{{-1.7413112966571571, -3.2413112966571571, -0.24131129665715706},
+const xt::xarray<double> kOnehotLogits{{0.5, -1.0, 2.0}, {1.5, 0.3, -0.7}};
+// log_softmax of each row of kOnehotLogits.
+const xt::xarray<double> kOnehotLogSoftmax{{-1.7413112966571571, -3.2413112966571571, -0.24131129665715706},
                                      {-0.34500527665751433, -1.5450052766575143, -2.5450052766575143}};
 
 }  // namespace
 
 TEST_CASE("OnehotCategorical: log_prob is sum(given * log_softmax(logits))", "[distributions]") {
   Tape<double> tape;
-  const OnehotCategorical<double> d(tape.constant(kLogits));
+  const OnehotCategorical<double> d(tape.constant(kOnehotLogits));
   CHECK(d.name() == "OnehotCategorical");
   CHECK_FALSE(d.is_reparameterized());
   CHECK(d.batch_shape() == Shape{2});
@@ -37,19 +37,19 @@ TEST_CASE("OnehotCategorical: log_prob is sum(given * log_softmax(logits))", "[d
   // A leading sample axis, and a single one-hot vector broadcast over the batch.
   const auto lp3 = d.log_prob(tape.constant(xt::xarray<double>{{{1, 0, 0}, {0, 1, 0}}, {{0, 0, 1}, {0, 0, 1}}}));
   CHECK(lp3.shape() == Shape{2, 2});
-  require_values(lp3, {kLogSoftmax(0, 0), kLogSoftmax(1, 1), kLogSoftmax(0, 2), kLogSoftmax(1, 2)});
-  require_values(d.log_prob(tape.constant(xt::xarray<double>{0, 1, 0})), {kLogSoftmax(0, 1), kLogSoftmax(1, 1)});
+  require_values(lp3, {kOnehotLogSoftmax(0, 0), kOnehotLogSoftmax(1, 1), kOnehotLogSoftmax(0, 2), kOnehotLogSoftmax(1, 2)});
+  require_values(d.log_prob(tape.constant(xt::xarray<double>{0, 1, 0})), {kOnehotLogSoftmax(0, 1), kOnehotLogSoftmax(1, 1)});
 }
 
 TEST_CASE("OnehotCategorical: entropy, mean, probs and parameters", "[distributions]") {
   Tape<double> tape;
-  const auto logits = tape.constant(kLogits);
+  const auto logits = tape.constant(kOnehotLogits);
   const OnehotCategorical<double> d(logits);
   require_values(d.entropy(), {0.62158460467927445, 0.77361797483421664});
   const OnehotCategorical<double> grouped(logits, {.group_ndims = 1});
   require_values(grouped.entropy(), {0.62158460467927445 + 0.77361797483421664});
   std::vector<double> expected;
-  for (double v : kLogSoftmax) expected.push_back(std::exp(v));
+  for (double v : kOnehotLogSoftmax) expected.push_back(std::exp(v));
   require_values(d.mean(), expected);
   require_values(d.parameter("probs"), expected);
   CHECK(d.mean().shape() == Shape{2, 3});
@@ -131,12 +131,12 @@ TEST_CASE("OnehotCategorical: bad parameters and values give clear errors", "[di
   REQUIRE_THROWS_MATCHES(OnehotCategorical<double>(tape.constant(0.5)), ShapeError,
                          Message("OnehotCategorical: logits must have shape [..., k] with k >= 1 categories on the "
                                  "last axis, got shape []"));
-  xt::xarray<double> bad = kLogits;
+  xt::xarray<double> bad = kOnehotLogits;
   bad(0, 2) = std::numeric_limits<double>::infinity();
   REQUIRE_THROWS_MATCHES(OnehotCategorical<double>(tape.constant(bad)), ArgumentError,
                          Message("OnehotCategorical: logits must be finite, got inf at flat index 2 of shape [2, 3]"));
 
-  const OnehotCategorical<double> d(tape.constant(kLogits));
+  const OnehotCategorical<double> d(tape.constant(kOnehotLogits));
   REQUIRE_THROWS_MATCHES(d.log_prob(tape.constant(xt::xarray<double>{{0, 0, 1}, {0, 0.5, 0.5}})), ArgumentError,
                          Message("OnehotCategorical.log_prob: given must be one-hot along its last axis (0s and a "
                                  "single 1), got 0.500000 at flat index 4 of shape [2, 3]"));

@@ -22,7 +22,7 @@ std::vector<char> read_bytes(const std::filesystem::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-void write_bytes(const std::filesystem::path& p, const std::vector<char>& bytes) {
+void write_chars(const std::filesystem::path& p, const std::vector<char>& bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
@@ -121,17 +121,17 @@ TEST_CASE("checkpoint: truncated files are refused with the file named, and noth
   for (const auto& p : b.store) before.create_from(p->name, p->shape, {p->value, p->size});
   for (const std::size_t keep : {std::size_t{0}, std::size_t{10}, std::size_t{100}, bytes.size() / 2, bytes.size() - 30,
                                  bytes.size() - 1}) {
-    write_bytes(bad, std::vector<char>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(keep)));
+    write_chars(bad, std::vector<char>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(keep)));
     INFO("kept " << keep << " of " << bytes.size() << " bytes");
     REQUIRE_THROWS_AS(load_checkpoint(bad, b.state()), FormatError);
     REQUIRE_THROWS_WITH(load_checkpoint(bad, b.state()), Contains(bad.string()));
     CHECK(same_parameters(before, b.store));
     CHECK(b.step == 1);
   }
-  write_bytes(bad, std::vector<char>(bytes.begin(), bytes.begin() + 10));
+  write_chars(bad, std::vector<char>(bytes.begin(), bytes.begin() + 10));
   REQUIRE_THROWS_WITH(load_checkpoint(bad, b.state()),
                       bad.string() + ": byte 0: truncated: 10 bytes is too short for an npz (zip) archive");
-  write_bytes(bad, std::vector<char>(bytes.begin(), bytes.end() - 30));
+  write_chars(bad, std::vector<char>(bytes.begin(), bytes.end() - 30));
   REQUIRE_THROWS_WITH(load_checkpoint(bad, b.state()),
                       Contains("truncated or not an npz archive: no zip end-of-central-directory record"));
   std::filesystem::remove_all(folder);
@@ -148,14 +148,14 @@ TEST_CASE("checkpoint: flipped bytes are refused", "[io][checkpoint]") {
   for (const std::size_t at : {std::size_t{5}, std::size_t{200}, bytes.size() / 2, bytes.size() - 40, bytes.size() - 3}) {
     std::vector<char> bad = bytes;
     bad[at] ^= 0x10;
-    write_bytes(path, bad);
+    write_chars(path, bad);
     INFO("flipped byte " << at);
     REQUIRE_THROWS_AS(load_checkpoint(path, b.state()), FormatError);
     CHECK(b.store.size() == 0);
   }
   std::vector<char> bad = bytes;
   bad[bytes.size() / 2] ^= 0x10;
-  write_bytes(path, bad);
+  write_chars(path, bad);
   REQUIRE_THROWS_WITH(load_checkpoint(path, b.state()),
                       Contains(path.string() + ": byte 0: corrupt: the archive's CRC-32 is"));
   std::filesystem::remove_all(folder);
@@ -201,7 +201,7 @@ TEST_CASE("checkpoint: mismatched models and files are named in the error", "[io
                         Contains("read " + (folder / "none.npz").string() + ": cannot open the file"));
   }
   SECTION("not a checkpoint") {
-    write_bytes(folder / "text.npz", std::vector<char>(100, 'x'));
+    write_chars(folder / "text.npz", std::vector<char>(100, 'x'));
     ParameterStore<float> store;
     REQUIRE_THROWS_AS(load_checkpoint(folder / "text.npz", TrainingState<float>{&store}), FormatError);
   }

@@ -9,7 +9,7 @@ using namespace vaelib::testing;
 
 namespace {
 
-const Activation all_activations[] = {Activation::none, Activation::relu, Activation::tanh, Activation::sigmoid};
+const Activation dense_activations[] = {Activation::none, Activation::relu, Activation::tanh, Activation::sigmoid};
 
 double apply(Activation act, double v) {
   switch (act) {
@@ -71,7 +71,7 @@ TEST_CASE("dense: creates <scope>/<name>/weight [in, units] and bias [units]", "
 
 TEST_CASE("dense: output equals act(x W + b) for every activation", "[dense]") {
   const xt::xarray<double> a = random_array({6, 4}, -2.0, 2.0, 5);
-  for (Activation act : all_activations) {
+  for (Activation act : dense_activations) {
     INFO("activation " << to_string(act));
     ParameterStore<double> store(9);
     Tape<double> tape;
@@ -84,7 +84,7 @@ TEST_CASE("dense: output equals act(x W + b) for every activation", "[dense]") {
 
 TEST_CASE("dense: use_bias = false creates no bias and computes act(x W)", "[dense]") {
   const xt::xarray<double> a = random_array({5, 4}, -2.0, 2.0, 6);
-  for (Activation act : all_activations) {
+  for (Activation act : dense_activations) {
     INFO("activation " << to_string(act));
     ParameterStore<double> store(2);
     Tape<double> tape;
@@ -149,7 +149,7 @@ TEST_CASE("dense: backward of sum(dense(x)) gives dW = x^T 1 and db = batch", "[
 TEST_CASE("dense: parameter gradients match finite differences through the store", "[dense]") {
   const xt::xarray<double> a = random_array({5, 3}, -1.5, 1.5, 10);
   const xt::xarray<double> target = random_array({5, 2}, -1.0, 1.0, 11);
-  for (Activation act : all_activations) {
+  for (Activation act : dense_activations) {
     for (bool use_bias : {true, false}) {
       INFO("activation " << to_string(act) << ", use_bias " << use_bias);
       ParameterStore<double> store(12);

@@ -15,15 +15,15 @@ std::vector<T> values_of(const Parameter<T>& p) {
   return std::vector<T>(p.value, p.value + p.size);
 }
 
-struct Moments {
+struct ParameterMoments {
   double mean = 0;
   double variance = 0;
   double max_abs = 0;
 };
 
 template <class T>
-Moments moments(const Parameter<T>& p) {
-  Moments m;
+ParameterMoments moments(const Parameter<T>& p) {
+  ParameterMoments m;
   for (std::size_t i = 0; i < p.size; ++i) m.mean += static_cast<double>(p.value[i]);
   m.mean /= static_cast<double>(p.size);
   for (std::size_t i = 0; i < p.size; ++i) {
@@ -105,7 +105,7 @@ TEST_CASE("initializers: glorot_uniform is bounded by sqrt(6 / (fan_in + fan_out
   ParameterStore<float> store(2024);
   const auto& w = store.get_or_create("w", Shape{400, 300}, init::glorot_uniform<float>());
   const double limit = std::sqrt(6.0 / 700.0);
-  const Moments m = moments(w);
+  const ParameterMoments m = moments(w);
   CHECK(m.max_abs <= limit);
   CHECK(m.max_abs > 0.999 * limit);  // fills the range
   CHECK(std::abs(m.mean) < 0.01 * limit);
@@ -113,7 +113,7 @@ TEST_CASE("initializers: glorot_uniform is bounded by sqrt(6 / (fan_in + fan_out
   // Rank 4: fans include the receptive field.
   const auto& k = store.get_or_create("k", Shape{3, 3, 16, 32}, init::glorot_uniform<float>());
   const double klimit = std::sqrt(6.0 / (144.0 + 288.0));
-  const Moments mk = moments(k);
+  const ParameterMoments mk = moments(k);
   CHECK(mk.max_abs <= klimit);
   CHECK(mk.max_abs > 0.99 * klimit);
 }
@@ -122,8 +122,8 @@ TEST_CASE("initializers: glorot_normal and he_normal have the formula's standard
   ParameterStore<double> store(5);
   const auto& g = store.get_or_create("g", Shape{400, 300}, init::glorot_normal<double>());
   const auto& h = store.get_or_create("h", Shape{400, 300}, init::he_normal<double>());
-  const Moments mg = moments(g);
-  const Moments mh = moments(h);
+  const ParameterMoments mg = moments(g);
+  const ParameterMoments mh = moments(h);
   const double sg = std::sqrt(2.0 / 700.0);
   const double sh = std::sqrt(2.0 / 400.0);
   CHECK(std::sqrt(mg.variance) == Approx(sg).epsilon(0.05));
@@ -145,7 +145,7 @@ TEST_CASE("initializers: he_uniform is bounded by sqrt(6 / fan_in)", "[initializ
   ParameterStore<float> store(8);
   const auto& w = store.get_or_create("w", Shape{400, 300}, init::he_uniform<float>());
   const double limit = std::sqrt(6.0 / 400.0);
-  const Moments m = moments(w);
+  const ParameterMoments m = moments(w);
   CHECK(m.max_abs <= limit);
   CHECK(m.max_abs > 0.999 * limit);
   CHECK(m.variance == Approx(limit * limit / 3.0).epsilon(0.05));
@@ -156,12 +156,12 @@ TEST_CASE("initializers: zeros, constant, uniform and normal", "[initializers]")
   CHECK(values_of(store.get_or_create("z", Shape{3, 4}, init::zeros<float>())) == std::vector<float>(12, 0.0f));
   CHECK(values_of(store.get_or_create("c", Shape{5}, init::constant<float>(-1.25f))) == std::vector<float>(5, -1.25f));
   const auto& u = store.get_or_create("u", Shape{10000}, init::uniform<float>(2.0f, 3.0f));
-  const Moments mu = moments(u);
+  const ParameterMoments mu = moments(u);
   CHECK(*std::min_element(u.value, u.value + u.size) >= 2.0f);
   CHECK(*std::max_element(u.value, u.value + u.size) < 3.0f);
   CHECK(mu.mean == Approx(2.5).margin(0.01));
   const auto& n = store.get_or_create("n", Shape{20000}, init::normal<float>(1.5f, 0.5f));
-  const Moments mn = moments(n);
+  const ParameterMoments mn = moments(n);
   CHECK(mn.mean == Approx(1.5).margin(0.01));
   CHECK(std::sqrt(mn.variance) == Approx(0.5).epsilon(0.03));
   ParameterStore<double> dstore;

@@ -10,7 +10,7 @@ using namespace vaelib::testing;
 namespace {
 
 template <class T>
-std::vector<T> values_of(const Parameter<T>& p) {
+std::vector<T> stored_values(const Parameter<T>& p) {
   return std::vector<T>(p.value, p.value + p.size);
 }
 
@@ -24,13 +24,13 @@ TEST_CASE("parameters: get_or_create returns the same parameter for the same nam
   CHECK(a.name == "w");
   CHECK(a.shape == Shape{2, 3});
   CHECK(a.size == 6);
-  const std::vector<float> before = values_of(a);
+  const std::vector<float> before = stored_values(a);
   // On reuse the initialiser is not called again: the values stay.
   Parameter<float>& b = store.get_or_create("w", Shape{2, 3}, init::constant<float>(5.0f));
   CHECK(&a == &b);
   CHECK(a.value == b.value);
   CHECK(a.grad == b.grad);
-  CHECK(values_of(b) == before);
+  CHECK(stored_values(b) == before);
   CHECK(store.size() == 1);
   CHECK(&store.at("w") == &a);
   CHECK(store.find("w") == &a);
@@ -199,11 +199,11 @@ TEST_CASE("parameters: size, count and iteration in creation order", "[parameter
 TEST_CASE("parameters: a missing initialiser gives zeros; create_from copies values", "[parameters]") {
   ParameterStore<float> store;
   Parameter<float>& z = store.get_or_create("z", Shape{5}, Initializer<float>{});
-  CHECK(values_of(z) == std::vector<float>(5, 0.0f));
+  CHECK(stored_values(z) == std::vector<float>(5, 0.0f));
   const std::vector<float> data = {1.0f, 2.0f, 3.0f, 4.0f};
   Parameter<float>& c = store.create_from("c", Shape{2, 2}, data);
   CHECK(c.shape == Shape{2, 2});
-  CHECK(values_of(c) == data);
+  CHECK(stored_values(c) == data);
   CHECK(std::vector<float>(c.grad, c.grad + c.size) == std::vector<float>(4, 0.0f));
   REQUIRE_THROWS_AS(store.create_from("c", Shape{2, 2}, data), ArgumentError);
   REQUIRE_THROWS_WITH(store.create_from("c", Shape{2, 2}, data), "parameter 'c' already exists");
@@ -245,8 +245,8 @@ TEST_CASE("parameters: zero_grad zeroes every gradient in every block", "[parame
     CHECK(nonzero == 0);
   }
   // Values are untouched.
-  CHECK(values_of(a) == std::vector<float>(7, 1.0f));
-  CHECK(values_of(b) == std::vector<float>(15, 1.0f));
+  CHECK(stored_values(a) == std::vector<float>(7, 1.0f));
+  CHECK(stored_values(b) == std::vector<float>(15, 1.0f));
 }
 
 TEST_CASE("parameters: parameters never move when new storage blocks are added", "[parameters]") {
@@ -260,7 +260,7 @@ TEST_CASE("parameters: parameters never move when new storage blocks are added",
     Parameter<float>& p = store.get_or_create("p" + std::to_string(i), Shape{n}, init::glorot_uniform<float>());
     params.push_back(&p);
     pointers.push_back(p.value);
-    snapshots.push_back(values_of(p));
+    snapshots.push_back(stored_values(p));
   }
   CHECK(store.blocks().size() == 2);
   CHECK(params[0]->block == 0);
@@ -278,7 +278,7 @@ TEST_CASE("parameters: parameters never move when new storage blocks are added",
     INFO("parameter " << i);
     CHECK(params[i] == &store.at("p" + std::to_string(i)));
     CHECK(params[i]->value == pointers[i]);
-    CHECK(values_of(*params[i]) == snapshots[i]);
+    CHECK(stored_values(*params[i]) == snapshots[i]);
     CHECK(params[i]->value == store.blocks()[params[i]->block]->values.data() + params[i]->offset);
     CHECK(params[i]->grad == store.blocks()[params[i]->block]->grads.data() + params[i]->offset);
   }

@@ -10,15 +10,15 @@ using namespace vaelib::testing;
 
 namespace {
 
-struct State {
+struct AdamaxState {
   std::vector<double> p, m, u;
 };
 
 /// Adamax (Kingma & Ba, section 7.1) in double with scalar loops:
 /// m = b1 m + (1 - b1) g;  u = max(b2 u, |g|);  p -= lr / (1 - b1^t) * m / (u + eps)
-std::vector<State> reference(const optim::AdamaxOptions& o, int steps) {
-  State s{start, std::vector<double>(start.size(), 0.0), std::vector<double>(start.size(), 0.0)};
-  std::vector<State> out;
+std::vector<AdamaxState> reference(const optim::AdamaxOptions& o, int steps) {
+  AdamaxState s{start, std::vector<double>(start.size(), 0.0), std::vector<double>(start.size(), 0.0)};
+  std::vector<AdamaxState> out;
   for (int t = 1; t <= steps; ++t) {
     for (std::size_t i = 0; i < s.p.size(); ++i) {
       const double g = curvature[i] * s.p[i] + o.weight_decay * s.p[i];
@@ -37,7 +37,7 @@ double relative_error(double actual, double expected) {
 
 template <class T>
 void check_trajectory(const optim::AdamaxOptions& options, double tolerance, int steps = 10) {
-  const std::vector<State> expected = reference(options, steps);
+  const std::vector<AdamaxState> expected = reference(options, steps);
   Quadratic<T> f;
   optim::Adamax<T> adamax(f.store, options);
   for (int t = 0; t < steps; ++t) {

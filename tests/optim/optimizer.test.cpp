@@ -11,12 +11,12 @@ namespace {
 
 /// f(p) = 0.5 * sum(a * p^2) over two parameters, "p" [3] and "q" [2]; gradient a * p.
 template <class T>
-struct Quadratic {
+struct PairQuadratic {
   ParameterStore<T> store;
   std::vector<double> a = {1.0, 3.0, 0.5, 2.0, 0.2};
   std::vector<double> initial = {1.0, -2.0, 0.5, 0.3, -0.7};
 
-  Quadratic() {
+  PairQuadratic() {
     store.create_from("p", Shape{3}, std::vector<T>{T(1.0), T(-2.0), T(0.5)});
     store.create_from("q", Shape{2}, std::vector<T>{T(0.3), T(-0.7)});
   }
@@ -72,7 +72,7 @@ struct ReferenceAdam {
 }  // namespace
 
 TEST_CASE("optimizer: clipping scales the gradient to clip_norm / (norm + 1e-6)", "[optimizer]") {
-  Quadratic<double> f;
+  PairQuadratic<double> f;
   const std::vector<double*> g = f.grads();
   const std::vector<double> big = {30.0, 0.0, -40.0, 0.0, 120.0};  // global norm 130
   for (std::size_t i = 0; i < big.size(); ++i) *g[i] = big[i];
@@ -97,7 +97,7 @@ TEST_CASE("optimizer: clipping scales the gradient to clip_norm / (norm + 1e-6)"
 }
 
 TEST_CASE("optimizer: no clipping when the norm is at most clip_norm", "[optimizer]") {
-  Quadratic<double> f;
+  PairQuadratic<double> f;
   const std::vector<double*> g = f.grads();
   const std::vector<double> grad = {3.0, 0.0, -4.0, 0.0, 12.0};  // norm 13
   for (std::size_t i = 0; i < grad.size(); ++i) *g[i] = grad[i];
@@ -112,7 +112,7 @@ TEST_CASE("optimizer: no clipping when the norm is at most clip_norm", "[optimiz
 }
 
 TEST_CASE("optimizer: Adam with clipping follows the clipped trajectory", "[optimizer]") {
-  Quadratic<double> f;
+  PairQuadratic<double> f;
   optim::AdamOptions options;
   options.learning_rate = 0.05;
   options.clip_norm = 0.5;  // the quadratic's gradient norm starts near 6
@@ -275,7 +275,7 @@ TEST_CASE("optimizer: padding between parameters stays zero under every optimise
 }
 
 TEST_CASE("optimizer: steps, set_steps, learning_rate and zero_grad", "[optimizer]") {
-  Quadratic<float> f;
+  PairQuadratic<float> f;
   optim::AdamOptions options;
   options.learning_rate = 0.01;
   optim::Adam<float> adam(f.store, options);

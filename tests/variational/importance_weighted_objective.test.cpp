@@ -7,7 +7,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-constexpr std::size_t replicates = 40000;
+constexpr std::size_t iw_replicates = 40000;
 
 std::vector<double> bound_values(const GaussianModel& m, std::size_t n, std::size_t k, std::uint64_t seed) {
   std::vector<double> values;
@@ -60,9 +60,9 @@ TEST_CASE("iw_objective: sgvb, dreg and vimco gradients are unbiased (Gaussian, 
       return which == 0 ? iw.sgvb() : which == 1 ? iw.dreg() : iw.vimco();
     };
   };
-  const Estimates sgvb = gaussian_estimates(m, replicates, 3, 51, estimator(0));
-  const Estimates dreg = gaussian_estimates(m, replicates, 3, 52, estimator(1));
-  const Estimates vimco = gaussian_estimates(m, 4 * replicates, 3, 53, estimator(2));
+  const Estimates sgvb = gaussian_estimates(m, iw_replicates, 3, 51, estimator(0));
+  const Estimates dreg = gaussian_estimates(m, iw_replicates, 3, 52, estimator(1));
+  const Estimates vimco = gaussian_estimates(m, 4 * iw_replicates, 3, 53, estimator(2));
   {
     INFO("sgvb");
     require_unbiased(sgvb, expected);
@@ -107,7 +107,7 @@ TEST_CASE("iw_objective.vimco: unbiased for Bernoulli latents (exact 2^k enumera
   BernoulliModel m;
   for (std::size_t k : {2, 4}) {
     INFO("k = " << k);
-    require_unbiased(bernoulli_estimates(m, replicates, k, 60 + k,
+    require_unbiased(bernoulli_estimates(m, iw_replicates, k, 60 + k,
                                          [](ReplicatedStep& s) {
                                            return iw_objective(s.model, {{"x", s.x}}, s.q, 0).vimco();
                                          }),

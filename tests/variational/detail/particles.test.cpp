@@ -20,7 +20,7 @@ TEST_CASE("particles: normalised weights along any axis", "[variational]") {
   const xt::xarray<double> lw = random_array({3, 4, 2}, -30, 5, 1);
   for (std::size_t axis : {0, 1, 2}) {
     xt::xarray<double> w = xt::zeros<double>(lw.shape());
-    detail::normalized_weights(lw.data(), w.data(), detail::axis_view(Shape(lw.shape().begin(), lw.shape().end()), axis));
+    vaelib::detail::normalized_weights(lw.data(), w.data(), vaelib::detail::axis_view(Shape(lw.shape().begin(), lw.shape().end()), axis));
     // plain loops (xtensor 0.24's keep_dims reducers are unreliable): w = exp(lw) / sum over axis
     const auto& s = lw.shape();
     for (std::size_t i = 0; i < s[0]; ++i)
@@ -41,7 +41,7 @@ TEST_CASE("particles: VIMCO leave-one-out signals match the direct O(k^2) formul
   const std::size_t k = 6;
   const xt::xarray<double> lw = random_array({k, 3}, -40, 10, 2);  // widely spread: cancellation-prone
   xt::xarray<double> out = xt::zeros<double>(lw.shape());
-  detail::leave_one_out_signals(lw.data(), out.data(), detail::axis_view(Shape{k, 3}, 0));
+  vaelib::detail::leave_one_out_signals(lw.data(), out.data(), vaelib::detail::axis_view(Shape{k, 3}, 0));
   for (std::size_t i = 0; i < 3; ++i) {
     std::vector<double> column;
     for (std::size_t j = 0; j < k; ++j) column.push_back(lw(j, i));
@@ -58,8 +58,8 @@ TEST_CASE("particles: VIMCO leave-one-out signals match the direct O(k^2) formul
 }
 
 TEST_CASE("particles: the particle axis is checked", "[variational]") {
-  CHECK(detail::particle_axis("elbo", -1, Shape{2, 3}) == 1);
-  CHECK_THROWS_WITH(detail::particle_axis("elbo", 2, Shape{2, 3}),
+  CHECK(vaelib::detail::particle_axis("elbo", -1, Shape{2, 3}) == 1);
+  CHECK_THROWS_WITH(vaelib::detail::particle_axis("elbo", 2, Shape{2, 3}),
                     "elbo: the particle axis 2 is out of range for the per-particle objective of shape [2, 3] (did q "
                     "draw n_samples?)");
 }
