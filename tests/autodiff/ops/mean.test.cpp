@@ -72,6 +72,6 @@ TEST_CASE("mean: errors", "[ops]") {
   const auto averaged_rows = mean(empty, {1});  // three elements per output, no outputs: fine
   CHECK(averaged_rows.shape() == Shape{0});
   tape.clear();
-  REQUIRE_THROWS_WITH(mean(x), "mean: an operand is a stale handle (node 0 of tape generation 0; the tape was cleared "
+  REQUIRE_THROWS_WITH(mean(x), "mean: an operand is a stale handle (node 0 of tape generation 0; the tape was cleared or rewound "
                                "and is at generation 1)");
 }
