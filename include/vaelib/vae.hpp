@@ -8,6 +8,7 @@
 #include "vaelib/error.hpp"
 #include "vaelib/io.hpp"
 #include "vaelib/layers.hpp"
+#include "vaelib/models.hpp"
 #include "vaelib/optim.hpp"
 #include "vaelib/random/rng.hpp"
 #include "vaelib/variational.hpp"

@@ -118,7 +118,8 @@ TEST_CASE("multivariate model: ELBO exact at the posterior, IW bound rising with
     std::vector<std::vector<double>> draws(m.data.size());
     for (int r = 0; r < 200; ++r) {
       const auto mark = tape.mark();
-      const auto value = iw_objective(model, {{"x", x}}, proposal(k), 0).value();
+      const auto q = proposal(k);
+      const auto value = iw_objective(model, {{"x", x}}, q, 0).value();
       for (std::size_t i = 0; i < m.data.size(); ++i) draws[i].push_back(value.value()(i));
       tape.rewind(mark);
     }

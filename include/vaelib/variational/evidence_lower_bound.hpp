@@ -237,6 +237,12 @@ EvidenceLowerBound<T> elbo(const MetaBayesianNet<T>& model, Observations<T> obse
   return EvidenceLowerBound<T>(model, std::move(observed), VariationalLatents<T>("elbo", variational), axis, options);
 }
 
+/// The objective reads q's distributions when its estimators run: q must outlive it, so a
+/// temporary q is refused at compile time.
+template <class T>
+EvidenceLowerBound<T> elbo(const MetaBayesianNet<T>&, Observations<T>, BayesianNet<T>&&,
+                           std::optional<std::ptrdiff_t> = std::nullopt, ElboOptions = {}) = delete;
+
 /// The same with the latents given as name -> (sample, log q). Without distributions,
 /// analytic_kl has nothing to use (every latent is sampled) and reinforce() uses the given
 /// log q as the score (it must be live in q's parameters at a sample that is not).

@@ -156,6 +156,10 @@ ImportanceWeightedObjective<T> importance_weighted_objective(const MetaBayesianN
   return ImportanceWeightedObjective<T>(model, std::move(observed),
                                         VariationalLatents<T>("iw_objective", variational), axis);
 }
+/// q must outlive the objective (its estimators read q's distributions): no temporaries.
+template <class T>
+ImportanceWeightedObjective<T> importance_weighted_objective(const MetaBayesianNet<T>&, Observations<T>, BayesianNet<T>&&,
+                                                             std::ptrdiff_t) = delete;
 template <class T>
 ImportanceWeightedObjective<T> importance_weighted_objective(const MetaBayesianNet<T>& model, Observations<T> observed,
                                                              const LatentSamples<T>& variational, std::ptrdiff_t axis) {
@@ -165,9 +169,9 @@ ImportanceWeightedObjective<T> importance_weighted_objective(const MetaBayesianN
 
 /// ZhuSuan's short name.
 template <class T, class Q>
-ImportanceWeightedObjective<T> iw_objective(const MetaBayesianNet<T>& model, Observations<T> observed,
-                                            const Q& variational, std::ptrdiff_t axis) {
-  return importance_weighted_objective(model, std::move(observed), variational, axis);
+ImportanceWeightedObjective<T> iw_objective(const MetaBayesianNet<T>& model, Observations<T> observed, Q&& variational,
+                                            std::ptrdiff_t axis) {
+  return importance_weighted_objective(model, std::move(observed), std::forward<Q>(variational), axis);
 }
 
 }  // namespace vaelib

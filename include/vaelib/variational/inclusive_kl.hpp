@@ -63,6 +63,9 @@ InclusiveKLObjective<T> klpq(const MetaBayesianNet<T>& model, Observations<T> ob
                              const BayesianNet<T>& variational, std::ptrdiff_t axis) {
   return InclusiveKLObjective<T>(model, std::move(observed), VariationalLatents<T>("klpq", variational), axis);
 }
+/// q must outlive the objective: no temporaries.
+template <class T>
+InclusiveKLObjective<T> klpq(const MetaBayesianNet<T>&, Observations<T>, BayesianNet<T>&&, std::ptrdiff_t) = delete;
 template <class T>
 InclusiveKLObjective<T> klpq(const MetaBayesianNet<T>& model, Observations<T> observed,
                              const LatentSamples<T>& variational, std::ptrdiff_t axis) {

@@ -1,0 +1,179 @@
+#pragma once
+// models::VAE: a reusable variational auto-encoder. Encoder and decoder sizes, the latent
+// size and kind (Normal latents with a N(0, I) prior, or Bernoulli latents with a
+// Bernoulli(1/2) prior), and the likelihood p(x | z) are parameters; the likelihood is any
+// Distribution, built from the decoder's output heads, so swapping it is one line:
+//
+//   models::VAE<float> vae(tape, rng, params.scope("vae"), {.x_dim = 784, .z_dim = 40},
+//                          models::bernoulli_likelihood<float>());
+//   vae.prepare(batch);                                   // batch size for this step
+//   auto q = vae.variational(x, /*n_particles=*/1);
+//   auto cost = mean(elbo(vae.model(), {{"x", x}}, q, 0).sgvb());
+//
+// The model is a MetaBayesianNet with nodes "z", "x" and the deterministic "x_mean" (the
+// likelihood's mean, for pictures); q has the node "z".
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vaelib/bayesian_net/meta_bayesian_net.hpp"
+#include "vaelib/distributions.hpp"
+#include "vaelib/layers/dense.hpp"
+
+namespace vaelib::models {
+
+/// How x is distributed given the decoder: the number of x_dim-sized output heads it needs,
+/// the distribution built from them (group_ndims = 1: one image is one event), and that
+/// distribution's mean (the picture of a decoded z).
+template <class T>
+struct Likelihood {
+  std::string name;
+  std::size_t heads = 1;
+  std::function<std::unique_ptr<Distribution<T>>(std::span<const Var<T>> heads, DistributionOptions options)> make;
+  std::function<Var<T>(std::span<const Var<T>> heads)> mean;
+};
+
+/// x ~ Bernoulli(sigmoid(logits)): binary pixels (or grey levels as relaxed targets with
+/// `relaxed_targets`, the usual cross-entropy VAE).
+template <class T>
+Likelihood<T> bernoulli_likelihood(bool relaxed_targets = false) {
+  return {"Bernoulli", 1,
+          [relaxed_targets](std::span<const Var<T>> h, DistributionOptions o) -> std::unique_ptr<Distribution<T>> {
+            return std::make_unique<Bernoulli<T>>(h[0], BernoulliOptions{o.group_ndims, o.use_path_derivative,
+                                                                        relaxed_targets});
+          },
+          [](std::span<const Var<T>> h) { return sigmoid(h[0]); }};
+}
+
+/// x ~ N(mean, exp(logstd)^2) per pixel, with mean and log-std heads; the log-std is
+/// clamped below at `min_logstd` (a pixel that is always 0 would otherwise drive its
+/// variance to zero and the likelihood to infinity).
+template <class T>
+Likelihood<T> normal_likelihood(T min_logstd = T(-4)) {
+  return {"Normal", 2,
+          [min_logstd](std::span<const Var<T>> h, DistributionOptions o) -> std::unique_ptr<Distribution<T>> {
+            return std::make_unique<Normal<T>>(Normal<T>::with_logstd(h[0], clamp(h[1], min_logstd, T(10)), o));
+          },
+          [](std::span<const Var<T>> h) { return h[0]; }};
+}
+
+enum class LatentKind {
+  normal,    // p(z) = N(0, I), q(z | x) = N(mean(x), exp(logstd(x))^2): reparameterised
+  bernoulli  // p(z) = Bernoulli(1/2), q(z | x) = Bernoulli(sigmoid(logits(x))): score function
+};
+
+struct VaeConfig {
+  std::size_t x_dim = 784;
+  std::size_t z_dim = 40;
+  std::vector<std::size_t> encoder = {500, 500};  // hidden layer widths
+  std::vector<std::size_t> decoder = {500, 500};
+  Activation activation = Activation::relu;
+  LatentKind latent = LatentKind::normal;
+};
+
+template <class T>
+class VAE {
+ public:
+  /// q's parameters for a batch: mean and log-std (normal latents) or logits (bernoulli).
+  struct Encoding {
+    Var<T> mean, logstd, logits;
+  };
+
+  VAE(Tape<T>& tape, Rng& rng, ParameterScope<T> scope, VaeConfig config, Likelihood<T> likelihood)
+      : m_tape(&tape), m_rng(&rng), m_scope(std::move(scope)), m_config(std::move(config)),
+        m_likelihood(std::move(likelihood)),
+        m_model(tape, rng, m_scope.scope("gen"), [this](BayesianNet<T>& bn) { build_model(bn); }) {
+    if (m_config.x_dim == 0 || m_config.z_dim == 0) throw ArgumentError("models::VAE: x_dim and z_dim must be positive");
+    if (m_likelihood.heads == 0 || !m_likelihood.make || !m_likelihood.mean) {
+      throw ArgumentError("models::VAE: the likelihood '" + m_likelihood.name + "' needs heads, make and mean");
+    }
+  }
+  VAE(const VAE&) = delete;  // the model's builder refers to this object
+  VAE& operator=(const VAE&) = delete;
+
+  /// The batch size and particle count the prior uses when z is not observed (generation);
+  /// call before observing the model or building an objective for a batch of n.
+  void prepare(std::size_t n, std::size_t n_particles = 1) {
+    m_n = n;
+    m_particles = n_particles;
+  }
+
+  /// p(z) p(x | z) with nodes "z", "x" and "x_mean".
+  const MetaBayesianNet<T>& model() const noexcept { return m_model; }
+  MetaBayesianNet<T>& model() noexcept { return m_model; }
+
+  Encoding encode(const Var<T>& x) const {
+    const ParameterScope<T> q = m_scope.scope("q");
+    Var<T> h = x;
+    for (std::size_t i = 0; i < m_config.encoder.size(); ++i)
+      h = dense(q, "h" + std::to_string(i + 1), h, m_config.encoder[i], {.activation = m_config.activation});
+    if (m_config.latent == LatentKind::bernoulli) return {{}, {}, dense(q, "z_logits", h, m_config.z_dim)};
+    return {dense(q, "z_mean", h, m_config.z_dim), dense(q, "z_logstd", h, m_config.z_dim), {}};
+  }
+
+  /// q(z | x) as a BayesianNet with n_particles draws of "z" (leading axis).
+  BayesianNet<T> variational(const Encoding& e, std::size_t n_particles) const {
+    BayesianNet<T> q(*m_tape, *m_rng);
+    if (m_config.latent == LatentKind::bernoulli) {
+      q.bernoulli("z", e.logits, {.group_ndims = 1, .n_samples = n_particles});
+    } else {
+      q.normal_logstd("z", e.mean, e.logstd, {.group_ndims = 1, .n_samples = n_particles});
+    }
+    return q;
+  }
+  BayesianNet<T> variational(const Var<T>& x, std::size_t n_particles) const {
+    return variational(encode(x), n_particles);
+  }
+
+  /// The likelihood's mean for latent codes z [..., z_dim] (no sampling of x is kept).
+  Var<T> decode_mean(const Var<T>& z) const {
+    const std::vector<Var<T>> heads = decoder_heads(z);
+    return m_likelihood.mean(heads);
+  }
+
+  const VaeConfig& config() const noexcept { return m_config; }
+  const Likelihood<T>& likelihood() const noexcept { return m_likelihood; }
+  const ParameterScope<T>& scope() const noexcept { return m_scope; }
+
+ private:
+  std::vector<Var<T>> decoder_heads(const Var<T>& z) const {
+    const ParameterScope<T> gen = m_scope.scope("gen");
+    Var<T> h = z;
+    for (std::size_t i = 0; i < m_config.decoder.size(); ++i)
+      h = dense(gen, "h" + std::to_string(i + 1), h, m_config.decoder[i], {.activation = m_config.activation});
+    std::vector<Var<T>> heads;
+    for (std::size_t i = 0; i < m_likelihood.heads; ++i)
+      heads.push_back(dense(gen, i == 0 ? std::string("x") : "x_" + std::to_string(i), h, m_config.x_dim));
+    return heads;
+  }
+
+  void build_model(BayesianNet<T>& bn) {
+    const std::size_t d = m_config.z_dim;
+    m_zeros.resize(m_n * d, T(0));
+    const Var<T> zeros = m_tape->external(m_zeros.data(), nullptr, {m_n, d});
+    Var<T> z;
+    if (m_config.latent == LatentKind::bernoulli) {
+      z = bn.bernoulli("z", zeros, {.group_ndims = 1, .n_samples = m_particles});  // logits 0: p = 1/2
+    } else {
+      z = bn.normal("z", zeros, T(1), {.group_ndims = 1, .n_samples = m_particles});
+    }
+    const std::vector<Var<T>> heads = decoder_heads(z);
+    bn.stochastic("x", m_likelihood.make(heads, {.group_ndims = 1}));
+    bn.deterministic("x_mean", m_likelihood.mean(heads));
+  }
+
+  Tape<T>* m_tape;
+  Rng* m_rng;
+  ParameterScope<T> m_scope;
+  VaeConfig m_config;
+  Likelihood<T> m_likelihood;
+  MetaBayesianNet<T> m_model;
+  std::size_t m_n = 1, m_particles = 1;
+  std::vector<T> m_zeros;
+};
+
+}  // namespace vaelib::models

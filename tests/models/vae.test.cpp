@@ -1,0 +1,130 @@
+#include "support/gradients.hpp"
+
+using namespace vaelib;
+using namespace vaelib::testing;
+using Catch::Matchers::Contains;
+
+namespace {
+
+/// Eight binary 4x4 "images": two prototypes with flipped pixels.
+xt::xarray<float> toy_images() {
+  xt::xarray<float> x = xt::zeros<float>({8, 16});
+  for (std::size_t i = 0; i < 8; ++i)
+    for (std::size_t j = 0; j < 16; ++j) x(i, j) = ((i % 2 == 0) == (j < 8)) != ((i * 7 + j * 3) % 11 == 0) ? 1.0f : 0.0f;
+  return x;
+}
+
+models::VaeConfig toy_config(models::LatentKind latent = models::LatentKind::normal) {
+  return {.x_dim = 16, .z_dim = 2, .encoder = {12}, .decoder = {12}, .activation = Activation::tanh, .latent = latent};
+}
+
+}  // namespace
+
+TEST_CASE("models::VAE: the ZhuSuan VAE's nodes and shapes", "[models]") {
+  Tape<float> tape;
+  Rng rng(1);
+  ParameterStore<float> params(2);
+  models::VAE<float> vae(tape, rng, params.scope("vae"), toy_config(), models::bernoulli_likelihood<float>());
+  const auto x = tape.constant(toy_images());
+  vae.prepare(8);
+  const auto q = vae.variational(x, 3);
+  CHECK(q["z"].value().shape() == Shape{3, 8, 2});
+  auto lb = elbo(vae.model(), {{"x", x}}, q, 0);
+  CHECK(lb.value().shape() == Shape{8});
+  tape.backward(mean(lb.sgvb()));
+  for (const char* name : {"vae/q/h1/weight", "vae/q/z_mean/weight", "vae/q/z_logstd/bias", "vae/gen/h1/weight",
+                           "vae/gen/x/weight"}) {
+    INFO(name);
+    const Parameter<float>* p = params.find(name);
+    REQUIRE(p != nullptr);
+    CHECK(xt::amax(xt::abs(p->grad_view()))() > 0.0f);
+  }
+  vae.prepare(5);
+  const auto generated = vae.model().observe();
+  CHECK(generated["x_mean"].value().shape() == Shape{1, 5, 16});
+  const auto means = vae.decode_mean(tape.constant(xt::xarray<float>(xt::zeros<float>({4, 2}))));
+  CHECK(means.shape() == Shape{4, 16});
+  CHECK(xt::all(means.value() >= 0.0f && means.value() <= 1.0f));
+}
+
+TEST_CASE("models::VAE: the likelihood is one parameter (Normal heads, a user's Laplace)", "[models]") {
+  Tape<double> tape;
+  Rng rng(3);
+  ParameterStore<double> params(4);
+  const auto x = tape.constant(xt::xarray<double>(xt::cast<double>(toy_images())));
+  // Normal: mean and log-std heads; log p(x | z) by hand from the same heads
+  models::VAE<double> normal(tape, rng, params.scope("n"), toy_config(), models::normal_likelihood<double>(-3.0));
+  normal.prepare(8);
+  const auto q = normal.variational(x, 1);
+  const auto bn = normal.model().observe({{"x", x}, {"z", q["z"].value()}});
+  const auto& d = bn["x"].distribution_as<Normal<double>>();
+  const auto by_hand = sum(Normal<double>::with_logstd(d.mean(), d.logstd()).log_prob(x), {-1});
+  require_close(bn.cond_log_prob("x").value(), by_hand.value(), 1e-12);
+  CHECK(xt::all(d.logstd().value() >= -3.0));
+  // a likelihood written in user code: Laplace with a learned scale
+  models::Likelihood<double> laplace{
+      "Laplace", 2,
+      [](std::span<const Var<double>> h, DistributionOptions o) -> std::unique_ptr<Distribution<double>> {
+        return std::make_unique<Laplace<double>>(h[0], exp(h[1]), o);
+      },
+      [](std::span<const Var<double>> h) { return h[0]; }};
+  models::VAE<double> custom(tape, rng, params.scope("l"), toy_config(), laplace);
+  custom.prepare(8);
+  const auto q_custom = custom.variational(x, 2);  // q must outlive the objective
+  auto lb = elbo(custom.model(), {{"x", x}}, q_custom, 0);
+  CHECK(lb.model_net()["x"].distribution().name() == "Laplace");
+  tape.backward(mean(lb.sgvb()));
+  CHECK(xt::amax(xt::abs(params.at("l/gen/x_1/weight").grad_view()))() > 0.0);
+}
+
+TEST_CASE("models::VAE: Bernoulli latents train with reinforce, not sgvb", "[models]") {
+  Tape<float> tape;
+  Rng rng(5);
+  ParameterStore<float> params(6);
+  models::VAE<float> vae(tape, rng, params.scope("b"), toy_config(models::LatentKind::bernoulli),
+                         models::bernoulli_likelihood<float>());
+  const auto x = tape.constant(toy_images());
+  vae.prepare(8);
+  const auto q = vae.variational(x, 2);
+  CHECK(q["z"].distribution().name() == "Bernoulli");
+  auto lb = elbo(vae.model(), {{"x", x}}, q, 0);
+  CHECK_THROWS_WITH(lb.sgvb(), Contains("latent 'z' follows a Bernoulli distribution"));
+  MovingAverageBaseline baseline;
+  tape.backward(mean(lb.reinforce({.moving_average = &baseline})));
+  CHECK(xt::amax(xt::abs(params.at("b/q/z_logits/weight").grad_view()))() > 0.0f);
+  CHECK(baseline.updates() == 1);
+}
+
+TEST_CASE("models::VAE: training raises the bound on a toy set", "[models]") {
+  Tape<float> tape;
+  Rng rng(7);
+  ParameterStore<float> params(8);
+  models::VAE<float> vae(tape, rng, params.scope("vae"), toy_config(), models::bernoulli_likelihood<float>());
+  optim::Adam<float> adam(params, {.learning_rate = 0.02});
+  const xt::xarray<float> images = toy_images();
+  auto step = [&] {
+    tape.clear();
+    const auto x = tape.constant(images);
+    vae.prepare(8);
+    const auto q = vae.variational(x, 4);
+    auto lb = elbo(vae.model(), {{"x", x}}, q, 0, {.analytic_kl = true});
+    const double value = mean(lb.value()).item();
+    adam.zero_grad();
+    tape.backward(mean(lb.sgvb()));
+    adam.step();
+    return value;
+  };
+  double first = 0, last = 0;
+  for (int i = 0; i < 300; ++i) (i < 10 ? first : last) += step() / 10.0 * (i < 10 || i >= 290);
+  CHECK(last > first + 3.0);  // nats per 16-pixel image
+}
+
+TEST_CASE("models::VAE: bad configurations are refused", "[models]") {
+  Tape<float> tape;
+  Rng rng(9);
+  ParameterStore<float> params(10);
+  CHECK_THROWS_WITH(models::VAE<float>(tape, rng, params.scope("v"), {.x_dim = 0}, models::bernoulli_likelihood<float>()),
+                    Contains("x_dim and z_dim must be positive"));
+  CHECK_THROWS_WITH(models::VAE<float>(tape, rng, params.scope("v"), {}, models::Likelihood<float>{"mine", 1, {}, {}}),
+                    Contains("the likelihood 'mine' needs heads, make and mean"));
+}
