@@ -40,3 +40,13 @@ TEST_CASE("plot_scatter: points coloured by class", "[io]") {
   CHECK(io::load_png(folder / "s.png").width == 500);
   CHECK_THROWS_WITH(io::plot_scatter(folder / "t.png", x, y, {1}), Contains("need as many x, y and classes"));
 }
+
+TEST_CASE("plot_histogram: counts in equal bins", "[io]") {
+  const auto folder = scratch_folder("histogram");
+  std::vector<double> v;
+  Rng rng(2);
+  for (int i = 0; i < 1000; ++i) v.push_back(rng.uniform<double>());
+  io::plot_histogram(folder / "h.png", v, 20, 0.0, 1.0, {.title = "latent means", .x_label = "q(z = 1 | x)", .y_label = "count"});
+  CHECK(io::load_png(folder / "h.png").height == 560);
+  CHECK_THROWS_WITH(io::plot_histogram(folder / "x.png", v, 0, 0.0, 1.0), Contains("need values, at least one bin"));
+}

@@ -7,6 +7,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -119,6 +121,30 @@ inline void plot_scatter(const std::filesystem::path& path, const std::vector<do
          << c + 1 << " title '" << distinct[c] << "'";
   }
   body << "\n";
+  detail::run_gnuplot(path, options, body.str());
+}
+
+/// A histogram of `values` in `bins` equal bins over [low, high] (values outside are
+/// counted in the end bins).
+inline void plot_histogram(const std::filesystem::path& path, const std::vector<double>& values, std::size_t bins,
+                           double low, double high, const PlotOptions& options = {}) {
+  if (values.empty() || bins == 0 || !(high > low)) {
+    throw ArgumentError("plot_histogram: need values, at least one bin and low < high (got " +
+                        std::to_string(values.size()) + " values, " + std::to_string(bins) + " bins, [" +
+                        std::to_string(low) + ", " + std::to_string(high) + "])");
+  }
+  std::vector<std::size_t> counts(bins, 0);
+  const double width = (high - low) / static_cast<double>(bins);
+  for (double v : values) {
+    const double at = std::floor((v - low) / width);
+    counts[static_cast<std::size_t>(std::clamp(at, 0.0, static_cast<double>(bins - 1)))]++;
+  }
+  std::ostringstream body;
+  body.precision(10);
+  body << "$bins << EOD\n";
+  for (std::size_t b = 0; b < bins; ++b) body << low + (static_cast<double>(b) + 0.5) * width << " " << counts[b] << "\n";
+  body << "EOD\nset style fill solid 0.6 border -1\nset boxwidth " << width * 0.95 << "\nset key off\n"
+       << "plot $bins using 1:2 with boxes\n";
   detail::run_gnuplot(path, options, body.str());
 }
 
