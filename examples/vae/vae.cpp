@@ -262,6 +262,23 @@ int run(const Options& o) {
     }
     vaelib::io::save_image_grid(out_dir / "reconstructions.png", grid, rows, cols, {.grid_cols = 10, .zoom = 2});
   }
+  // The figures of the autograd practice (seed 003): 25 samples from the prior, and the first
+  // 10 test images above their reconstructions.
+  {
+    const auto guard = tape.no_grad();
+    shape = {25, 1};
+    const auto generated = model.observe();
+    const xt::xarray<float> images = generated["x_mean"].value().value();
+    vaelib::io::save_image_grid(out_dir / "samples_25.png", std::span<const float>(images.data(), images.size()), rows,
+                                cols, {.grid_rows = 5, .grid_cols = 5, .zoom = 2});
+  }
+  if (test.size() >= 10) {
+    const xt::xarray<float> firsts = xt::view(test.images, xt::range(0, 10), xt::all());
+    const xt::xarray<float> recon = decode_means(encode_means(firsts));
+    std::vector<float> grid(firsts.begin(), firsts.end());
+    grid.insert(grid.end(), recon.begin(), recon.end());
+    vaelib::io::save_image_grid(out_dir / "reconstructions_10.png", grid, rows, cols, {.grid_rows = 2, .grid_cols = 10, .zoom = 2});
+  }
   // Interpolations (seed 003): 5 pairs of consecutive test images, 25 steps between the means
   // of their codes.
   if (test.size() >= 10) {
