@@ -78,15 +78,17 @@ struct GaussianMixture2D {
     return history;
   }
 
-  std::array<double, 2> sample(vaelib::Rng& rng) const {
+  /// y ~ Categorical(weights), then z ~ N(mean_y, cov_y) (seed 004, steps 3 and 4); returns z and y.
+  std::pair<std::array<double, 2>, std::size_t> sample_with_component(vaelib::Rng& rng) const {
     double u = rng.uniform<double>();
     std::size_t j = 0;
     while (j + 1 < components.size() && u > components[j].weight) u -= components[j++].weight;
     const Component& c = components[j];
     const double l00 = std::sqrt(c.cov[0]), l10 = c.cov[1] / l00, l11 = std::sqrt(c.cov[2] - l10 * l10);
     const double e0 = rng.normal<double>(), e1 = rng.normal<double>();
-    return {c.mean[0] + l00 * e0, c.mean[1] + l10 * e0 + l11 * e1};
+    return {{c.mean[0] + l00 * e0, c.mean[1] + l10 * e0 + l11 * e1}, j};
   }
+  std::array<double, 2> sample(vaelib::Rng& rng) const { return sample_with_component(rng).first; }
 };
 
 }  // namespace
@@ -212,8 +214,11 @@ int main(int argc, char** argv) {
         z(i, 1) = static_cast<float>(s[1]);
       }
       const xt::xarray<float> images = vaelib::sigmoid(decode_logits(tape.constant(z))).value();
-      vaelib::io::save_image_grid(out / "gmm_samples.png", std::span<const float>(images.data(), images.size()), 28, 28,
-                                  {.grid_rows = 10, .grid_cols = 10, .zoom = 2});
+      const xt::xarray<float> binary_images = xt::cast<float>(images > 0.5f);  // the most probable image
+      const vaelib::io::ImageGridOptions grid{.grid_rows = 10, .grid_cols = 10, .zoom = 2};
+      vaelib::io::save_image_grid(out / "gmm_samples.png", std::span<const float>(images.data(), images.size()), 28, 28, grid);
+      vaelib::io::save_image_grid(out / "gmm_samples_binary.png",
+                                  std::span<const float>(binary_images.data(), binary_images.size()), 28, 28, grid);
     }
     auto scatter = [&](const std::filesystem::path& file, const std::vector<std::array<double, 2>>& codes,
                        const std::string& title) {
@@ -227,6 +232,19 @@ int main(int argc, char** argv) {
       vaelib::io::plot_scatter(file, xs, ys, classes, {.title = title, .x_label = "z1", .y_label = "z2", .width = 800, .height = 700});
     };
     scatter(out / "autoencoder_latent_scatter.png", test_codes, "Autoencoder codes of the test digits");
+    {  // the fitted mixture: draws from it, coloured by component
+      std::vector<double> xs, ys;
+      std::vector<int> component_of;
+      for (std::size_t i = 0; i < 10000; ++i) {
+        const auto [s, j] = gmm.sample_with_component(rng);
+        xs.push_back(s[0]);
+        ys.push_back(s[1]);
+        component_of.push_back(static_cast<int>(j));
+      }
+      vaelib::io::plot_scatter(out / "gmm_scatter.png", xs, ys, component_of,
+                               {.title = "10000 draws of the " + std::to_string(components) + "-component mixture",
+                                .x_label = "z1", .y_label = "z2", .width = 800, .height = 700, .legend = false});
+    }
 
     // the 2-D Gaussian VAE of section 5.1, for its latent space
     vaelib::examples::ExperimentOptions vo = o;
@@ -241,7 +259,9 @@ int main(int argc, char** argv) {
     std::vector<std::array<double, 2>> vae_codes;
     for (std::size_t i = 0; i < means.shape()[0]; ++i) vae_codes.push_back({means(i, 0), means(i, 1)});
     scatter(out / "vae_2d_latent_scatter.png", vae_codes, "2-D Gaussian VAE: means of q(z | x) of the test digits");
-    vae.save_grid("samples.png", vae.sample_means(100), 10, 10);
+    const xt::xarray<float> vae_samples = vae.sample_means(100);
+    vae.save_grid("samples.png", vae_samples, 10, 10);
+    vae.save_grid("samples_binary.png", xt::cast<float>(vae_samples > 0.5f), 10, 10);
     std::printf("Images and metrics are in %s\n", std::filesystem::absolute(out).string().c_str());
     return 0;
   } catch (const std::exception& e) {

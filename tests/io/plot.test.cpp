@@ -39,6 +39,12 @@ TEST_CASE("plot_scatter: points coloured by class", "[io]") {
   io::plot_scatter(folder / "s.png", x, y, c, {.title = "latent space", .x_label = "z1", .y_label = "z2", .width = 500, .height = 500});
   CHECK(io::load_png(folder / "s.png").width == 500);
   CHECK_THROWS_WITH(io::plot_scatter(folder / "t.png", x, y, {1}), Contains("need as many x, y and classes"));
+  // without the key the plot area takes its place: the same size, other pixels
+  io::plot_scatter(folder / "key.png", x, y, c, {.title = "keyed", .x_label = "", .y_label = "", .width = 500, .height = 500});
+  io::plot_scatter(folder / "no_key.png", x, y, c, {.title = "keyed", .x_label = "", .y_label = "", .width = 500, .height = 500, .legend = false});
+  const auto keyed = io::load_png(folder / "key.png"), unkeyed = io::load_png(folder / "no_key.png");
+  CHECK(unkeyed.width == 500);
+  CHECK(unkeyed.pixels != keyed.pixels);
 }
 
 TEST_CASE("plot_histogram: counts in equal bins", "[io]") {

@@ -26,6 +26,7 @@ struct PlotOptions {
   std::string x_label;
   std::string y_label;
   std::size_t width = 800, height = 560;
+  bool legend = true;  // false: no key (e.g. a scatter of 30 mixture components)
 };
 
 /// One line of a line plot.
@@ -58,7 +59,7 @@ inline void run_gnuplot(const std::filesystem::path& path, const PlotOptions& op
          << "set title " << gnuplot_quote(options.title) << "\n"
          << "set xlabel " << gnuplot_quote(options.x_label) << "\n"
          << "set ylabel " << gnuplot_quote(options.y_label) << "\n"
-         << "set grid\nset key outside right top\n"
+         << "set grid\n" << (options.legend ? "set key outside right top\n" : "set key off\n")
          << body << "set output\n";
   const std::string command = "gnuplot 2> '" + errors.string() + "'";
   FILE* pipe = ::popen(command.c_str(), "w");
