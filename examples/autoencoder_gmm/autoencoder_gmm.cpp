@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
     const vaelib::examples::Datasets data = vaelib::examples::load_datasets(o, /*grey=*/false);
     const std::size_t d = data.train.pixels();
     vaelib::Tape<float> tape;
+    tape.detect_anomaly(o.detect_anomaly);
     vaelib::Rng rng(o.seed);
     vaelib::ParameterStore<float> params(o.seed);
     vaelib::optim::Adam<float> adam(params, {.learning_rate = o.learning_rate});

@@ -40,6 +40,7 @@ struct ExperimentOptions {
   std::size_t ll_particles = 1000;
   std::size_t ll_test_n = 1000;
   bool progress = true;
+  bool detect_anomaly = false;
 };
 
 /// The options every VAE-family example takes (defaults as set in `o`).
@@ -64,6 +65,8 @@ inline void add_experiment_options(CLI::App& app, ExperimentOptions& o) {
   app.add_option("--test-n", o.test_n, "Use only the first N test images (0: all)")->capture_default_str();
   app.add_option("--ll-particles", o.ll_particles, "Particles for the test log-likelihood (0: skip it)")->capture_default_str();
   app.add_option("--ll-test-n", o.ll_test_n, "Test images for the log-likelihood (0: all)")->capture_default_str();
+  app.add_flag("--detect-anomaly", o.detect_anomaly,
+               "Stop at the first NaN or infinity in a value or gradient, naming the op (slower)");
   app.add_flag_callback("--no-progress", [&o] { o.progress = false; }, "No progress bar");
 }
 
@@ -114,6 +117,7 @@ class VaeExperiment {
         m_adam(m_params, {.learning_rate = m_o.learning_rate}),
         m_vae(m_tape, m_rng, m_params.scope("vae"), std::move(config), std::move(likelihood)) {
     if (m_o.threads > 0) openblas_set_num_threads(m_o.threads);
+    m_tape.detect_anomaly(m_o.detect_anomaly);
     std::filesystem::create_directories(m_o.output);
     m_data = load_datasets(m_o, grey);
     if (m_data.train.pixels() != m_vae.config().x_dim) {

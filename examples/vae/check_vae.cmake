@@ -80,3 +80,30 @@ foreach(image vae.epoch.1.png vae.epoch.3.png reconstructions.png reconstruction
     message(FATAL_ERROR "the example did not write ${image}")
   endif()
 endforeach()
+
+# A diverging run (learning rate 1e9) resumed from the good checkpoint: with --detect-anomaly
+# it stops at the first non-finite value naming the op; without, at the first check that meets
+# the NaN (Bernoulli's logits, or save_checkpoint refusing NaN parameters). Either way it fails loudly and the last good checkpoint is kept byte for byte.
+file(MD5 ${WORK_DIR}/checkpoint.npz good_checkpoint)
+foreach(mode --detect-anomaly --save-freq=1)
+  execute_process(COMMAND ${PROGRAM} --data ${data} --train-n 2000 --test-n 500 --batch-size 100 --ll-particles 0
+                    --seed 7 --output ${WORK_DIR} --no-progress --epochs 4 --resume --lr 1e9 ${mode}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  message(STATUS "vae --lr 1e9 ${mode}:\n${out}${err}")
+  if(rc EQUAL 0)
+    message(FATAL_ERROR "vae --lr 1e9 ${mode} succeeded: it should have stopped at a NaN")
+  endif()
+  if(mode STREQUAL "--detect-anomaly")
+    set(expected "anomaly: (NaN|[+-]inf) in the (forward value|gradient) of node [0-9]+ \\(op '")
+  else()
+    # without the mode, the first check that meets the NaN stops the run
+    set(expected "(save_checkpoint .*checkpoint.npz: parameter '.*' holds (NaN|an infinity)|Bernoulli: logits must be finite or infinite, not NaN)")
+  endif()
+  if(NOT err MATCHES "${expected}")
+    message(FATAL_ERROR "vae --lr 1e9 ${mode}: expected a message matching '${expected}', got: ${err}")
+  endif()
+  file(MD5 ${WORK_DIR}/checkpoint.npz checkpoint_now)
+  if(NOT checkpoint_now STREQUAL good_checkpoint)
+    message(FATAL_ERROR "vae --lr 1e9 ${mode} changed the last good checkpoint")
+  endif()
+endforeach()

@@ -43,6 +43,7 @@ struct Options {
   std::size_t ll_particles = 1000;
   std::size_t ll_test_n = 1000;
   bool progress = true;
+  bool detect_anomaly = false;
 };
 
 /// What the model-building function needs to know about the current run: the batch size of
@@ -101,6 +102,7 @@ int run(const Options& o) {
               test.size(), static_cast<unsigned long long>(o.seed + 1));
 
   vaelib::Tape<float> tape;
+  tape.detect_anomaly(o.detect_anomaly);
   vaelib::Rng rng(o.seed);
   vaelib::ParameterStore<float> params(o.seed);
   vaelib::optim::Adam<float> adam(params, {.learning_rate = o.learning_rate});
@@ -335,6 +337,8 @@ int main(int argc, char** argv) {
   app.add_option("--ll-particles", o.ll_particles, "Particles for the test log-likelihood (0: skip it)")
       ->capture_default_str();
   app.add_option("--ll-test-n", o.ll_test_n, "Test images for the log-likelihood (0: all)")->capture_default_str();
+  app.add_flag("--detect-anomaly", o.detect_anomaly,
+               "Stop at the first NaN or infinity in a value or gradient, naming the op (slower)");
   bool no_progress = false;
   app.add_flag("--no-progress", no_progress, "No progress bar (it is also off when stderr is not a terminal)");
   CLI11_PARSE(app, argc, argv);

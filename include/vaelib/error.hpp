@@ -32,4 +32,11 @@ class ArgumentError : public Error {
   using Error::Error;
 };
 
+/// A NaN or an infinity appeared in a forward value or a gradient while anomaly detection
+/// was on (Tape::detect_anomaly); the message names the op and the node where it first did.
+class NumericalError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace vaelib

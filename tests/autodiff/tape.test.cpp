@@ -207,3 +207,43 @@ TEST_CASE("tape: rewind refuses a mark from before a clear or beyond the tape", 
   tape.rewind(early);
   CHECK_THROWS_WITH(tape.rewind(after), Contains("rewind: the mark"));
 }
+
+TEST_CASE("tape: anomaly mode names the op where a NaN or infinity first appears", "[tape]") {
+  Tape<double> tape;
+  CHECK_FALSE(tape.detecting_anomaly());
+  tape.detect_anomaly(true);
+  CHECK(tape.detecting_anomaly());
+  SECTION("a forward value: the first node that is not finite, not the ones after it") {
+    auto x = tape.variable(xt::xarray<double>{1.0, -1.0, 4.0});
+    auto y = log(x);  // log(-1) = NaN at element 1: the op consuming it is refused
+    CHECK_THROWS_AS(exp(y), NumericalError);
+    CHECK_THROWS_WITH(sum(exp(y)), Contains("anomaly: NaN in the forward value of node 1 (op 'log', shape [3])") &&
+                                       Contains("at element 1") && Contains("op 'log' produced it"));
+    CHECK_THROWS_WITH(tape.check_finite(), Contains("node 1 (op 'log'"));
+    CHECK_THROWS_WITH(tape.backward(sum(x)), Contains("node 1 (op 'log'"));  // recorded before the root
+  }
+  SECTION("an infinity in the data is reported as a leaf") {
+    auto x = tape.variable(xt::xarray<double>{1.0, std::numeric_limits<double>::infinity()});
+    CHECK_THROWS_WITH(tape.backward(sum(x)), Contains("+inf in the forward value of node 0 (op 'variable'") &&
+                                                 Contains("it is a leaf"));
+  }
+  SECTION("a gradient: finite values, but sqrt'(0) is infinite") {
+    xt::xarray<double> w = {0.0, 1.0};
+    xt::xarray<double> gw = xt::zeros<double>({2});
+    auto p = tape.parameter(w, gw);
+    auto loss = sum(sqrt(p));
+    CHECK_NOTHROW(tape.check_finite());
+    CHECK_THROWS_WITH(tape.backward(loss), Contains("anomaly: +inf in the gradient of node 0 (op 'parameter', shape [2]) at element 0") &&
+                                               Contains("written by the backward of node 1 (op 'sqrt'") &&
+                                               Contains("from a finite output gradient"));
+  }
+  SECTION("finite steps pass, and the mode can be turned off again") {
+    auto x = tape.variable(xt::xarray<double>{1.0, 2.0});
+    tape.backward(sum(square(x)));
+    require_close(x.grad(), xt::xarray<double>{2.0, 4.0});
+    auto bad = log(x - 3.0);
+    CHECK_THROWS_AS(tape.check_finite(), NumericalError);
+    tape.detect_anomaly(false);
+    CHECK_NOTHROW(tape.backward(sum(bad)));  // off: NaNs flow through silently, as by default
+  }
+}

@@ -1,6 +1,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "support/gradients.hpp"
 
@@ -206,4 +207,21 @@ TEST_CASE("checkpoint: mismatched models and files are named in the error", "[io
     REQUIRE_THROWS_AS(load_checkpoint(folder / "text.npz", TrainingState<float>{&store}), FormatError);
   }
   std::filesystem::remove_all(folder);
+}
+
+TEST_CASE("checkpoint: NaN or infinite parameters are refused and the last good file is kept", "[io][checkpoint]") {
+  const auto folder = temp_folder("non_finite");
+  Run run;
+  run.train_until(3);
+  save_checkpoint(folder / "ck.npz", run.state());
+  const auto good = read_bytes(folder / "ck.npz");
+  Parameter<float>& p = *run.store.begin()->get();
+  p.value[1] = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_AS(save_checkpoint(folder / "ck.npz", run.state()), NumericalError);
+  CHECK_THROWS_WITH(save_checkpoint(folder / "ck.npz", run.state()),
+                    Contains("parameter '" + p.name + "' holds NaN at element 1") && Contains("the file was left as it was"));
+  p.value[1] = -std::numeric_limits<float>::infinity();
+  CHECK_THROWS_WITH(save_checkpoint(folder / "ck.npz", run.state()), Contains("holds an infinity at element 1"));
+  CHECK(read_bytes(folder / "ck.npz") == good);
+  CHECK(std::distance(std::filesystem::directory_iterator(folder), std::filesystem::directory_iterator()) == 1);
 }

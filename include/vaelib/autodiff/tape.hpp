@@ -8,6 +8,7 @@
 // bumped by clear(), so a stale handle is an error rather than a silent read of new data.
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -46,6 +47,7 @@ struct Node {
   bool requires_grad = false;
   bool grad_written = false;  // the current backward sweep has written `grad`
   bool external_grad = false; // `grad` is user memory (a parameter): always accumulated into
+  bool value_checked = false; // anomaly mode has found `value` finite
   std::uint32_t generation = 0;  // the tape generation this node was recorded in (handles must match)
   detail::Buffer<T> value_storage;
   detail::Buffer<T> grad_storage;
@@ -132,14 +134,33 @@ class Tape {
       throw TapeError("backward: the root (op '" + std::string(r.op) +
                       "') does not depend on any variable or parameter that requires a gradient");
     }
+    if (m_detect_anomaly) check_forward_values(root.index() + 1);
     for (std::size_t i = 0; i < m_size; ++i) at(i).grad_written = false;
     const GradTarget<T> seed = grad_target(root);
     seed.data[0] = seed.accumulate ? seed.data[0] + T(1) : T(1);
     for (std::size_t i = root.index() + 1; i-- > 0;) {
       Node<T>& n = at(i);
-      if (n.grad_written && n.backward) n.backward(*this, n);
+      if (n.grad_written && n.backward) {
+        n.backward(*this, n);
+        if (m_detect_anomaly) check_input_gradients(i);
+      }
     }
   }
+
+  // ---- anomaly detection ----------------------------------------------------------------
+
+  /// Opt-in (like PyTorch's detect_anomaly): each op checks its inputs' values as it is
+  /// recorded, backward() checks every forward value up to the root and then every
+  /// gradient each backward closure writes, and they throw
+  /// NumericalError at the first NaN or infinity, naming the op and node it appeared in,
+  /// before any parameter gradient is handed to an optimiser. It costs a pass over every
+  /// value and gradient, so it is off by default.
+  void detect_anomaly(bool on) noexcept { m_detect_anomaly = on; }
+  bool detecting_anomaly() const noexcept { return m_detect_anomaly; }
+
+  /// Checks the forward values of every node recorded so far (for evaluation code that
+  /// never calls backward); throws NumericalError as backward() does in anomaly mode.
+  void check_finite() const { check_forward_values(m_size); }
 
   /// Forgets every node (handles become stale) but keeps their buffers for the next step.
   void clear() noexcept {
@@ -201,6 +222,7 @@ class Tape {
     for (const Var<T>& in : inputs) {
       check_handle(op, in);
       requires_grad = requires_grad || at(in.index()).requires_grad;
+      if (m_detect_anomaly) check_forward_value(in.index());  // complete once an op consumes it
     }
     Node<T>& n = push_node(op);
     n.shape = shape;
@@ -214,6 +236,7 @@ class Tape {
   /// Appends a node whose value *is* `source`'s value seen with `shape` (same size): no copy.
   Var<T> make_alias(const char* op, const Var<T>& source, const Shape& shape, bool differentiable) {
     check_handle(op, source);
+    if (m_detect_anomaly) check_forward_value(source.index());
     Node<T>& src = at(source.index());
     T* value = src.value;
     const bool requires_grad = differentiable && src.requires_grad && m_grad_enabled;
@@ -319,11 +342,59 @@ class Tape {
     n.requires_grad = false;
     n.grad_written = false;
     n.external_grad = false;
+    n.value_checked = false;
     n.generation = m_generation;
     return n;
   }
 
   Var<T> handle_of_last() { return Var<T>(this, static_cast<std::uint32_t>(m_size - 1), m_generation); }
+
+  /// Index of the first element of data[0, size) that is NaN or infinite, or size.
+  static std::size_t first_non_finite(const T* data, std::size_t size) noexcept {
+    for (std::size_t k = 0; k < size; ++k) {
+      if (!std::isfinite(data[k])) return k;
+    }
+    return size;
+  }
+  std::string describe(std::size_t i) const {
+    const Node<T>& n = at(i);
+    return "node " + std::to_string(i) + " (op '" + n.op + "', shape " + to_string(n.shape) + ")";
+  }
+  static std::string describe_value(T v) { return std::isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf"; }
+
+  // A node's inputs are checked before it is recorded (and all nodes in recording order
+  // before backward), so the first one reported is where the value first appeared: its
+  // inputs were finite (a leaf: the data put on the tape).
+  void check_forward_value(std::size_t i) const {
+    const Node<T>& n = at(i);
+    if (n.value_checked) return;
+    const std::size_t k = first_non_finite(n.value, n.size);
+    if (k == n.size) {
+      const_cast<Node<T>&>(n).value_checked = true;  // a cache: the value itself is untouched
+      return;
+    }
+    const bool leaf = n.inputs.empty();
+    throw NumericalError("anomaly: " + describe_value(n.value[k]) + " in the forward value of " + describe(i) +
+                         " at element " + std::to_string(k) +
+                         (leaf ? std::string("; it is a leaf: the data or parameters given to the tape hold it")
+                               : std::string("; its inputs are finite, so op '") + n.op + "' produced it"));
+  }
+  void check_forward_values(std::size_t end) const {
+    for (std::size_t i = 0; i < end; ++i) check_forward_value(i);
+  }
+  void check_input_gradients(std::size_t i) const {
+    const Node<T>& n = at(i);
+    for (const std::uint32_t j : n.inputs) {
+      const Node<T>& in = at(j);
+      if (!in.grad_written || in.grad == nullptr) continue;
+      const std::size_t k = first_non_finite(in.grad, in.size);
+      if (k == in.size) continue;
+      throw NumericalError("anomaly: " + describe_value(in.grad[k]) + " in the gradient of " + describe(j) +
+                           " at element " + std::to_string(k) + ", written by the backward of " + describe(i) +
+                           (first_non_finite(n.grad, n.size) == n.size ? std::string(" from a finite output gradient")
+                                                                        : std::string(" (its output gradient is not finite)")));
+    }
+  }
 
   template <class E>
   Var<T> leaf_copy(const char* op, const E& e, bool requires_grad) {
@@ -344,6 +415,7 @@ class Tape {
   std::uint32_t m_generation = 0;
   std::uint64_t m_clears = 0;  // clear() calls, so a mark from before a clear is refused
   bool m_grad_enabled = true;
+  bool m_detect_anomaly = false;
 };
 
 // ---- Var members that need the tape -----------------------------------------------------

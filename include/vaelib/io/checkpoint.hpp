@@ -11,6 +11,7 @@
 //   rng/state                      uint64 [4]   seed, counter (low, high), position
 //   step                           uint64 [1]
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -59,6 +60,16 @@ std::vector<T> values_of(const NpyArray& a) {
 template <class T>
 void save_checkpoint(const std::filesystem::path& path, const TrainingState<T>& state) {
   if (state.parameters == nullptr) throw ArgumentError("save_checkpoint " + path.string() + ": no parameters given");
+  // A diverged run must not replace the last good checkpoint with NaN parameters.
+  for (const auto& p : *state.parameters) {
+    for (std::size_t k = 0; k < p->size; ++k) {
+      if (!std::isfinite(p->value[k])) {
+        throw NumericalError("save_checkpoint " + path.string() + ": parameter '" + p->name + "' holds " +
+                             (std::isnan(p->value[k]) ? "NaN" : "an infinity") + " at element " + std::to_string(k) +
+                             "; the file was left as it was (turn on Tape::detect_anomaly to find the op)");
+      }
+    }
+  }
   NpzArchive archive;
   const std::uint64_t version = checkpoint_format_version;
   archive.add("vaelib/format", detail::u64_array({&version, 1}));

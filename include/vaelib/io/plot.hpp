@@ -5,6 +5,7 @@
 // see docs/data-and-images.md. The PNG is written to a temporary name and renamed into
 // place, so a plot being replaced is never half-written.
 
+#include <array>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,6 +37,11 @@ struct Series {
 };
 
 namespace detail {
+
+/// Ten colours told apart easily (gnuplot's own cycle repeats after eight, so digits 0 and
+/// 8 would share one).
+inline constexpr std::array<const char*, 10> class_colours = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                                              "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
 /// A gnuplot single-quoted string ('' stands for ').
 inline std::string gnuplot_quote(const std::string& s) {
@@ -118,8 +124,13 @@ inline void plot_scatter(const std::filesystem::path& path, const std::vector<do
   for (std::size_t i = 0; i < x.size(); ++i) body << x[i] << " " << y[i] << " " << classes[i] << "\n";
   body << "EOD\nset size ratio -1\nplot ";
   for (std::size_t c = 0; c < distinct.size(); ++c) {
-    body << (c ? ", " : "") << "$points using 1:($3 == " << distinct[c] << " ? $2 : 1/0) with points pt 7 ps 0.4 lc "
-         << c + 1 << " title '" << distinct[c] << "'";
+    body << (c ? ", " : "") << "$points using 1:($3 == " << distinct[c] << " ? $2 : 1/0) with points pt 7 ps 0.4 lc ";
+    if (distinct.size() <= detail::class_colours.size()) {
+      body << "rgb '" << detail::class_colours[c] << "'";
+    } else {
+      body << c + 1;  // more classes than distinct colours: gnuplot's cycle
+    }
+    body << " title '" << distinct[c] << "'";
   }
   body << "\n";
   detail::run_gnuplot(path, options, body.str());
