@@ -32,8 +32,9 @@ class ArgumentError : public Error {
   using Error::Error;
 };
 
-/// A NaN or an infinity appeared in a forward value or a gradient while anomaly detection
-/// was on (Tape::detect_anomaly); the message names the op and the node where it first did.
+/// A NaN or an infinity where none may be: in a forward value or a gradient while anomaly
+/// detection is on (Tape::detect_anomaly; the message names the op and node where it first
+/// appeared), or in parameters about to be checkpointed (io::save_checkpoint).
 class NumericalError : public Error {
  public:
   using Error::Error;
