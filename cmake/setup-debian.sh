@@ -8,6 +8,7 @@ packages=(
   libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev   # arrays
   libopenblas-dev                              # cblas_?gemm
   catch2 librandom123-dev python3-numpy        # tests (RNG known answers, reading checkpoints)
+  clang libclang-rt-14-dev                     # libFuzzer targets (tests/fuzz)
   libbenchmark-dev                             # benchmarks
   zlib1g-dev libpng-dev                        # gzip IDX files, PNG images
   libcli11-dev                                 # the examples' command lines

@@ -97,7 +97,7 @@ foreach(mode --detect-anomaly --save-freq=1)
     set(expected "anomaly: (NaN|[+-]inf) in the (forward value|gradient) of node [0-9]+ \\(op '")
   else()
     # without the mode, the first check that meets the NaN stops the run
-    set(expected "(save_checkpoint .*checkpoint.npz: parameter '.*' holds (NaN|an infinity)|Bernoulli: logits must be finite or infinite, not NaN)")
+    set(expected "(save_checkpoint .*checkpoint.npz: parameter '.*' holds (NaN|[+-]inf)|Bernoulli: logits must be finite or infinite, not NaN)")
   endif()
   if(NOT err MATCHES "${expected}")
     message(FATAL_ERROR "vae --lr 1e9 ${mode}: expected a message matching '${expected}', got: ${err}")

@@ -284,6 +284,22 @@ TEST_CASE("parameters: parameters never move when new storage blocks are added",
   }
 }
 
+TEST_CASE("parameters: the block size can be chosen for small models", "[parameters]") {
+  ParameterStore<float> store(2, 40);
+  CHECK(ParameterStore<float>::is_valid_name("enc/h1/weight"));
+  CHECK_FALSE(ParameterStore<float>::is_valid_name("enc//weight"));
+  Parameter<float>& a = store.get_or_create("a", Shape{20}, init::constant<float>(1.0f));
+  Parameter<float>& b = store.get_or_create("b", Shape{20}, init::constant<float>(2.0f));
+  Parameter<float>& c = store.get_or_create("c", Shape{100}, init::constant<float>(3.0f));
+  CHECK(store.blocks().size() == 3);  // a and b fill the first block; c is larger than a block
+  CHECK(store.blocks()[0]->capacity == 40);
+  CHECK(a.block == 0);
+  CHECK(b.block == 1);  // padded to 32 floats each, two do not fit in 40
+  CHECK(c.block == 2);
+  CHECK(store.blocks()[2]->capacity >= 100);
+  CHECK(stored_values(c) == std::vector<float>(100, 3.0f));
+}
+
 TEST_CASE("parameters: parameters are packed at 64-byte boundaries with zero padding", "[parameters]") {
   ParameterStore<float> store(5);
   const std::vector<Shape> shapes = {Shape{1}, Shape{3}, Shape{17}, Shape{}, Shape{4, 5}, Shape{16}, Shape{33}};

@@ -21,6 +21,7 @@
 #include "vaelib/autodiff/shape.hpp"
 #include "vaelib/autodiff/var.hpp"
 #include "vaelib/detail/buffer.hpp"
+#include "vaelib/detail/finite.hpp"
 #include "vaelib/detail/inline_function.hpp"
 #include "vaelib/detail/xtensor.hpp"
 #include "vaelib/error.hpp"
@@ -349,18 +350,10 @@ class Tape {
 
   Var<T> handle_of_last() { return Var<T>(this, static_cast<std::uint32_t>(m_size - 1), m_generation); }
 
-  /// Index of the first element of data[0, size) that is NaN or infinite, or size.
-  static std::size_t first_non_finite(const T* data, std::size_t size) noexcept {
-    for (std::size_t k = 0; k < size; ++k) {
-      if (!std::isfinite(data[k])) return k;
-    }
-    return size;
-  }
   std::string describe(std::size_t i) const {
     const Node<T>& n = at(i);
     return "node " + std::to_string(i) + " (op '" + n.op + "', shape " + to_string(n.shape) + ")";
   }
-  static std::string describe_value(T v) { return std::isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf"; }
 
   // A node's inputs are checked before it is recorded (and all nodes in recording order
   // before backward), so the first one reported is where the value first appeared: its
@@ -368,13 +361,13 @@ class Tape {
   void check_forward_value(std::size_t i) const {
     const Node<T>& n = at(i);
     if (n.value_checked) return;
-    const std::size_t k = first_non_finite(n.value, n.size);
+    const std::size_t k = detail::first_non_finite(n.value, n.size);
     if (k == n.size) {
       const_cast<Node<T>&>(n).value_checked = true;  // a cache: the value itself is untouched
       return;
     }
     const bool leaf = n.inputs.empty();
-    throw NumericalError("anomaly: " + describe_value(n.value[k]) + " in the forward value of " + describe(i) +
+    throw NumericalError("anomaly: " + detail::describe_non_finite(n.value[k]) + " in the forward value of " + describe(i) +
                          " at element " + std::to_string(k) +
                          (leaf ? std::string("; it is a leaf: the data or parameters given to the tape hold it")
                                : std::string("; its inputs are finite, so op '") + n.op + "' produced it"));
@@ -387,11 +380,11 @@ class Tape {
     for (const std::uint32_t j : n.inputs) {
       const Node<T>& in = at(j);
       if (!in.grad_written || in.grad == nullptr) continue;
-      const std::size_t k = first_non_finite(in.grad, in.size);
+      const std::size_t k = detail::first_non_finite(in.grad, in.size);
       if (k == in.size) continue;
-      throw NumericalError("anomaly: " + describe_value(in.grad[k]) + " in the gradient of " + describe(j) +
+      throw NumericalError("anomaly: " + detail::describe_non_finite(in.grad[k]) + " in the gradient of " + describe(j) +
                            " at element " + std::to_string(k) + ", written by the backward of " + describe(i) +
-                           (first_non_finite(n.grad, n.size) == n.size ? std::string(" from a finite output gradient")
+                           (detail::first_non_finite(n.grad, n.size) == n.size ? std::string(" from a finite output gradient")
                                                                         : std::string(" (its output gradient is not finite)")));
     }
   }

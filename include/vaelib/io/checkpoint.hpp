@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "vaelib/detail/finite.hpp"
 #include "vaelib/io/npz.hpp"
 #include "vaelib/layers/parameters.hpp"
 #include "vaelib/optim/optimizer.hpp"
@@ -62,13 +63,11 @@ void save_checkpoint(const std::filesystem::path& path, const TrainingState<T>& 
   if (state.parameters == nullptr) throw ArgumentError("save_checkpoint " + path.string() + ": no parameters given");
   // A diverged run must not replace the last good checkpoint with NaN parameters.
   for (const auto& p : *state.parameters) {
-    for (std::size_t k = 0; k < p->size; ++k) {
-      if (!std::isfinite(p->value[k])) {
-        throw NumericalError("save_checkpoint " + path.string() + ": parameter '" + p->name + "' holds " +
-                             (std::isnan(p->value[k]) ? "NaN" : "an infinity") + " at element " + std::to_string(k) +
-                             "; the file was left as it was (turn on Tape::detect_anomaly to find the op)");
-      }
-    }
+    const std::size_t k = vaelib::detail::first_non_finite(p->value, p->size);
+    if (k == p->size) continue;
+    throw NumericalError("save_checkpoint " + path.string() + ": parameter '" + p->name + "' holds " +
+                         vaelib::detail::describe_non_finite(p->value[k]) + " at element " + std::to_string(k) +
+                         "; the file was left as it was (turn on Tape::detect_anomaly to find the op)");
   }
   NpzArchive archive;
   const std::uint64_t version = checkpoint_format_version;
@@ -96,15 +95,13 @@ void save_checkpoint(const std::filesystem::path& path, const TrainingState<T>& 
   save_npz(path, archive);
 }
 
-/// Restores `state` from `path`. Every check runs before anything is changed: a truncated,
-/// corrupt or mismatched file raises an error naming the file and the problem, and leaves
-/// the parameters, optimiser, RNG and step untouched. Parameters in the file that the store
-/// does not have yet are created (so a fresh process can load before building its model).
+/// Restores `state` from the bytes of a checkpoint file; `file` names it in error messages.
+/// The same checks as load_checkpoint (the fuzz target tests/fuzz/checkpoint.fuzz.cpp drives it).
 template <class T>
-void load_checkpoint(const std::filesystem::path& path, const TrainingState<T>& state) {
-  if (state.parameters == nullptr) throw ArgumentError("load_checkpoint " + path.string() + ": no parameters given");
-  const NpzArchive archive = load_npz(path, /*require_integrity=*/true);
-  const std::string file = path.string();
+void load_checkpoint_from_bytes(std::span<const std::byte> bytes, const std::string& file,
+                                const TrainingState<T>& state) {
+  if (state.parameters == nullptr) throw ArgumentError("load_checkpoint " + file + ": no parameters given");
+  const NpzArchive archive = decode_npz(bytes, file, /*require_integrity=*/true);
   auto fail = [&](const std::string& what) { return FormatError("load_checkpoint " + file + ": " + what); };
   auto require = [&](const std::string& name, const char* dtype, const Shape* shape) -> const NpyArray& {
     const NpyArray* a = archive.find(name);
@@ -129,6 +126,9 @@ void load_checkpoint(const std::filesystem::path& path, const TrainingState<T>& 
     if (name.rfind("param/", 0) != 0) continue;
     const std::string parameter = name.substr(6);
     const Parameter<T>* existing = store.find(parameter);
+    if (existing == nullptr && !ParameterStore<T>::is_valid_name(parameter)) {
+      throw fail("array '" + name + "' does not name a valid parameter (expected non-empty scope parts joined by '/')");
+    }
     require(name, npy_dtype<T>(), existing != nullptr ? &existing->shape : nullptr);
     file_parameters.emplace_back(parameter, &array);
     in_file.insert(parameter);
@@ -181,6 +181,16 @@ void load_checkpoint(const std::filesystem::path& path, const TrainingState<T>& 
     state.rng->set_state(RngState{w[0], w[1], w[2], w[3]});
   }
   if (state.step != nullptr) *state.step = detail::values_of<std::uint64_t>(*archive.find("step"))[0];
+}
+
+/// Restores `state` from `path`. Every check runs before anything is changed: a truncated,
+/// corrupt or mismatched file raises an error naming the file and the problem, and leaves
+/// the parameters, optimiser, RNG and step untouched. Parameters in the file that the store
+/// does not have yet are created (so a fresh process can load before building its model).
+template <class T>
+void load_checkpoint(const std::filesystem::path& path, const TrainingState<T>& state) {
+  if (state.parameters == nullptr) throw ArgumentError("load_checkpoint " + path.string() + ": no parameters given");
+  load_checkpoint_from_bytes(read_file(path), path.string(), state);
 }
 
 }  // namespace vaelib::io

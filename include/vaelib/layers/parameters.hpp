@@ -69,7 +69,10 @@ class ParameterStore {
   static constexpr std::size_t default_block_elements = std::size_t{1} << 20;  // 4 MiB of float
   static constexpr std::size_t alignment_elements = 64 / sizeof(T);
 
-  explicit ParameterStore(std::uint64_t seed = 0) : m_rng(seed) {}
+  /// `block_elements`: the capacity of each storage block (parameters are packed into few
+  /// blocks so optimisers update them in long passes); smaller suits tiny models.
+  explicit ParameterStore(std::uint64_t seed = 0, std::size_t block_elements = default_block_elements)
+      : m_rng(seed), m_block_elements(std::max<std::size_t>(block_elements, alignment_elements)) {}
   ParameterStore(const ParameterStore&) = delete;  // tape nodes and optimisers point into it
   ParameterStore& operator=(const ParameterStore&) = delete;
 
@@ -150,9 +153,14 @@ class ParameterStore {
   /// The generator the store derives initialisation streams from.
   Rng& rng() noexcept { return m_rng; }
 
+  /// Whether `name` can name a parameter: non-empty scope parts joined by '/'.
+  static bool is_valid_name(std::string_view name) noexcept {
+    return !name.empty() && name.front() != '/' && name.back() != '/' && name.find("//") == std::string_view::npos;
+  }
+
  private:
   static void check_name(std::string_view name) {
-    if (name.empty() || name.front() == '/' || name.back() == '/' || name.find("//") != std::string_view::npos) {
+    if (!is_valid_name(name)) {
       throw ArgumentError("parameter name '" + std::string(name) +
                           "' is invalid (expected non-empty scope parts joined by '/')");
     }
@@ -163,7 +171,7 @@ class ParameterStore {
     const std::size_t padded = (size + alignment_elements - 1) / alignment_elements * alignment_elements;
     if (m_blocks.empty() || m_blocks.back()->capacity - m_blocks.back()->used < padded) {
       auto block = std::make_unique<ParameterBlock<T>>();
-      block->capacity = std::max(default_block_elements, padded);
+      block->capacity = std::max(m_block_elements, padded);
       block->values.ensure(block->capacity);
       block->grads.ensure(block->capacity);
       m_blocks.push_back(std::move(block));
@@ -189,6 +197,7 @@ class ParameterStore {
   std::map<std::string, std::size_t, std::less<>> m_index;
   std::vector<std::unique_ptr<ParameterBlock<T>>> m_blocks;
   Rng m_rng;
+  std::size_t m_block_elements;
 };
 
 /// A named prefix into a ParameterStore. Cheap to create and copy (the prefix is stored

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README's test command and CI run it (about 30 minutes on 2 cores):
+#   1. the Release build (library tests, examples on small slices, every public header compiled
+#      on its own) and its ctest run;
+#   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (build-sanitize/),
+#      where any report fails the test;
+#   3. the libFuzzer targets built with clang (build-fuzz/): each replays its seed corpus and
+#      fuzzes for 10 s (longer runs: docs/reliability.md).
+# Stages: `bash cmake/run-tests.sh [release] [sanitize] [fuzz]` (default: all three).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stages=("$@")
+((${#stages[@]})) || stages=(release sanitize fuzz)
+for stage in "${stages[@]}"; do
+  case $stage in release | sanitize | fuzz) ;; *) echo "$0: unknown stage '$stage' (release, sanitize, fuzz)" >&2; exit 2 ;; esac
+done
+
+bash cmake/setup-debian.sh
+only_tests=(-DVAELIB_BUILD_EXAMPLES=OFF -DVAELIB_BUILD_BENCHMARKS=OFF -DVAELIB_HEADER_CHECKS=OFF)
+for stage in "${stages[@]}"; do
+  echo "==== vaelib tests: $stage ===="
+  case $stage in
+    release)
+      cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+      cmake --build build -j2
+      ctest --test-dir build --output-on-failure -j2
+      ;;
+    sanitize)
+      # The unit tests cover every header; the examples' trainings and the install test are
+      # left to the Release stage (under the sanitizers they would take most of the budget).
+      cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Release -DVAELIB_SANITIZE=address,undefined "${only_tests[@]}"
+      cmake --build build-sanitize -j2
+      ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --test-dir build-sanitize --output-on-failure -j2 -E '^package/'
+      ;;
+    fuzz)
+      cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
+        -DVAELIB_BUILD_FUZZERS=ON -DVAELIB_BUILD_TESTS=OFF "${only_tests[@]}"
+      cmake --build build-fuzz -j2
+      ctest --test-dir build-fuzz --output-on-failure -j2
+      ;;
+  esac
+done
+echo "vaelib: every test stage passed (${stages[*]})"

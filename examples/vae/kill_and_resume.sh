@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# ctest: crash-safe training. Trains the ZhuSuan VAE example on a slice of MNIST once without
+# interruption, then again while killing it with SIGKILL at random moments, resuming from the
+# last checkpoint each time (or starting over if none was written yet). Checks that
+#   - after every kill the checkpoint on disk is complete and valid (every CRC and array), and
+#   - the final checkpoint (parameters, Adam's moments, RNG state, step) is bit for bit the
+#     uninterrupted run's.
+#   bash kill_and_resume.sh <vae program> <MNIST folder> <work folder> [kills (6)] [random seed]
+set -euo pipefail
+program=$1 data=$2 work=$3 kills=${4:-6}
+random_seed=${5:-$(date +%s)}
+RANDOM=$random_seed  # the kill moments; pass it back as the fifth argument to replay them
+echo "kill_and_resume: random seed $random_seed"
+python=/usr/bin/python3
+
+[[ -e $data/train-images-idx3-ubyte.gz || -e $data/train-images-idx3-ubyte ]] ||
+  { echo "MNIST is missing from $data (see ../shared/data/README.md or run cmake/get-data.sh)" >&2; exit 1; }
+rm -rf "$work"
+mkdir -p "$work"
+
+# One thread: OpenBLAS's threaded GEMMs are deterministic too, but one thread keeps the run
+# independent of how busy the machine is.
+args=(--data "$data" --train-n 1000 --test-n 100 --batch-size 50 --epochs 8 --ll-particles 0 --save-freq 0
+      --seed 11 --threads 1 --no-progress)
+
+# A checkpoint is valid when NumPy reads every array of it and every CRC matches.
+check_checkpoint() {
+  "$python" - "$1" <<'PY'
+import sys, zipfile, numpy as np
+path = sys.argv[1]
+with zipfile.ZipFile(path) as z:
+    bad = z.testzip()
+    if bad is not None:
+        sys.exit(f"{path}: CRC mismatch in {bad}")
+with np.load(path) as f:
+    for name in f.files:
+        f[name]
+    step = int(f["step"][0])
+print(f"  checkpoint valid: {len(f.files)} arrays, step {step}")
+PY
+}
+
+now() { date +%s.%N; }
+start=$(now)
+"$program" "${args[@]}" --output "$work/reference" > "$work/reference.log" 2>&1 ||
+  { cat "$work/reference.log"; echo "the uninterrupted run failed" >&2; exit 1; }
+reference_seconds=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')
+echo "uninterrupted run: ${reference_seconds} s"
+
+run=$work/interrupted
+interrupted=0
+for ((round = 1; round <= kills; ++round)); do
+  resume=()
+  [[ -e $run/checkpoint.npz ]] && resume=(--resume)
+  # a moment anywhere in the run: loading, a training step, a checkpoint being written
+  delay=$(awk -v r=$((RANDOM % 1000)) -v t="$reference_seconds" 'BEGIN { printf "%.3f", 0.1 + r * t / 1000 }')
+  "$program" "${args[@]}" --output "$run" "${resume[@]}" > "$work/round$round.log" 2>&1 &
+  pid=$!
+  sleep "$delay"
+  if kill -KILL "$pid" 2> /dev/null; then
+    wait "$pid" || true
+    interrupted=$((interrupted + 1))
+    epochs_done=$(grep -c "^Epoch" "$work/round$round.log" || true)
+    echo "round $round: killed after ${delay} s ${resume[*]:+(resumed) }having finished $epochs_done epochs"
+  else
+    wait "$pid" || { cat "$work/round$round.log"; echo "round $round: the run failed" >&2; exit 1; }
+    echo "round $round: the run finished before the kill at ${delay} s"
+  fi
+  if [[ -e $run/checkpoint.npz ]]; then
+    check_checkpoint "$run/checkpoint.npz" || { echo "round $round: the checkpoint is corrupt" >&2; exit 1; }
+  fi
+done
+if ((interrupted < kills / 2)); then
+  echo "only $interrupted of $kills kills interrupted a run: the test did not test anything" >&2
+  exit 1
+fi
+
+resume=()
+[[ -e $run/checkpoint.npz ]] && resume=(--resume)
+"$program" "${args[@]}" --output "$run" "${resume[@]}" > "$work/final.log" 2>&1 ||
+  { cat "$work/final.log"; echo "the final resumed run failed" >&2; exit 1; }
+check_checkpoint "$run/checkpoint.npz"
+
+if ! cmp "$work/reference/checkpoint.npz" "$run/checkpoint.npz"; then
+  "$python" - "$work/reference/checkpoint.npz" "$run/checkpoint.npz" <<'PY'
+import sys, numpy as np
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+for name in sorted(set(a.files) | set(b.files)):
+    if name not in a.files or name not in b.files or a[name].tobytes() != b[name].tobytes():
+        print(f"differs: {name}")
+PY
+  echo "the interrupted-and-resumed training did not end where the uninterrupted one did" >&2
+  exit 1
+fi
+echo "kill_and_resume: $interrupted kills, final checkpoint bit for bit equal to the uninterrupted run's"
