@@ -72,3 +72,26 @@ TEST_CASE("binarize: Bernoulli draws with the pixel as probability; static is fi
   CHECK(a.images == b.images);
   CHECK_FALSE(a.images == c.images);
 }
+
+TEST_CASE("batches: bad sizes, indices and pixels are refused, naming the value", "[data]") {
+  CHECK_THROWS_WITH(data::BatchSampler(10, 0), "BatchSampler: batch_size must be at least 1");
+  CHECK_THROWS_WITH(data::BatchSampler(0, 3), Contains("0 examples do not fill one batch of 3"));
+  CHECK(data::BatchSampler(0, 3, /*drop_last=*/false).batches() == 0);  // an empty set has no batches
+  const data::BatchSampler sampler(10, 3);
+  CHECK_THROWS_WITH(sampler.batch(3), "BatchSampler: batch 3 is out of range (3 batches of 3 from 10 examples)");
+  CHECK_THROWS_WITH(data::split_train_validation(data::ImageSet{}, 0), Contains("leave none of 0 for training"));
+  const auto set = numbered_set(10);
+  CHECK_THROWS_WITH(data::subset(set, {2, 10}), "subset: index 10 is out of range for a set of 10 images");
+  std::vector<float> out(4);
+  CHECK_THROWS_WITH(data::gather(set, std::vector<std::size_t>{1, 10}, out),
+                    "gather: index 10 is out of range for a set of 10 images");
+  CHECK_THROWS_WITH(data::gather(set, std::vector<std::size_t>{1, 2, 3}, out),
+                    "gather: the output buffer holds 4 values, 3 images of 2 pixels need 6");
+  Rng rng(1);
+  std::vector<float> p{0.0f, 1.0f, std::nanf(""), 0.5f}, b(4);
+  CHECK_THROWS_WITH(data::binarize(p, b, rng), "binarize: input value nan at index 2 is not a probability in [0, 1]");
+  p[2] = 1.5f;
+  CHECK_THROWS_WITH(data::binarize(p, b, rng), Contains("input value 1.500000 at index 2 is not a probability"));
+  CHECK_THROWS_WITH(data::binarize(p, std::span<float>(b).first(3), rng),
+                    "binarize: input and output sizes differ (4 vs 3)");
+}

@@ -56,3 +56,15 @@ TEST_CASE("read_idx: every bad file gives its pinned error, naming the file and 
   CHECK_THAT(error_of("cut.gz", gz), Contains(f + "cut.gz: the gzip data is truncated"));
   CHECK_THROWS_WITH(data::read_idx(folder / "missing"), Contains("missing: cannot open the file"));
 }
+
+TEST_CASE("read_idx: a folder, an empty file and an unreadable file are named", "[data]") {
+  const auto folder = scratch_folder("idx_unreadable");
+  CHECK_THROWS_AS(data::read_idx(folder), io::IoError);
+  CHECK_THROWS_WITH(data::read_idx(folder), "read " + folder.string() + ": is a folder, not a file");
+  write_bytes(folder / "empty", {});
+  CHECK_THROWS_WITH(data::read_idx(folder / "empty"),
+                    (folder / "empty").string() + ": too short for an IDX header (0 bytes; the magic number alone takes 4)");
+  // As root no permission bit stops a read, but a file with no size (here the process's own
+  // memory) still cannot be read whole.
+  CHECK_THROWS_WITH(data::read_idx("/proc/self/mem"), "read /proc/self/mem: cannot determine the size");
+}

@@ -62,3 +62,51 @@ TEST_CASE("locate_dataset and load errors list what was tried", "[data]") {
   // the shared copy is found by name
   CHECK(data::locate_dataset(data::Dataset::mnist, shared_data()) == shared_data() / "mnist");
 }
+
+TEST_CASE("load_mnist: files of the wrong kind, shape or size name the file", "[data]") {
+  const auto folder = scratch_folder("mnist_wrong_files");
+  const std::vector<std::byte> labels = idx_bytes({2}, {1, 2});
+  write_bytes(folder / "t10k-labels-idx1-ubyte", labels);
+  // the labels file given as the images
+  write_bytes(folder / "t10k-images-idx3-ubyte", labels);
+  CHECK_THROWS_WITH(data::load_mnist(folder, data::Split::test),
+                    (folder / "t10k-images-idx3-ubyte").string() + ": expected images of shape [n, rows, cols], got [2]");
+  // a PNG under the images' name
+  write_bytes(folder / "t10k-images-idx3-ubyte", io::encode_png(io::GrayImage{2, 2, {1, 2, 3, 4}}));
+  CHECK_THROWS_WITH(data::load_mnist(folder, data::Split::test),
+                    Contains("t10k-images-idx3-ubyte: not an IDX file: the magic number at offset 0 starts with 89 50"));
+  // images cut short
+  auto cut = idx_bytes({2, 2, 2}, std::vector<std::uint8_t>(8, 255));
+  cut.resize(cut.size() - 3);
+  write_bytes(folder / "t10k-images-idx3-ubyte", cut);
+  CHECK_THROWS_WITH(data::load_mnist(folder, data::Split::test),
+                    Contains("t10k-images-idx3-ubyte: truncated IDX data: the header declares [2, 2, 2] = 8 bytes"));
+  // the images name a folder: it is skipped, and the file is reported missing
+  std::filesystem::remove(folder / "t10k-images-idx3-ubyte");
+  std::filesystem::create_directory(folder / "t10k-images-idx3-ubyte");
+  CHECK_THROWS_WITH(data::load_mnist(folder, data::Split::test),
+                    Contains(folder.string() + " has no t10k-images-idx3-ubyte (nor .gz)"));
+}
+
+TEST_CASE("locate_dataset_in: only the folder given, and what it lacks", "[data]") {
+  const auto folder = scratch_folder("mnist_given");
+  CHECK_THROWS_WITH(data::locate_dataset_in(data::Dataset::mnist, folder / "typo"),
+                    "cannot find mnist in " + (folder / "typo").string() + ": it does not exist; nor in " +
+                        (folder / "typo" / "mnist").string() +
+                        " (pass the folder that holds the four IDX files, or run `bash cmake/get-data.sh`)");
+  write_bytes(folder / "file", bytes_of({1}));
+  CHECK_THROWS_WITH(data::locate_dataset_in(data::Dataset::mnist, folder / "file"),
+                    Contains((folder / "file").string() + ": it is not a folder;"));
+  write_bytes(folder / "t10k-images-idx3-ubyte.gz", bytes_of({1}));
+  write_bytes(folder / "train-labels-idx1-ubyte", bytes_of({1}));
+  CHECK_THROWS_WITH(data::locate_dataset_in(data::Dataset::fashion_mnist, folder),
+                    "cannot find fashion-mnist in " + folder.string() +
+                        ": it has no train-images-idx3-ubyte, t10k-labels-idx1-ubyte (nor .gz); nor in " +
+                        (folder / "fashion-mnist").string() +
+                        " (pass the folder that holds the four IDX files, or run `bash cmake/get-data.sh`)");
+  // no fallback to the other places locate_dataset searches, even where the data is
+  CHECK_THROWS_AS(data::locate_dataset_in(data::Dataset::mnist, folder), io::IoError);
+  // the folder itself, or its <name> subfolder
+  CHECK(data::locate_dataset_in(data::Dataset::mnist, shared_data()) == shared_data() / "mnist");
+  CHECK(data::locate_dataset_in(data::Dataset::mnist, shared_data() / "mnist") == shared_data() / "mnist");
+}

@@ -37,7 +37,14 @@ inline void binarize(std::span<const float> in, std::span<float> out, Rng& rng) 
     throw ArgumentError("binarize: input and output sizes differ (" + std::to_string(in.size()) + " vs " +
                         std::to_string(out.size()) + ")");
   }
-  for (std::size_t i = 0; i < in.size(); ++i) out[i] = rng.uniform<float>() < in[i] ? 1.0f : 0.0f;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    // a NaN or out-of-range pixel would otherwise become a silent 0 or 1
+    if (!(in[i] >= 0.0f && in[i] <= 1.0f)) {
+      throw ArgumentError("binarize: input value " + std::to_string(in[i]) + " at index " + std::to_string(i) +
+                          " is not a probability in [0, 1]");
+    }
+    out[i] = rng.uniform<float>() < in[i] ? 1.0f : 0.0f;
+  }
 }
 
 /// One fixed binarisation of a whole set (the same images for every seed-equal call).
@@ -73,6 +80,11 @@ class BatchSampler {
     return m_drop_last ? m_order.size() / m_batch_size : (m_order.size() + m_batch_size - 1) / m_batch_size;
   }
   std::span<const std::size_t> batch(std::size_t b) const {
+    if (b >= batches()) {  // past the end the span would read outside the order
+      throw ArgumentError("BatchSampler: batch " + std::to_string(b) + " is out of range (" + std::to_string(batches()) +
+                          " batches of " + std::to_string(m_batch_size) + " from " + std::to_string(m_order.size()) +
+                          " examples)");
+    }
     const std::size_t begin = b * m_batch_size;
     return std::span<const std::size_t>(m_order).subspan(begin, std::min(m_batch_size, m_order.size() - begin));
   }
@@ -86,8 +98,19 @@ class BatchSampler {
 /// Copies the images at `indices` into `out` (rows of set.pixels() floats), no allocation.
 inline void gather(const ImageSet& set, std::span<const std::size_t> indices, std::span<float> out) {
   const std::size_t d = set.pixels();
-  if (out.size() < indices.size() * d) throw ArgumentError("gather: the output buffer is too small");
-  for (std::size_t i = 0; i < indices.size(); ++i) std::copy_n(set.images.data() + indices[i] * d, d, out.data() + i * d);
+  if (out.size() < indices.size() * d) {
+    throw ArgumentError("gather: the output buffer holds " + std::to_string(out.size()) + " values, " +
+                        std::to_string(indices.size()) + " images of " + std::to_string(d) + " pixels need " +
+                        std::to_string(indices.size() * d));
+  }
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    // an index past the set would copy whatever memory follows it
+    if (indices[i] >= set.size()) {
+      throw ArgumentError("gather: index " + std::to_string(indices[i]) + " is out of range for a set of " +
+                          std::to_string(set.size()) + " images");
+    }
+    std::copy_n(set.images.data() + indices[i] * d, d, out.data() + i * d);
+  }
 }
 
 }  // namespace vaelib::data

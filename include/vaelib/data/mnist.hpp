@@ -81,6 +81,30 @@ inline bool has_dataset_files(const std::filesystem::path& folder) {
   return true;
 }
 
+/// The folder a user named (the examples' --data): `folder` itself or `folder/<name>`, and no
+/// other place, so that a mistyped path is an error instead of a silent switch to another
+/// copy of the data. IoError naming the folder and what it lacks otherwise.
+inline std::filesystem::path locate_dataset_in(Dataset d, const std::filesystem::path& folder) {
+  const std::string name(dataset_name(d));
+  const std::filesystem::path nested = folder / name;
+  if (has_dataset_files(folder)) return folder;
+  if (has_dataset_files(nested)) return nested;
+  std::error_code ec;
+  std::string why;
+  if (!std::filesystem::exists(folder, ec)) {
+    why = "it does not exist";
+  } else if (!std::filesystem::is_directory(folder, ec)) {
+    why = "it is not a folder";
+  } else {
+    for (const char* file : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                             "t10k-labels-idx1-ubyte"})
+      if (!find_idx_file(folder, file)) why += (why.empty() ? "it has no " : ", ") + std::string(file);
+    why += " (nor .gz)";
+  }
+  throw io::IoError("cannot find " + name + " in " + folder.string() + ": " + why + "; nor in " + nested.string() +
+                    " (pass the folder that holds the four IDX files, or run `bash cmake/get-data.sh`)");
+}
+
 /// The folders searched for a dataset, in order: `explicit_folder` (itself, then /<name>),
 /// $VAELIB_DATA/<name>, ./data/<name>, ../shared/data/<name>, and for Fashion-MNIST Debian's
 /// /usr/share/datasets/fashion-mnist.
