@@ -128,3 +128,52 @@ TEST_CASE("models::VAE: bad configurations are refused", "[models]") {
   CHECK_THROWS_WITH(models::VAE<float>(tape, rng, params.scope("v"), {}, models::Likelihood<float>{"mine", 1, {}, {}}),
                     Contains("the likelihood 'mine' needs heads, make and mean"));
 }
+
+TEST_CASE("models::VAE: inputs of the wrong width, an empty batch and zero particles", "[models]") {
+  Tape<float> tape;
+  Rng rng(11);
+  ParameterStore<float> params(12);
+  models::VAE<float> vae(tape, rng, params.scope("vae"), toy_config(), models::bernoulli_likelihood<float>());
+  // checked before any parameter is made: a fresh model would otherwise build a 15-wide encoder
+  CHECK_THROWS_AS(vae.encode(tape.constant(xt::xarray<float>(xt::zeros<float>({4, 15})))), ShapeError);
+  CHECK_THROWS_WITH(vae.encode(tape.constant(xt::xarray<float>(xt::zeros<float>({4, 15})))),
+                    "models::VAE.encode: x has shape [4, 15], expected [..., 16] (config.x_dim)");
+  CHECK(params.size() == 0);
+  CHECK_THROWS_WITH(vae.decode_mean(tape.constant(xt::xarray<float>(xt::zeros<float>({4, 3})))),
+                    "models::VAE.decode_mean: z has shape [4, 3], expected [..., 2] (config.z_dim)");
+  CHECK_THROWS_WITH(vae.encode(tape.constant(0.0f)), Contains("x has shape [], expected [..., 16]"));
+  CHECK_THROWS_WITH(vae.variational(tape.constant(toy_images()), 0), "Normal.sample: n_samples must be at least 1");
+  // An empty batch: the bound of each of no images is an empty tensor; averaging it is refused.
+  const auto empty = tape.constant(xt::xarray<float>(xt::zeros<float>({0, 16})));
+  vae.prepare(0);
+  const auto q = vae.variational(empty, 1);
+  auto lb = elbo(vae.model(), {{"x", empty}}, q, 0);
+  CHECK(lb.value().shape() == Shape{0});
+  CHECK_THROWS_WITH(mean(lb.sgvb()),
+                    "mean: cannot average over an empty axis of shape [0] (the mean of no elements is undefined)");
+  const auto q3 = vae.variational(empty, 3);
+  auto iw = iw_objective(vae.model(), {{"x", empty}}, q3, 0);
+  CHECK(iw.value().shape() == Shape{0});
+  CHECK_THROWS_WITH(mean(iw.sgvb()), Contains("mean: cannot average over an empty axis"));
+  // A NaN pixel is refused by the Bernoulli likelihood, naming where it is.
+  tape.clear();
+  xt::xarray<float> x = toy_images();
+  x(1, 3) = std::nanf("");
+  const auto xv = tape.constant(x);
+  vae.prepare(8);
+  const auto qv = vae.variational(xv, 1);
+  CHECK_THROWS_WITH(elbo(vae.model(), {{"x", xv}}, qv, 0).value(),
+                    Contains("Bernoulli: logits must be finite or infinite, not NaN, got nan at flat index"));
+  // anomaly mode names the input itself
+  tape.clear();
+  tape.detect_anomaly(true);
+  const auto xa = tape.constant(x);
+  auto with_anomaly_mode = [&] {
+    const auto qa = vae.variational(xa, 1);
+    return elbo(vae.model(), {{"x", xa}}, qa, 0).value();
+  };
+  CHECK_THROWS_WITH(with_anomaly_mode(),
+                    Contains("anomaly: NaN in the forward value of node") &&
+                        Contains("(op 'constant', shape [8, 16]) at element 19"));
+  tape.detect_anomaly(false);
+}

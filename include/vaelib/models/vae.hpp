@@ -107,6 +107,8 @@ class VAE {
   MetaBayesianNet<T>& model() noexcept { return m_model; }
 
   Encoding encode(const Var<T>& x) const {
+    // checked here: on a fresh model a wrong width would silently build a wrong-sized encoder
+    check_width("encode", "x", x, m_config.x_dim, "x_dim");
     const ParameterScope<T> q = m_scope.scope("q");
     Var<T> h = x;
     for (std::size_t i = 0; i < m_config.encoder.size(); ++i)
@@ -131,6 +133,7 @@ class VAE {
 
   /// The likelihood's mean for latent codes z [..., z_dim] (no sampling of x is kept).
   Var<T> decode_mean(const Var<T>& z) const {
+    check_width("decode_mean", "z", z, m_config.z_dim, "z_dim");
     const std::vector<Var<T>> heads = decoder_heads(z);
     return m_likelihood.mean(heads);
   }
@@ -140,6 +143,13 @@ class VAE {
   const ParameterScope<T>& scope() const noexcept { return m_scope; }
 
  private:
+  static void check_width(const char* method, const char* what, const Var<T>& v, std::size_t width, const char* field) {
+    if (v.rank() == 0 || v.shape().back() != width) {
+      throw ShapeError("models::VAE." + std::string(method) + ": " + what + " has shape " + to_string(v.shape()) +
+                       ", expected [..., " + std::to_string(width) + "] (config." + field + ")");
+    }
+  }
+
   std::vector<Var<T>> decoder_heads(const Var<T>& z) const {
     const ParameterScope<T> gen = m_scope.scope("gen");
     Var<T> h = z;
