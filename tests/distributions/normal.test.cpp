@@ -82,3 +82,25 @@ TEST_CASE("normal: a nonpositive std is refused", "[distributions]") {
                                                tape.constant(xt::xarray<double>{1.0, -1.0})),
                       "Normal: std must be positive, got -1.000000 at flat index 1 of shape [2]");
 }
+
+TEST_CASE("normal: NaN parameters and values", "[distributions]") {
+  // A NaN std is not positive: refused. A NaN mean, log-std or value gives a NaN log-prob
+  // where it is and nowhere else (anomaly mode, Tape::detect_anomaly, names the first one).
+  Tape<double> tape;
+  const double nan = std::nan("");
+  CHECK_THROWS_WITH(Normal<double>::with_std(tape.constant(xt::xarray<double>{0.0, 0.0}), tape.constant(nan)),
+                    "Normal: std must be positive, got nan at flat index 0 of shape []");
+  const auto zero2 = [&] { return tape.constant(xt::xarray<double>{0.0, 0.0}); };
+  const auto by_mean = Normal<double>::with_std(tape.constant(xt::xarray<double>{0.0, nan}), tape.constant(1.0));
+  const auto lp_mean = by_mean.log_prob(zero2());
+  CHECK(lp_mean.value()(0) == Approx(-0.91893853320467274));
+  CHECK(std::isnan(lp_mean.value()(1)));
+  const auto by_logstd = Normal<double>::with_logstd(zero2(), tape.constant(xt::xarray<double>{nan, 0.0}));
+  const auto lp_logstd = by_logstd.log_prob(zero2());
+  CHECK(std::isnan(lp_logstd.value()(0)));
+  CHECK(lp_logstd.value()(1) == Approx(-0.91893853320467274));
+  const auto standard = Normal<double>::with_std(zero2(), tape.constant(1.0));
+  const auto lp_value = standard.log_prob(tape.constant(xt::xarray<double>{nan, 0.0}));
+  CHECK(std::isnan(lp_value.value()(0)));
+  CHECK(lp_value.value()(1) == Approx(-0.91893853320467274));
+}

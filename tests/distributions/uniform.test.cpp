@@ -157,3 +157,9 @@ TEST_CASE("Uniform: float", "[distributions]") {
     REQUIRE((s.data()[2 * i + 1] >= 2.0f && s.data()[2 * i + 1] < 5.5f));
   }
 }
+
+TEST_CASE("Uniform: a NaN value lies outside [low, high): log_prob -inf", "[distributions]") {
+  Tape<double> tape;
+  const Uniform<double> d(tape.constant(0.0), tape.constant(1.0));
+  require_values(d.log_prob(tape.constant(xt::xarray<double>{0.5, std::nan("")})), {0.0, -kInf});
+}

@@ -82,3 +82,15 @@ TEST_CASE("npz: without the integrity record, entry CRCs still catch damage", "[
   REQUIRE_THROWS_WITH(decode_npz(compressed, "c.npz", false),
                       Contains("entry 'param/gen/w.npy' is compressed (method 8)"));
 }
+
+TEST_CASE("npz: a file of another kind (a PNG, a bare .npy) is refused, naming it", "[io]") {
+  const std::vector<std::byte> png = encode_png(GrayImage{2, 2, {1, 2, 3, 4}});
+  REQUIRE_THROWS_AS(decode_npz(png, "ck.npz", true), FormatError);
+  REQUIRE_THROWS_WITH(decode_npz(png, "ck.npz", true),
+                      "ck.npz: byte " + std::to_string(png.size()) +
+                          ": truncated or not an npz archive: no zip end-of-central-directory record in the last bytes "
+                          "(size " + std::to_string(png.size()) + ")");
+  const std::vector<float> w = {1, 2};
+  const std::vector<std::byte> npy = encode_npy(make_npy<float>(Shape{2}, w));
+  REQUIRE_THROWS_WITH(decode_npz(npy, "w.npy", false), Contains("w.npy: byte ") && Contains("not an npz archive"));
+}

@@ -48,3 +48,19 @@ TEST_CASE("image_grid: images tiled row by row, with padding and zoom", "[io]") 
   io::save_image_grid(folder / "g.png", images, 2, 2);
   CHECK(io::load_png(folder / "g.png").width == 2 * 3 + 1);
 }
+
+TEST_CASE("png: a folder, a truncated file, a missing file; NaN pixels drawn black", "[io]") {
+  const auto folder = scratch_folder("png_bad");
+  CHECK_THROWS_WITH(io::load_png(folder), "read " + folder.string() + ": is a folder, not a file");
+  CHECK_THROWS_WITH(io::load_png(folder / "none.png"), Contains("read " + (folder / "none.png").string() + ": cannot open"));
+  auto bytes = io::encode_png(io::GrayImage{4, 4, std::vector<std::uint8_t>(16, 7)});
+  const std::size_t size = bytes.size() - 20;
+  bytes.resize(size);
+  write_bytes(folder / "cut.png", bytes);
+  CHECK_THROWS_AS(io::load_png(folder / "cut.png"), io::FormatError);
+  CHECK_THROWS_WITH(io::load_png(folder / "cut.png"),
+                    Contains((folder / "cut.png").string() + ": truncated PNG data: ") &&
+                        Contains(", the file ends at offset " + std::to_string(size)));
+  const io::GrayImage grid = io::image_grid(std::vector<float>{std::nanf(""), 1.0f, 0.0f, 1.0f}, 2, 2, {.padding = 0});
+  CHECK(grid.pixels == std::vector<std::uint8_t>{0, 255, 0, 255});
+}

@@ -102,7 +102,8 @@ inline GrayImage load_png(const std::filesystem::path& path) {
   struct Reader {
     const std::vector<std::byte>* bytes;
     std::size_t at = 0;
-  } reader{&bytes};
+    std::string error;  // outlives png_error's longjmp (a local string would not be destroyed)
+  } reader{&bytes, 0, {}};
   GrayImage image;
   std::vector<png_bytep> rows;
   if (setjmp(png_jmpbuf(png))) {
@@ -111,7 +112,11 @@ inline GrayImage load_png(const std::filesystem::path& path) {
   }
   png_set_read_fn(png, &reader, [](png_structp p, png_bytep data, png_size_t length) {
     auto* r = static_cast<Reader*>(png_get_io_ptr(p));
-    if (r->at + length > r->bytes->size()) png_error(p, "truncated PNG data");
+    if (r->at + length > r->bytes->size()) {
+      r->error = "truncated PNG data: " + std::to_string(length) + " bytes wanted at offset " + std::to_string(r->at) +
+                 ", the file ends at offset " + std::to_string(r->bytes->size());
+      png_error(p, r->error.c_str());
+    }
     std::memcpy(data, r->bytes->data() + r->at, length);
     r->at += length;
   });

@@ -186,3 +186,17 @@ TEST_CASE("matmul: errors", "[ops]") {
   REQUIRE_THROWS_AS(matmul(m34, m34), TapeError);
   REQUIRE_THROWS_WITH(matmul(m34, m34, {.transpose_b = true}), Contains("stale"));
 }
+
+TEST_CASE("matmul: an empty inner dimension gives zeros, empty rows give an empty product", "[ops]") {
+  Tape<double> tape;
+  const auto a = tape.variable(xt::xarray<double>(xt::zeros<double>({2, 0})));
+  const auto b = tape.variable(xt::xarray<double>(xt::zeros<double>({0, 3})));
+  const auto c = matmul(a, b);
+  CHECK(c.shape() == Shape{2, 3});
+  CHECK(xt::all(xt::equal(c.value(), 0.0)));
+  tape.backward(sum(c));
+  CHECK(a.grad().size() == 0);
+  const auto none = tape.constant(xt::xarray<double>(xt::zeros<double>({0, 4})));
+  const auto rows = matmul(none, tape.variable(random_array({4, 3})));
+  CHECK(rows.shape() == Shape{0, 3});
+}

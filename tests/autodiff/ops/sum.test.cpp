@@ -82,3 +82,13 @@ TEST_CASE("sum: bad axes throw ArgumentError", "[ops]") {
   REQUIRE_THROWS_AS(sum(x), TapeError);
   REQUIRE_THROWS_WITH(sum(x), Contains("stale"));
 }
+
+TEST_CASE("sum: an empty tensor sums to 0, and its gradient is empty", "[ops]") {
+  Tape<double> tape;
+  const auto x = tape.variable(xt::xarray<double>(xt::zeros<double>({0, 3})));
+  const auto total = sum(x);
+  CHECK(total.item() == 0.0);
+  CHECK(sum(x, {0}).shape() == Shape{3});
+  tape.backward(total);
+  CHECK(x.grad().size() == 0);
+}
