@@ -33,13 +33,25 @@ if [[ ${1:-} == --list ]]; then
 fi
 
 selected=("$@")
+# Check every name and program before running anything: a typo or a missing build found
+# after half an hour of training would waste it.
+names=" "
+for e in "${experiments[@]}"; do names+="${e%%|*} "; done
+for s in "${selected[@]}"; do
+  [[ $names == *" $s "* ]] || { echo "reproduce.sh: no experiment named '$s' (see --list)" >&2; exit 1; }
+done
+for e in "${experiments[@]}"; do
+  IFS='|' read -r name command _ <<< "$e"
+  if ((${#selected[@]})) && [[ ! " ${selected[*]} " == *" $name "* ]]; then continue; fi
+  program=${command%% *}
+  [[ -x $bin/$program ]] || { echo "reproduce.sh: $bin/$program is not built (cmake --build build)" >&2; exit 1; }
+done
 ran=0
 for e in "${experiments[@]}"; do
   IFS='|' read -r name command figures <<< "$e"
   if ((${#selected[@]})) && [[ ! " ${selected[*]} " == *" $name "* ]]; then continue; fi
   read -r -a argv <<< "$command"
   program=${argv[0]}
-  [[ -x $bin/$program ]] || { echo "reproduce.sh: $bin/$program is not built (cmake --build build)" >&2; exit 1; }
   out=results/$name
   echo "== $name: $bin/$command --output $out"
   rm -rf "$out" && mkdir -p results
@@ -51,4 +63,4 @@ for e in "${experiments[@]}"; do
   cp "$out.log" "docs/images/$name/log.txt"
   ran=$((ran + 1))
 done
-((ran)) || { echo "reproduce.sh: no experiment named ${selected[*]} (see --list)" >&2; exit 1; }
+((ran)) || { echo "reproduce.sh: no experiment ran" >&2; exit 1; }

@@ -100,11 +100,13 @@ int main(int argc, char** argv) {
   CLI::App app{"Deterministic autoencoder with a 2-D code and a 30-component Gaussian mixture fitted by EM on the "
                "codes (seed 004, section 5.3), beside a 2-D Gaussian VAE (section 5.1)."};
   vaelib::examples::add_experiment_options(app, o);
-  app.add_option("--components", components, "Mixture components")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--em-iterations", em_iterations, "EM iterations")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--components", components, "Mixture components")->capture_default_str()->check(vaelib::examples::at_least_one);
+  app.add_option("--em-iterations", em_iterations, "EM iterations")->capture_default_str()->check(vaelib::examples::at_least_one);
   app.add_option("--vae-epochs", vae_epochs, "Epochs of the 2-D VAE for comparison (0: as --epochs)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
+    // every part is trained from scratch: ignoring the flag would silently start over
+    if (o.resume) throw vaelib::ArgumentError("--resume is not supported: autoencoder_gmm keeps no checkpoint to resume");
     if (o.threads > 0) openblas_set_num_threads(o.threads);
     std::filesystem::create_directories(o.output);
     const std::filesystem::path out = o.output;

@@ -17,16 +17,17 @@ int main(int argc, char** argv) {
   std::string objective = "reinforce";
   CLI::App app{"VAE with Bernoulli latents (seed 004, section 5.2), trained with reinforce() and baselines, or VIMCO."};
   vaelib::examples::add_experiment_options(app, o);
-  app.add_option("--latent", z_dim, "Binary latent dimensions")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--latent", z_dim, "Binary latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one);
   app.add_option("--objective", objective, "reinforce (ELBO, moving-average and learned baselines) or vimco (IW bound)")
       ->capture_default_str()
       ->check(CLI::IsMember({"reinforce", "vimco"}));
   app.add_option("--particles", o.particles, "Particles per image (VIMCO needs at least 2)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(vaelib::examples::at_least_one);
   CLI11_PARSE(app, argc, argv);
   try {
-    if (objective == "vimco" && o.particles < 2) o.particles = 10;
+    // VIMCO's default is 10 particles; an explicit --particles 1 is refused, not replaced
+    if (objective == "vimco" && app.count("--particles") == 0) o.particles = 10;
     vaelib::examples::VaeExperiment run(
         o, {.x_dim = 784, .z_dim = z_dim, .latent = vaelib::models::LatentKind::bernoulli},
         vaelib::models::bernoulli_likelihood<float>(),

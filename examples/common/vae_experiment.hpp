@@ -18,6 +18,7 @@
 #include <vaelib/vae.hpp>
 #include <vector>
 
+#include "cli_checks.hpp"
 #include "progress_bar.hpp"
 
 namespace vaelib::examples {
@@ -45,9 +46,9 @@ struct ExperimentOptions {
 
 /// The options every VAE-family example takes (defaults as set in `o`).
 inline void add_experiment_options(CLI::App& app, ExperimentOptions& o) {
-  app.add_option("--epochs", o.epochs, "Training epochs (the most, with --patience)")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", o.batch_size, "Images per training step")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--lr", o.learning_rate, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--epochs", o.epochs, "Training epochs (the most, with --patience)")->capture_default_str()->check(vaelib::examples::at_least_one);
+  app.add_option("--batch-size", o.batch_size, "Images per training step")->capture_default_str()->check(vaelib::examples::at_least_one);
+  app.add_option("--lr", o.learning_rate, "Adam learning rate")->capture_default_str()->check(vaelib::examples::above_zero);
   app.add_option("--seed", o.seed, "Seed of parameters, sampling, shuffling and binarisation")->capture_default_str();
   app.add_option("--dataset", o.dataset, "mnist or fashion-mnist")
       ->capture_default_str()
@@ -77,7 +78,10 @@ struct Datasets {
 /// Train (and validation) and test images; binary pixels (dynamic binarisation at training
 /// time, a fixed draw of validation and test) unless `grey`.
 inline Datasets load_datasets(const ExperimentOptions& o, bool grey) {
-  const auto folder = data::locate_dataset(data::parse_dataset(o.dataset), o.data_folder);
+  // --data names one folder: searching elsewhere would silently train on another copy
+  const data::Dataset dataset = data::parse_dataset(o.dataset);
+  const auto folder =
+      o.data_folder.empty() ? data::locate_dataset(dataset) : data::locate_dataset_in(dataset, o.data_folder);
   Datasets d;
   data::ImageSet train = data::head(data::load_mnist(folder, data::Split::train), o.train_n);
   if (o.validation_n > 0) {

@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   float min_logstd = -4.0f;
   CLI::App app{"VAE with a Gaussian likelihood (mean and log-std heads) on grey-level MNIST (seed 000, section 4.2)."};
   vaelib::examples::add_experiment_options(app, o);
-  app.add_option("--latent", z_dim, "Latent dimensions")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--latent", z_dim, "Latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one);
   app.add_option("--min-logstd", min_logstd, "Lower clamp of the pixels' log-std")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {

@@ -16,6 +16,7 @@
 #include <vaelib/vae.hpp>
 #include <vector>
 
+#include "../common/cli_checks.hpp"
 #include "../common/progress_bar.hpp"
 
 namespace {
@@ -71,7 +72,10 @@ BayesianNet<float> q_net(vaelib::Tape<float>& tape, vaelib::Rng& rng, const Enco
 
 /// Static (fixed-seed) binarisation for evaluation, dynamic for training batches.
 vaelib::data::ImageSet load_split(const Options& o, vaelib::data::Split split, std::size_t n) {
-  const auto folder = vaelib::data::locate_dataset(vaelib::data::parse_dataset(o.dataset), o.data_folder);
+  // --data names one folder: searching elsewhere would silently train on another copy
+  const auto dataset = vaelib::data::parse_dataset(o.dataset);
+  const auto folder = o.data_folder.empty() ? vaelib::data::locate_dataset(dataset)
+                                            : vaelib::data::locate_dataset_in(dataset, o.data_folder);
   return vaelib::data::head(vaelib::data::load_mnist(folder, split), n);
 }
 
@@ -315,11 +319,11 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"The VAE of ZhuSuan's tutorial on binarised MNIST (or Fashion-MNIST), trained with elbo().sgvb()."};
-  app.add_option("--epochs", o.epochs, "Training epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", o.batch_size, "Images per training step")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--latent", o.z_dim, "Latent dimensions (z_dim)")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--hidden", o.hidden, "Units of each hidden layer")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--lr", o.learning_rate, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--epochs", o.epochs, "Training epochs")->capture_default_str()->check(vaelib::examples::at_least_one);
+  app.add_option("--batch-size", o.batch_size, "Images per training step")->capture_default_str()->check(vaelib::examples::at_least_one);
+  app.add_option("--latent", o.z_dim, "Latent dimensions (z_dim)")->capture_default_str()->check(vaelib::examples::at_least_one);
+  app.add_option("--hidden", o.hidden, "Units of each hidden layer")->capture_default_str()->check(vaelib::examples::at_least_one);
+  app.add_option("--lr", o.learning_rate, "Adam learning rate")->capture_default_str()->check(vaelib::examples::above_zero);
   app.add_option("--seed", o.seed, "Seed of parameters, sampling, shuffling and binarisation")->capture_default_str();
   app.add_option("--dataset", o.dataset, "mnist or fashion-mnist")
       ->capture_default_str()

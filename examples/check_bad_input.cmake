@@ -1,0 +1,129 @@
+# ctest: an example given a bad command line or bad data stops with exit status 1 (or CLI11's
+# own status for a bad option) and a message naming what was wrong; never a crash, never a
+# run on other data than was asked for.
+#   cmake -DPROGRAM=... -DKIND=vae|family|vimco|gmm -DWORK_DIR=... -DSHARED_DATA=... -P check_bad_input.cmake
+# KIND: vae (examples/vae), family (the VAE-family harness), vimco (bernoulli_latent_vae),
+# gmm (autoencoder_gmm, which has no --resume).
+
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+set(mnist ${SHARED_DATA}/mnist)
+if(NOT EXISTS ${mnist}/train-images-idx3-ubyte.gz)
+  message(FATAL_ERROR "MNIST is missing from ${mnist} (see ../shared/data/README.md or run cmake/get-data.sh)")
+endif()
+# small runs: a slice, no log-likelihood, no progress bar
+set(slice --train-n 200 --test-n 100 --ll-particles 0 --no-progress)
+set(small ${slice} --batch-size 100)
+
+# Runs PROGRAM with ARGN and checks that it fails, not by a signal, with stderr or stdout
+# matching `expected`.
+function(expect_failure expected)
+  execute_process(COMMAND ${PROGRAM} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc MATCHES "^[0-9]+$")
+    message(FATAL_ERROR "${PROGRAM} ${ARGN}: crashed (${rc}):\n${out}${err}")
+  endif()
+  if(rc EQUAL 0)
+    message(FATAL_ERROR "${PROGRAM} ${ARGN}: succeeded, expected a failure matching '${expected}':\n${out}${err}")
+  endif()
+  if(NOT "${out}${err}" MATCHES "${expected}")
+    message(FATAL_ERROR "${PROGRAM} ${ARGN}: expected a message matching '${expected}', got:\n${out}${err}")
+  endif()
+  message(STATUS "ok (exit ${rc}): ${ARGN}\n  ${err}")
+endfunction()
+
+# ---- the command line ---------------------------------------------------------------------
+expect_failure("not expected: --bogus" --bogus)
+expect_failure("--batch-size: expected a whole number of at least 1, got '0'" --batch-size 0)
+expect_failure("--batch-size: expected a whole number of at least 1, got '-5'" --batch-size -5)
+expect_failure("--epochs: expected a whole number of at least 1, got '0'" --epochs 0)
+expect_failure("--epochs: expected a whole number of at least 1, got 'two'" --epochs two)
+expect_failure("--lr: expected a number above 0, got '-1'" --lr -1)
+expect_failure("--lr: expected a number above 0, got 'abc'" --lr abc)
+expect_failure("--dataset: foo not in \\{mnist,fashion-mnist\\}" --dataset foo)
+expect_failure("--epochs: 1 required UINT:POSITIVE missing" --epochs)
+
+# ---- the data folder ----------------------------------------------------------------------
+# a --data folder without the data is an error: no search elsewhere (../shared/data has it)
+set(empty ${WORK_DIR}/empty)
+file(MAKE_DIRECTORY ${empty})
+expect_failure("cannot find mnist in ${empty}: it has no train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte \\(nor .gz\\); nor in ${empty}/mnist"
+  --data ${empty} ${small} --output ${WORK_DIR}/out)
+expect_failure("cannot find mnist in ${WORK_DIR}/typo: it does not exist"
+  --data ${WORK_DIR}/typo ${small} --output ${WORK_DIR}/out)
+
+# folders whose files are wrong: built from the real ones (links) and cut or swapped copies
+function(make_data_folder folder)
+  file(MAKE_DIRECTORY ${folder})
+  foreach(f train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
+    file(CREATE_LINK ${mnist}/${f}.gz ${folder}/${f}.gz SYMBOLIC)
+  endforeach()
+endfunction()
+# labels of the test set beside the training images: 10000 labels for 60000 images
+make_data_folder(${WORK_DIR}/mismatched)
+file(REMOVE ${WORK_DIR}/mismatched/train-labels-idx1-ubyte.gz)
+file(CREATE_LINK ${mnist}/t10k-labels-idx1-ubyte.gz ${WORK_DIR}/mismatched/train-labels-idx1-ubyte.gz SYMBOLIC)
+expect_failure("train-labels-idx1-ubyte.gz: expected 60000 labels \\(one per image of [^)]*train-images-idx3-ubyte.gz\\), got shape \\[10000\\]"
+  --data ${WORK_DIR}/mismatched ${small} --output ${WORK_DIR}/out)
+# the training images' .gz cut after 100000 bytes
+make_data_folder(${WORK_DIR}/truncated)
+file(REMOVE ${WORK_DIR}/truncated/train-images-idx3-ubyte.gz)
+execute_process(COMMAND head -c 100000 ${mnist}/train-images-idx3-ubyte.gz
+                OUTPUT_FILE ${WORK_DIR}/truncated/train-images-idx3-ubyte.gz)
+expect_failure("truncated/train-images-idx3-ubyte.gz: the gzip data is truncated \\(it ends at offset 100000"
+  --data ${WORK_DIR}/truncated ${small} --output ${WORK_DIR}/out)
+# a PNG under the name of the training images
+make_data_folder(${WORK_DIR}/png)
+file(REMOVE ${WORK_DIR}/png/train-images-idx3-ubyte.gz)
+file(COPY_FILE ${CMAKE_CURRENT_LIST_DIR}/../docs/images/vae/samples_25.png ${WORK_DIR}/png/train-images-idx3-ubyte)
+expect_failure("png/train-images-idx3-ubyte: not an IDX file: the magic number at offset 0 starts with 89 50, expected 00 00"
+  --data ${WORK_DIR}/png ${small} --output ${WORK_DIR}/out)
+
+# ---- an output folder that is a file ------------------------------------------------------
+file(WRITE ${WORK_DIR}/a_file "x")
+expect_failure("cannot create directories: .*\\[${WORK_DIR}/a_file\\]"
+  --data ${mnist} ${small} --output ${WORK_DIR}/a_file)
+
+# ---- sizes that do not fit the data -------------------------------------------------------
+expect_failure("BatchSampler: 50 examples do not fill one batch of 100"
+  --data ${mnist} --train-n 50 --test-n 100 --ll-particles 0 --no-progress --batch-size 100 --output ${WORK_DIR}/out)
+
+# ---- checkpoints --------------------------------------------------------------------------
+if(KIND STREQUAL "gmm")
+  expect_failure("autoencoder_gmm: --resume is not supported: autoencoder_gmm keeps no checkpoint to resume"
+    --data ${mnist} ${small} --resume --output ${WORK_DIR}/fresh)
+  return()
+endif()
+expect_failure("--resume: no checkpoint at ${WORK_DIR}/fresh/checkpoint.npz"
+  --data ${mnist} ${small} --resume --output ${WORK_DIR}/fresh)
+
+if(KIND STREQUAL "vimco")
+  expect_failure("--particles must be at least 2 for VIMCO \\(got 1\\)"
+    --data ${mnist} ${small} --objective vimco --particles 1 --output ${WORK_DIR}/out)
+  expect_failure("--objective: elbo not in \\{reinforce,vimco\\}" --objective elbo)
+  return()
+endif()
+if(KIND STREQUAL "family")
+  expect_failure("split_train_validation: 200 validation images leave none of 200 for training"
+    --data ${mnist} ${small} --validation-n 200 --output ${WORK_DIR}/out)
+  return()
+endif()
+
+# KIND vae: a checkpoint of another model, a damaged one, one from another batch size
+execute_process(COMMAND ${PROGRAM} --data ${mnist} ${small} --epochs 1 --output ${WORK_DIR}/trained
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the one-epoch run failed (${rc}):\n${out}${err}")
+endif()
+set(checkpoint ${WORK_DIR}/trained/checkpoint.npz)
+# (the parameters are made at the first step, so the first that differs is named there)
+expect_failure("parameter 'q/z_mean/weight': requested with shape \\[500, 8\\] but it exists with shape \\[500, 40\\]"
+  --data ${mnist} ${small} --epochs 2 --resume --checkpoint ${checkpoint} --latent 8 --output ${WORK_DIR}/out)
+expect_failure("--resume: the checkpoint is at step 2, not at the end of an epoch of 4 steps"
+  --data ${mnist} ${slice} --epochs 2 --resume --checkpoint ${checkpoint} --batch-size 50 --output ${WORK_DIR}/out)
+file(SIZE ${checkpoint} size)
+math(EXPR half "${size} / 2")
+execute_process(COMMAND head -c ${half} ${checkpoint} OUTPUT_FILE ${WORK_DIR}/cut.npz)
+expect_failure("cut.npz: byte ${half}: truncated or not an npz archive"
+  --data ${mnist} ${small} --epochs 2 --resume --checkpoint ${WORK_DIR}/cut.npz --output ${WORK_DIR}/out)
+expect_failure("read ${WORK_DIR}: is a folder, not a file"
+  --data ${mnist} ${small} --epochs 2 --resume --checkpoint ${WORK_DIR} --output ${WORK_DIR}/out)
