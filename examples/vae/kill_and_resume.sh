@@ -48,30 +48,41 @@ reference_seconds=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.3f", b - 
 echo "uninterrupted run: ${reference_seconds} s"
 
 run=$work/interrupted
-interrupted=0
-for ((round = 1; round <= kills; ++round)); do
+interrupted=0 resumed_kills=0 round=0
+# Each delay is drawn within the first third of the uninterrupted run's time, so most kills
+# land before the run can finish. A run that does finish first is started over, so that
+# every one of the kills interrupts a run.
+while ((interrupted < kills)); do
+  round=$((round + 1))
+  if ((round > 4 * kills)); then
+    echo "$((round - 1)) rounds but only $interrupted kills interrupted a run: the test did not test anything" >&2
+    exit 1
+  fi
   resume=()
   [[ -e $run/checkpoint.npz ]] && resume=(--resume)
-  # a moment anywhere in the run: loading, a training step, a checkpoint being written
-  delay=$(awk -v r=$((RANDOM % 1000)) -v t="$reference_seconds" 'BEGIN { printf "%.3f", 0.1 + r * t / 1000 }')
+  delay=$(awk -v r=$((RANDOM % 1000)) -v t="$reference_seconds" 'BEGIN { printf "%.3f", 0.1 + r * t / 3000 }')
   "$program" "${args[@]}" --output "$run" "${resume[@]}" > "$work/round$round.log" 2>&1 &
   pid=$!
   sleep "$delay"
   if kill -KILL "$pid" 2> /dev/null; then
-    wait "$pid" || true
+    { wait "$pid"; } 2> /dev/null || true  # (without bash's "Killed" line)
     interrupted=$((interrupted + 1))
+    ((${#resume[@]})) && resumed_kills=$((resumed_kills + 1))
     epochs_done=$(grep -c "^Epoch" "$work/round$round.log" || true)
     echo "round $round: killed after ${delay} s ${resume[*]:+(resumed) }having finished $epochs_done epochs"
   else
     wait "$pid" || { cat "$work/round$round.log"; echo "round $round: the run failed" >&2; exit 1; }
-    echo "round $round: the run finished before the kill at ${delay} s"
+    echo "round $round: the run finished before the kill at ${delay} s; starting over"
+    check_checkpoint "$run/checkpoint.npz" || { echo "round $round: the checkpoint is corrupt" >&2; exit 1; }
+    rm -rf "$run"
+    continue
   fi
   if [[ -e $run/checkpoint.npz ]]; then
     check_checkpoint "$run/checkpoint.npz" || { echo "round $round: the checkpoint is corrupt" >&2; exit 1; }
   fi
 done
-if ((interrupted < kills / 2)); then
-  echo "only $interrupted of $kills kills interrupted a run: the test did not test anything" >&2
+if ((resumed_kills == 0)); then
+  echo "no kill interrupted a resumed run: the test did not test resuming" >&2
   exit 1
 fi
 

@@ -46,6 +46,15 @@ TEST_CASE("BatchSampler: each epoch visits every example once, in a seeded order
   Rng same(5);
   again.shuffle(same);
   CHECK(std::equal(again.batch(0).begin(), again.batch(0).end(), sampler.batch(0).begin()));
+  // An epoch's order depends on the RNG state only, not on earlier shuffles (exact resume).
+  const RngState before_second_epoch = rng.state();
+  sampler.shuffle(rng);
+  data::BatchSampler resumed(10, 3);
+  Rng restored(0);
+  restored.set_state(before_second_epoch);
+  resumed.shuffle(restored);
+  for (std::size_t b = 0; b < sampler.batches(); ++b)
+    CHECK(std::equal(resumed.batch(b).begin(), resumed.batch(b).end(), sampler.batch(b).begin()));
   data::BatchSampler keep(10, 3, /*drop_last=*/false);
   CHECK(keep.batches() == 4);
   CHECK(keep.batch(3).size() == 1);

@@ -205,6 +205,22 @@ TEST_CASE("checkpoint: mismatched models and files are named in the error", "[io
     write_chars(folder / "text.npz", std::vector<char>(100, 'x'));
     ParameterStore<float> store;
     REQUIRE_THROWS_AS(load_checkpoint(folder / "text.npz", TrainingState<float>{&store}), FormatError);
+    REQUIRE_THROWS_WITH(load_checkpoint(folder / "text.npz", TrainingState<float>{&store}),
+                        Contains("text.npz: byte 100: truncated or not an npz archive"));
+  }
+  SECTION("a parameter name the store cannot hold is refused before anything is created") {
+    NpzArchive archive;
+    const std::uint64_t version = 1;
+    archive.add("vaelib/format", make_npy<std::uint64_t>(Shape{1}, std::span<const std::uint64_t>(&version, 1)));
+    const std::vector<float> values{1.0f, 2.0f};
+    archive.add("param/fine", make_npy<float>(Shape{2}, values));
+    archive.add("param/enc//w", make_npy<float>(Shape{2}, values));
+    const std::vector<std::byte> bytes = encode_npz(archive);
+    ParameterStore<float> store;
+    REQUIRE_THROWS_WITH(load_checkpoint_from_bytes(bytes, "odd.npz", TrainingState<float>{&store}),
+                        "load_checkpoint odd.npz: array 'param/enc//w' does not name a valid parameter "
+                        "(expected non-empty scope parts joined by '/')");
+    CHECK(store.size() == 0);
   }
   std::filesystem::remove_all(folder);
 }

@@ -71,8 +71,11 @@ class BatchSampler {
     std::iota(m_order.begin(), m_order.end(), std::size_t{0});
   }
 
-  /// A new random order (Fisher-Yates with `rng`: reproducible from its state).
+  /// A new random order (Fisher-Yates with `rng`). It starts from 0, 1, 2, ... each time, so
+  /// the order depends on the RNG's state alone and not on earlier epochs: a run resumed
+  /// from a checkpoint (which saves the RNG) sees the same orders as an uninterrupted one.
   void shuffle(Rng& rng) {
+    std::iota(m_order.begin(), m_order.end(), std::size_t{0});
     for (std::size_t i = m_order.size(); i > 1; --i) std::swap(m_order[i - 1], m_order[rng.next_u64() % i]);
   }
 
