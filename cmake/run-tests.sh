@@ -28,7 +28,9 @@ for stage in "${stages[@]}"; do
     sanitize)
       # The unit tests cover every header; the examples' trainings and the install test are
       # left to the Release stage (under the sanitizers they would take most of the budget).
-      cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Release -DVAELIB_SANITIZE=address,undefined "${only_tests[@]}"
+      # -O1: under the sanitizers it builds in half the time of -O3 and reports precisely.
+      cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -DNDEBUG" \
+        -DVAELIB_SANITIZE=address,undefined "${only_tests[@]}"
       cmake --build build-sanitize -j2
       ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
