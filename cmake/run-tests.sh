@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, as the README's test command and CI run it (about 30 minutes on 2 cores):
+# The whole test suite, as the README's test command and CI run it (about 25 minutes on 2 cores):
 #   1. the Release build (library tests, examples on small slices, every public header compiled
 #      on its own) and its ctest run;
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (build-sanitize/),
