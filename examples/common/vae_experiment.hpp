@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cli_checks.hpp"
+#include "dataset_folder.hpp"
 #include "progress_bar.hpp"
 
 namespace vaelib::examples {
@@ -78,10 +79,7 @@ struct Datasets {
 /// Train (and validation) and test images; binary pixels (dynamic binarisation at training
 /// time, a fixed draw of validation and test) unless `grey`.
 inline Datasets load_datasets(const ExperimentOptions& o, bool grey) {
-  // --data names one folder: searching elsewhere would silently train on another copy
-  const data::Dataset dataset = data::parse_dataset(o.dataset);
-  const auto folder =
-      o.data_folder.empty() ? data::locate_dataset(dataset) : data::locate_dataset_in(dataset, o.data_folder);
+  const auto folder = dataset_folder(o.dataset, o.data_folder);
   Datasets d;
   data::ImageSet train = data::head(data::load_mnist(folder, data::Split::train), o.train_n);
   if (o.validation_n > 0) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../common/cli_checks.hpp"
+#include "../common/dataset_folder.hpp"
 #include "../common/progress_bar.hpp"
 
 namespace {
@@ -72,10 +73,7 @@ BayesianNet<float> q_net(vaelib::Tape<float>& tape, vaelib::Rng& rng, const Enco
 
 /// Static (fixed-seed) binarisation for evaluation, dynamic for training batches.
 vaelib::data::ImageSet load_split(const Options& o, vaelib::data::Split split, std::size_t n) {
-  // --data names one folder: searching elsewhere would silently train on another copy
-  const auto dataset = vaelib::data::parse_dataset(o.dataset);
-  const auto folder = o.data_folder.empty() ? vaelib::data::locate_dataset(dataset)
-                                            : vaelib::data::locate_dataset_in(dataset, o.data_folder);
+  const auto folder = vaelib::examples::dataset_folder(o.dataset, o.data_folder);
   return vaelib::data::head(vaelib::data::load_mnist(folder, split), n);
 }
 
