@@ -3,6 +3,7 @@
 
 #include "vaelib/autodiff.hpp"
 #include "vaelib/bayesian_net.hpp"
+#include "vaelib/blas_kernels.hpp"
 #include "vaelib/data.hpp"
 #include "vaelib/distributions.hpp"
 #include "vaelib/error.hpp"

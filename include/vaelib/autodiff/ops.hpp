@@ -12,6 +12,7 @@
 #include "vaelib/autodiff/ops/exp.hpp"
 #include "vaelib/autodiff/ops/lgamma.hpp"
 #include "vaelib/autodiff/ops/linear.hpp"
+#include "vaelib/autodiff/ops/log_bernoulli.hpp"
 #include "vaelib/autodiff/ops/log.hpp"
 #include "vaelib/autodiff/ops/log1p.hpp"
 #include "vaelib/autodiff/ops/log_sigmoid.hpp"

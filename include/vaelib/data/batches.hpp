@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "vaelib/data/image_set.hpp"
+#include "vaelib/detail/simd.hpp"
 #include "vaelib/random/rng.hpp"
 
 namespace vaelib::data {
@@ -37,13 +38,23 @@ inline void binarize(std::span<const float> in, std::span<float> out, Rng& rng) 
     throw ArgumentError("binarize: input and output sizes differ (" + std::to_string(in.size()) + " vs " +
                         std::to_string(out.size()) + ")");
   }
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    // a NaN or out-of-range pixel would otherwise become a silent 0 or 1
-    if (!(in[i] >= 0.0f && in[i] <= 1.0f)) {
-      throw ArgumentError("binarize: input value " + std::to_string(in[i]) + " at index " + std::to_string(i) +
-                          " is not a probability in [0, 1]");
-    }
-    out[i] = rng.uniform<float>() < in[i] ? 1.0f : 0.0f;
+  // a NaN or out-of-range pixel would otherwise become a silent 0 or 1
+  const auto is_probability = [](float v) { return v >= 0.0f && v <= 1.0f; };
+  if (!detail::simd::all_of(in.size(), in.data(), is_probability)) {
+    const std::size_t i = static_cast<std::size_t>(
+        std::find_if_not(in.begin(), in.end(), is_probability) - in.begin());
+    throw ArgumentError("binarize: input value " + std::to_string(in[i]) + " at index " + std::to_string(i) +
+                        " is not a probability in [0, 1]");
+  }
+  // u < p with u = uniform<float>() = (word >> 8) 2^-24, the words drawn in bulk
+  constexpr std::size_t chunk = 1024;
+  std::uint32_t words[chunk];
+  for (std::size_t begin = 0; begin < in.size(); begin += chunk) {
+    const std::size_t n = std::min(chunk, in.size() - begin);
+    rng.fill_u32(std::span<std::uint32_t>(words, n));
+    const float* p = in.data() + begin;
+    float* o = out.data() + begin;
+    for (std::size_t i = 0; i < n; ++i) o[i] = static_cast<float>(words[i] >> 8) * 0x1.0p-24f < p[i] ? 1.0f : 0.0f;
   }
 }
 

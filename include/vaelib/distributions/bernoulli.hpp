@@ -3,9 +3,11 @@
 // computed from the logits in the softplus form, never through probabilities. Not
 // reparameterised.
 
+#include <algorithm>
 #include <string>
 
 #include "vaelib/autodiff/ops.hpp"
+#include "vaelib/detail/simd.hpp"
 #include "vaelib/distributions/distribution.hpp"
 
 namespace vaelib {
@@ -45,16 +47,15 @@ class Bernoulli final : public Distribution<T> {
   Var<T> log_prob_impl(const Var<T>& given, bool detach_parameters) const override {
     if (!m_relaxed) {
       const T* x = given.data();
-      for (std::size_t i = 0; i < given.size(); ++i) {
-        if (!(x[i] == T(0) || x[i] == T(1))) {
-          throw ArgumentError("Bernoulli.log_prob: given must be 0 or 1, got " + std::to_string(x[i]) +
-                              " at flat index " + std::to_string(i) + " of shape " + to_string(given.shape()) +
-                              " (pass allow_relaxed_targets = true for values in [0, 1])");
-        }
+      const std::size_t n = given.size();
+      if (!detail::simd::all_of(n, x, [](T v) { return v == T(0) || v == T(1); })) {
+        const std::size_t i = static_cast<std::size_t>(std::find_if(x, x + n, [](T v) { return v != T(0) && v != T(1); }) - x);
+        throw ArgumentError("Bernoulli.log_prob: given must be 0 or 1, got " + std::to_string(x[i]) +
+                            " at flat index " + std::to_string(i) + " of shape " + to_string(given.shape()) +
+                            " (pass allow_relaxed_targets = true for values in [0, 1])");
       }
     }
-    const Var<T> l = this->maybe_detached(m_logits, detach_parameters);
-    return given * l - softplus(l);
+    return log_bernoulli(given, this->maybe_detached(m_logits, detach_parameters));
   }
 
   /// x = 1 if u < sigmoid(l), u ~ U(0, 1)

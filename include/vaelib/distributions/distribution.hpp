@@ -27,6 +27,7 @@
 #include "vaelib/autodiff/ops/reshape.hpp"
 #include "vaelib/autodiff/ops/sum.hpp"
 #include "vaelib/autodiff/tape.hpp"
+#include "vaelib/detail/simd.hpp"
 #include "vaelib/error.hpp"
 #include "vaelib/random/rng.hpp"
 
@@ -145,7 +146,9 @@ class Distribution {
   template <class Predicate>
   void check_values(const Var<T>& v, std::string_view parameter_name, std::string_view expected, Predicate ok) const {
     const T* data = v.data();
-    for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::size_t n = v.size();
+    if (detail::simd::all_of(n, data, ok)) return;
+    for (std::size_t i = 0; i < n; ++i) {
       if (!ok(data[i])) {
         throw ArgumentError(std::string(name()) + ": " + std::string(parameter_name) + " must be " +
                             std::string(expected) + ", got " + std::to_string(data[i]) + " at flat index " +

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vaelib/detail/simd.hpp"
 #include "vaelib/layers/parameters.hpp"
 #include "vaelib/optim/schedule.hpp"
 
@@ -90,12 +91,7 @@ class Optimizer {
  private:
   double gradient_norm() const {
     double sum = 0;
-    for (const auto& b : m_params.blocks()) {
-      const T* g = b->grads.data();
-      double block_sum = 0;
-      for (std::size_t i = 0; i < b->used; ++i) block_sum += static_cast<double>(g[i]) * g[i];
-      sum += block_sum;
-    }
+    for (const auto& b : m_params.blocks()) sum += detail::simd::sum_of_squares(b->used, b->grads.data());
     return std::sqrt(sum);
   }
 

@@ -1,0 +1,189 @@
+// A training step of the ZhuSuan VAE (784-500-500-40, batch 128, float) in vaelib, beside the
+// same GEMMs called raw through cblas: issue 8's target 1 is the ratio step / raw GEMMs
+// (<= 1.15). Also timed: the step's parts (forward only, data preparation, the Adam pass), so
+// the profile in docs/performance.md can say where the rest of a step goes.
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "ratio_reporter.hpp"
+#include "vaelib/vae.hpp"
+
+namespace {
+
+constexpr std::size_t batch = 128, x_dim = 784, hidden = 500, z_dim = 40;
+
+/// Pixels in [0, 1], as the MNIST loader gives them (a smooth pattern instead of digits).
+std::vector<float> grey_images(std::size_t n) {
+  std::vector<float> images(n * x_dim);
+  for (std::size_t i = 0; i < images.size(); ++i) images[i] = static_cast<float>((i * 2654435761u) % 256) / 255.0f;
+  return images;
+}
+
+/// The VAE step as the example runs it: q(z | x), elbo(...).sgvb(), backward, Adam.
+struct VaelibStep {
+  vaelib::Tape<float> tape;
+  vaelib::Rng rng{1};
+  vaelib::ParameterStore<float> params{2};
+  vaelib::models::VAE<float> vae{tape, rng, params.scope("vae"), {.x_dim = x_dim, .z_dim = z_dim},
+                                 vaelib::models::bernoulli_likelihood<float>()};
+  vaelib::optim::Adam<float> adam;
+  std::vector<float> images = grey_images(batch), binary = std::vector<float>(batch * x_dim);
+
+  VaelibStep() : adam(params, {}) {
+    vaelib::data::binarize(images, binary, rng);
+    run(true);  // builds the parameters, so Adam's state exists before timing
+  }
+
+  float run(bool train) {
+    tape.clear();
+    const auto x = tape.external(binary.data(), nullptr, {batch, x_dim});
+    vae.prepare(batch);
+    const auto q = vae.variational(x, 1);
+    auto lower_bound = vaelib::elbo(vae.model(), {{"x", x}}, q, 0);
+    const auto cost = vaelib::mean(lower_bound.sgvb());
+    if (train) {
+      adam.zero_grad();
+      tape.backward(cost);
+      adam.step();
+    }
+    return cost.item();
+  }
+};
+
+/// The GEMMs of that step with the same shapes, transposes and beta, nothing else.
+struct RawGemms {
+  struct Layer {
+    std::size_t in, out;
+    std::vector<float> w, dw;
+  };
+  std::vector<Layer> encoder, decoder;  // encoder: h1, h2, z_mean, z_logstd; decoder: h1, h2, x
+  std::vector<float> x, a, b, c, d, z;   // activations and their gradients (max size)
+
+  RawGemms() {
+    auto layer = [](std::size_t in, std::size_t out) {
+      return Layer{in, out, std::vector<float>(in * out, 0.01f), std::vector<float>(in * out)};
+    };
+    encoder = {layer(x_dim, hidden), layer(hidden, hidden), layer(hidden, z_dim), layer(hidden, z_dim)};
+    decoder = {layer(z_dim, hidden), layer(hidden, hidden), layer(hidden, x_dim)};
+    x = std::vector<float>(batch * x_dim, 0.5f);
+    for (auto* v : {&a, &b, &c, &d}) v->assign(batch * x_dim, 0.1f);
+    z.assign(batch * z_dim, 0.1f);
+  }
+
+  static void forward(const float* in, Layer& l, float* out) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, static_cast<int>(l.out), static_cast<int>(l.in), 1, in,
+                static_cast<int>(l.in), l.w.data(), static_cast<int>(l.out), 0, out, static_cast<int>(l.out));
+  }
+  // dW = in^T g (beta 0: the gradient's first write); d_in (+)= g W^T.
+  static void backward(const float* in, Layer& l, const float* g, float* d_in, float beta_in) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(l.in), static_cast<int>(l.out), batch, 1, in,
+                static_cast<int>(l.in), g, static_cast<int>(l.out), 0, l.dw.data(), static_cast<int>(l.out));
+    if (d_in != nullptr) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, static_cast<int>(l.in), static_cast<int>(l.out), 1, g,
+                  static_cast<int>(l.out), l.w.data(), static_cast<int>(l.out), beta_in, d_in, static_cast<int>(l.in));
+    }
+  }
+
+  void run() {
+    float *h1 = a.data(), *h2 = b.data(), *g1 = c.data(), *g2 = d.data();
+    std::vector<float>& mean = z;  // the heads' outputs and gradients are z-sized; reuse z
+    forward(x.data(), encoder[0], h1);
+    forward(h1, encoder[1], h2);
+    forward(h2, encoder[2], mean.data());
+    forward(h2, encoder[3], mean.data());
+    forward(z.data(), decoder[0], h1);
+    forward(h1, decoder[1], h2);
+    forward(h2, decoder[2], g1);  // logits
+    backward(h2, decoder[2], g1, g2, 0);
+    backward(h1, decoder[1], g2, g1, 0);
+    backward(z.data(), decoder[0], g1, mean.data(), 0);
+    backward(h2, encoder[3], mean.data(), g2, 0);
+    backward(h2, encoder[2], mean.data(), g2, 1);
+    backward(h1, encoder[1], g2, g1, 0);
+    backward(x.data(), encoder[0], g1, nullptr, 0);
+    benchmark::DoNotOptimize(encoder[0].dw.data());
+  }
+};
+
+void vae_raw_gemm(benchmark::State& state) {
+  RawGemms raw;
+  for (auto _ : state) raw.run();
+}
+
+void vae_step(benchmark::State& state) {
+  VaelibStep step;
+  for (auto _ : state) benchmark::DoNotOptimize(step.run(true));
+}
+
+void vae_forward(benchmark::State& state) {
+  VaelibStep step;
+  for (auto _ : state) benchmark::DoNotOptimize(step.run(false));
+}
+
+void vae_adam_pass(benchmark::State& state) {
+  VaelibStep step;
+  for (auto _ : state) step.adam.step();
+}
+
+// What the example does to each batch before the step: gather the shuffled images and
+// binarise them dynamically.
+void vae_data_prep(benchmark::State& state) {
+  vaelib::data::ImageSet set;
+  set.images = xt::adapt(grey_images(60000), std::vector<std::size_t>{60000, x_dim});
+  set.rows = set.cols = 28;
+  vaelib::data::BatchSampler sampler(set.size(), batch);
+  vaelib::Rng rng(3);
+  sampler.shuffle(rng);
+  std::vector<float> gathered(batch * x_dim), binary(batch * x_dim);
+  std::size_t t = 0;
+  for (auto _ : state) {
+    vaelib::data::gather(set, sampler.batch(t++ % sampler.batches()), gathered);
+    vaelib::data::binarize(gathered, binary, rng);
+    benchmark::DoNotOptimize(binary.data());
+  }
+}
+
+/// Rounds of `steps` raw-GEMM steps then `steps` vaelib steps; the median of the per-round
+/// ratios is robust to the machine's load drifting during the run.
+double alternating_ratio(int rounds, int steps) {
+  RawGemms raw;
+  VaelibStep step;
+  raw.run();
+  std::vector<double> ratios;
+  for (int round = 0; round < rounds; ++round) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int s = 0; s < steps; ++s) raw.run();
+    const auto t1 = std::chrono::steady_clock::now();
+    for (int s = 0; s < steps; ++s) step.run(true);
+    const auto t2 = std::chrono::steady_clock::now();
+    ratios.push_back(std::chrono::duration<double>(t2 - t1).count() / std::chrono::duration<double>(t1 - t0).count());
+  }
+  std::sort(ratios.begin(), ratios.end());
+  return ratios[ratios.size() / 2];
+}
+
+}  // namespace
+
+BENCHMARK(vae_raw_gemm)->Unit(benchmark::kMillisecond);
+BENCHMARK(vae_step)->Unit(benchmark::kMillisecond);
+BENCHMARK(vae_forward)->Unit(benchmark::kMillisecond);
+BENCHMARK(vae_adam_pass)->Unit(benchmark::kMillisecond);
+BENCHMARK(vae_data_prep)->Unit(benchmark::kMillisecond);
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  const vaelib::BlasKernels& kernels = vaelib::blas_kernels();  // the raw side runs on the same kernels
+  std::printf("BLAS kernels: %s%s%s\n", kernels.name.c_str(), kernels.replaced.empty() ? "" : ", replacing ",
+              kernels.replaced.c_str());
+  vaelib::bench::RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  vaelib::bench::print_ratio(reporter, "VAE step / its raw GEMMs", "vae_step", "vae_raw_gemm");
+  std::printf("RATIO %-40s %.3f   (alternating rounds, median of 21)\n", "VAE step / its raw GEMMs",
+              alternating_ratio(21, 20));
+  benchmark::Shutdown();
+}
