@@ -1,30 +1,50 @@
 #!/usr/bin/env bash
-# vaelib's ZhuSuan VAE example against the PyTorch peer (../shared/peers/pytorch_vae.py):
-# the same model (784-500-500-40), batch (128), data (MNIST) and epochs, run alternately
-# ROUNDS times in one session. Prints the median seconds per epoch of each, the ratio
-# PyTorch / vaelib (issue 8, target 2) and the peak resident memory of each run
-# (/usr/bin/time -v; target 5). The IS log-likelihood and IWAE comparisons (targets 3 and 4)
-# are not measured here yet.
+# vaelib against the PyTorch peer (../shared/peers/pytorch_vae.py) on the workloads of issue 8,
+# each run alternately ROUNDS times in one session, printing medians and the ratios:
+#   gemm   target 1: the VAE step / its raw cblas GEMMs (bench_vae_step, alternating rounds)
+#   epoch  targets 2 and 5: the ZhuSuan VAE example against the peer, same model (784-500-500-40),
+#          batch (128), data (MNIST) and epochs: median seconds per epoch, and peak resident
+#          memory of each whole run (/usr/bin/time -v)
+#   is-ll  target 3: importance-sampled log-likelihood, k = 1000, images per second
+#          (bench_vae_step against benchmarks/peer_workloads.py, the peer's own log_weights)
+#   iwae   target 4: an IWAE training step with k = 50 (the same pair of programs)
+#
 #   bash benchmarks/compare_peer.sh [--rounds N (3)] [--epochs E (2)] [--build DIR (build)]
-# Needs Debian's python3-torch and time (installed here if missing).
+#                                   [--workloads LIST (gemm,epoch,is-ll,iwae)] [--peer-kernels same|default]
+#
+# --peer-kernels same (the default) runs the peer on the OpenBLAS kernels vaelib runs on
+# (OPENBLAS_CORETYPE): on a CPU OpenBLAS does not recognise, the peer would otherwise get the
+# generic kernels and the ratios would measure OpenBLAS's CPU detection, not the libraries.
+# `default` leaves the peer as it starts. Needs Debian's python3-torch and time (installed here
+# if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=3 epochs=2 build=build
+rounds=3 epochs=2 build=build workloads=gemm,epoch,is-ll,iwae peer_kernels=same
 while (($#)); do
   case $1 in
     --rounds) rounds=$2; shift 2 ;;
     --epochs) epochs=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    -h | --help) sed -n 2,9p "$0"; exit 0 ;;
+    --workloads) workloads=$2; shift 2 ;;
+    --peer-kernels) peer_kernels=$2; shift 2 ;;
+    -h | --help) sed -n 2,20p "$0"; exit 0 ;;
     *) echo "$0: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ $rounds =~ ^[1-9][0-9]*$ && $epochs =~ ^[1-9][0-9]*$ ]] ||
   { echo "$0: --rounds and --epochs take whole numbers of at least 1" >&2; exit 2; }
+[[ $peer_kernels == same || $peer_kernels == default ]] ||
+  { echo "$0: --peer-kernels takes 'same' or 'default', not '$peer_kernels'" >&2; exit 2; }
+IFS=, read -r -a chosen <<< "$workloads"
+for w in "${chosen[@]}"; do
+  case $w in gemm | epoch | is-ll | iwae) ;; *) echo "$0: unknown workload '$w' (gemm, epoch, is-ll, iwae)" >&2; exit 2 ;; esac
+done
 program=$build/examples/vae
+bench=$build/benchmarks/bench_vae_step
 peer=../shared/peers/pytorch_vae.py
 data=../shared/data/mnist
 [[ -x $program ]] || { echo "$0: no $program (build it: cmake --build $build --target vae)" >&2; exit 2; }
+[[ -x $bench ]] || { echo "$0: no $bench (build it: cmake --build $build --target bench_vae_step)" >&2; exit 2; }
 [[ -f $peer ]] || { echo "$0: no PyTorch peer at $peer" >&2; exit 2; }
 if ! /usr/bin/python3 -c "import torch" 2> /dev/null || [[ ! -x /usr/bin/time ]]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch time
@@ -32,38 +52,75 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-peak_rss_mb() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
+# The kernels vaelib runs on, as bench_vae_step reports them ("BLAS kernels: SkylakeX, ...").
+kernels=$("$bench" --benchmark_filter='^$' 2> /dev/null | sed -n 's/^BLAS kernels: \([A-Za-z0-9]*\).*/\1/p')
+peer_env=()
+[[ $peer_kernels == same && -n $kernels ]] && peer_env=(env "OPENBLAS_CORETYPE=$kernels")
+echo "vaelib on OpenBLAS ${kernels:-?} kernels; the peer on ${peer_env[*]:+$kernels}${peer_env[*]:-its own choice}"
+has() { [[ ",$workloads," == *",$1,"* ]]; }
+bench_json() { "$bench" --benchmark_filter="$1" --benchmark_min_time="$2" --benchmark_out="$3" --benchmark_out_format=json > /dev/null; }
+
 for ((r = 1; r <= rounds; ++r)); do
-  /usr/bin/time -v -o "$work/vaelib.time.$r" "$program" --data "$data" --epochs "$epochs" --ll-particles 0 \
-    --test-n 1000 --save-freq 0 --no-progress --output "$work/vaelib.$r" > "$work/vaelib.log.$r"
-  /usr/bin/time -v -o "$work/peer.time.$r" /usr/bin/python3 "$peer" --data "$data" --epochs "$epochs" \
-    --ll-samples 1 --test-n 1000 > "$work/peer.log.$r"
-  echo "round $r: vaelib $(peak_rss_mb "$work/vaelib.time.$r") MB peak, PyTorch $(peak_rss_mb "$work/peer.time.$r") MB peak"
+  if has gemm; then
+    "$bench" --benchmark_filter='^$' 2> /dev/null | grep 'alternating' > "$work/gemm.$r" || true
+  fi
+  if has epoch; then
+    /usr/bin/time -v -o "$work/vaelib.time.$r" "$program" --data "$data" --epochs "$epochs" --ll-particles 0 \
+      --test-n 1000 --save-freq 0 --no-progress --output "$work/vaelib.$r" > "$work/vaelib.log.$r"
+    /usr/bin/time -v -o "$work/peer.time.$r" "${peer_env[@]}" /usr/bin/python3 "$peer" --data "$data" --epochs "$epochs" \
+      --ll-samples 1 --test-n 1000 > "$work/peer.log.$r"
+  fi
+  if has is-ll; then
+    bench_json '^is_loglikelihood/k:1000/chunk:250$' 3 "$work/isll.$r.json"
+    "${peer_env[@]}" /usr/bin/python3 benchmarks/peer_workloads.py --workload is-ll --k 1000 --images 100 \
+      --peer ../shared/peers --data "$data" > "$work/peer_isll.$r"
+  fi
+  if has iwae; then
+    bench_json '^iwae_step/k:50$' 5 "$work/iwae.$r.json"
+    "${peer_env[@]}" /usr/bin/python3 benchmarks/peer_workloads.py --workload iwae --k 50 --steps 12 \
+      --peer ../shared/peers --data "$data" > "$work/peer_iwae.$r"
+  fi
+  echo "round $r of $rounds done"
 done
 
-/usr/bin/python3 - "$work" "$rounds" <<'PY'
-import json, statistics, sys, re
-work, rounds = sys.argv[1], int(sys.argv[2])
-def epochs(path, key="seconds"):
-    out = []
+/usr/bin/python3 - "$work" "$rounds" "$workloads" <<'PY'
+import json, re, statistics, sys
+work, rounds, workloads = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
+R = range(1, rounds + 1)
+med = statistics.median
+def jsonl(path):
     for line in open(path):
         try:
-            d = json.loads(line)
+            yield json.loads(line)
         except ValueError:
-            continue
-        if "epoch" in d and key in d:
-            out.append(float(d[key]))
-    return out
+            pass
+def bench_time(path):  # seconds per iteration of the one benchmark in a Google Benchmark JSON file
+    b = [x for x in json.load(open(path))["benchmarks"] if x.get("run_type", "iteration") == "iteration"][0]
+    scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+    return b["real_time"] * scale, b
 def rss(path):
-    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(path).read())
-    return int(m.group(1)) / 1024
-ours = [s for r in range(1, rounds + 1) for s in epochs(f"{work}/vaelib.{r}/metrics.jsonl")]
-peer = [s for r in range(1, rounds + 1) for s in epochs(f"{work}/peer.log.{r}")]
-ours_rss = statistics.median(rss(f"{work}/vaelib.time.{r}") for r in range(1, rounds + 1))
-peer_rss = statistics.median(rss(f"{work}/peer.time.{r}") for r in range(1, rounds + 1))
-mo, mp = statistics.median(ours), statistics.median(peer)
-print(f"seconds per epoch (median of {len(ours)} and {len(peer)} epochs): vaelib {mo:.2f}, PyTorch {mp:.2f}")
-print(f"RATIO epoch time PyTorch / vaelib = {mp / mo:.2f}   (target >= 2.5)")
-print(f"peak RSS (median of {rounds} runs): vaelib {ours_rss:.0f} MB, PyTorch {peer_rss:.0f} MB")
-print(f"RATIO peak RSS vaelib / PyTorch = {ours_rss / peer_rss:.2f}   (target <= 0.5)")
+    return int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(path).read()).group(1)) / 1024
+if "gemm" in workloads:
+    ratios = [float(m.group(1)) for r in R for m in [re.search(r"([0-9.]+)\s+\(alternating", open(f"{work}/gemm.{r}").read())] if m]
+    if ratios:
+        print(f"RATIO VAE step / its raw GEMMs = {med(ratios):.3f}   (median of {len(ratios)} runs; target <= 1.15)")
+if "epoch" in workloads:
+    ours = [d["seconds"] for r in R for d in jsonl(f"{work}/vaelib.{r}/metrics.jsonl") if "epoch" in d and "seconds" in d]
+    peer = [d["seconds"] for r in R for d in jsonl(f"{work}/peer.log.{r}") if "epoch" in d and "seconds" in d]
+    mo, mp = med(ours), med(peer)
+    print(f"seconds per epoch (median of {len(ours)} and {len(peer)} epochs): vaelib {mo:.2f}, PyTorch {mp:.2f}")
+    print(f"RATIO epoch time PyTorch / vaelib = {mp / mo:.2f}   (target >= 2.5)")
+    ro, rp = med(rss(f"{work}/vaelib.time.{r}") for r in R), med(rss(f"{work}/peer.time.{r}") for r in R)
+    print(f"peak RSS (median of {rounds} runs): vaelib {ro:.0f} MB, PyTorch {rp:.0f} MB")
+    print(f"RATIO peak RSS vaelib / PyTorch = {ro / rp:.2f}   (target <= 0.5)")
+if "is-ll" in workloads:
+    ours = med(bench_time(f"{work}/isll.{r}.json")[1]["images_per_second"] for r in R)
+    peer = med(next(jsonl(f"{work}/peer_isll.{r}"))["images_per_second"] for r in R)
+    print(f"IS log-likelihood, k = 1000 (median of {rounds}): vaelib {ours:.1f} images/s, PyTorch {peer:.1f} images/s")
+    print(f"RATIO IS-LL throughput vaelib / PyTorch = {ours / peer:.2f}   (target >= 2.5)")
+if "iwae" in workloads:
+    ours = med(bench_time(f"{work}/iwae.{r}.json")[0] for r in R)
+    peer = med(next(jsonl(f"{work}/peer_iwae.{r}"))["seconds_per_step"] for r in R)
+    print(f"IWAE step, k = 50 (median of {rounds}): vaelib {ours * 1e3:.0f} ms, PyTorch {peer * 1e3:.0f} ms")
+    print(f"RATIO IWAE step PyTorch / vaelib = {peer / ours:.2f}   (target >= 2.5)")
 PY

@@ -1,7 +1,11 @@
 // A training step of the ZhuSuan VAE (784-500-500-40, batch 128, float) in vaelib, beside the
 // same GEMMs called raw through cblas: issue 8's target 1 is the ratio step / raw GEMMs
 // (<= 1.15). Also timed: the step's parts (forward only, data preparation, the Adam pass), so
-// the profile in docs/performance.md can say where the rest of a step goes.
+// the profile in docs/performance.md can say where the rest of a step goes, and the two other
+// workloads issue 8 compares with PyTorch (benchmarks/compare_peer.sh runs them alternately
+// with benchmarks/peer_workloads.py): an IWAE step with k = 50 particles, and the
+// importance-sampled log-likelihood with k = 1000 (encoder once per image, the decoder over
+// the particles in chunks).
 
 #include <cblas.h>
 
@@ -24,7 +28,8 @@ std::vector<float> grey_images(std::size_t n) {
   return images;
 }
 
-/// The VAE step as the example runs it: q(z | x), elbo(...).sgvb(), backward, Adam.
+/// The VAE step as the example runs it: q(z | x), elbo(...).sgvb() (or the IWAE bound with
+/// `particles` > 1), backward, Adam.
 struct VaelibStep {
   vaelib::Tape<float> tape;
   vaelib::Rng rng{1};
@@ -32,9 +37,10 @@ struct VaelibStep {
   vaelib::models::VAE<float> vae{tape, rng, params.scope("vae"), {.x_dim = x_dim, .z_dim = z_dim},
                                  vaelib::models::bernoulli_likelihood<float>()};
   vaelib::optim::Adam<float> adam;
+  std::size_t particles;
   std::vector<float> images = grey_images(batch), binary = std::vector<float>(batch * x_dim);
 
-  VaelibStep() : adam(params, {}) {
+  explicit VaelibStep(std::size_t n_particles = 1) : adam(params, {}), particles(n_particles) {
     vaelib::data::binarize(images, binary, rng);
     run(true);  // builds the parameters, so Adam's state exists before timing
   }
@@ -43,15 +49,37 @@ struct VaelibStep {
     tape.clear();
     const auto x = tape.external(binary.data(), nullptr, {batch, x_dim});
     vae.prepare(batch);
-    const auto q = vae.variational(x, 1);
-    auto lower_bound = vaelib::elbo(vae.model(), {{"x", x}}, q, 0);
-    const auto cost = vaelib::mean(lower_bound.sgvb());
+    const auto q = vae.variational(x, particles);
+    vaelib::Var<float> cost;
+    if (particles == 1) {
+      auto lower_bound = vaelib::elbo(vae.model(), {{"x", x}}, q, 0);
+      cost = vaelib::mean(lower_bound.sgvb());
+    } else {
+      auto bound = vaelib::iw_objective(vae.model(), {{"x", x}}, q, 0);
+      cost = vaelib::mean(bound.sgvb());
+    }
     if (train) {
       adam.zero_grad();
       tape.backward(cost);
       adam.step();
     }
     return cost.item();
+  }
+
+  /// The importance-sampled log-likelihood of the first n images with k particles drawn
+  /// `chunk` at a time; returns the sum (so the work cannot be optimised away).
+  double log_likelihood(std::size_t n, std::size_t k, std::size_t chunk) {
+    tape.clear();
+    const auto x = tape.external(binary.data(), nullptr, {n, x_dim});
+    vae.prepare(n);
+    vaelib::models::VAE<float>::Encoding e;
+    {
+      const auto guard = tape.no_grad();
+      e = vae.encode(x);
+    }
+    auto proposal = [&](std::size_t particles_now) { return vae.variational(e, particles_now); };
+    const auto ll = vaelib::is_loglikelihood(vae.model(), {{"x", x}}, proposal, 0, {.n_particles = k, .chunk_size = chunk});
+    return xt::sum(ll.log_likelihood)();
   }
 };
 
@@ -120,6 +148,23 @@ void vae_step(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(step.run(true));
 }
 
+// IWAE, k = 50: the encoder once on the batch, the decoder on k x batch rows.
+void iwae_step(benchmark::State& state) {
+  VaelibStep step(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(step.run(true));
+}
+
+// Importance-sampled log-likelihood, k = 1000, on 20 images (the peer's evaluation chunk);
+// the counter is images per second.
+void is_loglikelihood(benchmark::State& state) {
+  VaelibStep step;
+  const std::size_t images = 20, k = static_cast<std::size_t>(state.range(0));
+  const std::size_t chunk = static_cast<std::size_t>(state.range(1));
+  for (auto _ : state) benchmark::DoNotOptimize(step.log_likelihood(images, k, chunk));
+  state.counters["images_per_second"] =
+      benchmark::Counter(static_cast<double>(images * state.iterations()), benchmark::Counter::kIsRate);
+}
+
 void vae_forward(benchmark::State& state) {
   VaelibStep step;
   for (auto _ : state) benchmark::DoNotOptimize(step.run(false));
@@ -174,6 +219,8 @@ BENCHMARK(vae_step)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_forward)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_adam_pass)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_data_prep)->Unit(benchmark::kMillisecond);
+BENCHMARK(iwae_step)->ArgName("k")->Arg(50)->Unit(benchmark::kMillisecond);
+BENCHMARK(is_loglikelihood)->ArgNames({"k", "chunk"})->Args({1000, 100})->Args({1000, 250})->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -39,10 +40,14 @@ inline void binarize(std::span<const float> in, std::span<float> out, Rng& rng) 
                         std::to_string(out.size()) + ")");
   }
   // a NaN or out-of-range pixel would otherwise become a silent 0 or 1
-  const auto is_probability = [](float v) { return v >= 0.0f && v <= 1.0f; };
+  const auto is_probability = [](const auto& v) {
+    using V = std::decay_t<decltype(v)>;
+    return (v >= V(0)) & (v <= V(1));
+  };
   if (!detail::simd::all_of(in.size(), in.data(), is_probability)) {
     const std::size_t i = static_cast<std::size_t>(
-        std::find_if_not(in.begin(), in.end(), is_probability) - in.begin());
+        std::find_if_not(in.begin(), in.end(), [&](float v) { return static_cast<bool>(is_probability(v)); }) -
+        in.begin());
     throw ArgumentError("binarize: input value " + std::to_string(in[i]) + " at index " + std::to_string(i) +
                         " is not a probability in [0, 1]");
   }

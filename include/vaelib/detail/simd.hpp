@@ -116,12 +116,23 @@ void map_into(bool accumulate, std::size_t n, T* out, const Kernel& kernel, cons
   }
 }
 
-/// Whether pred(in[i]) holds for every i < n. No early exit, so the loop vectorises; callers
-/// find the first failing element only when there is one (to name it in an error).
+/// Whether pred(in[i]) holds for every i < n, without an early exit so the check is one
+/// vector pass. A generic `pred` (written like a map kernel, conditions combined with & and
+/// |, not && and ||) runs on batches; a scalar one on each element. Callers find the first
+/// failing element only when there is one (to name it in an error).
 template <class T, class Pred>
 bool all_of(std::size_t n, const T* in, const Pred& pred) {
+  std::size_t i = 0;
+#if VAELIB_SIMD
+  using B = xsimd::batch<T>;
+  if constexpr (std::is_invocable_v<const Pred&, const B&>) {
+    auto ok = B(T(0)) == B(T(0));
+    for (; i + B::size <= n; i += B::size) ok = ok & pred(B::load_unaligned(in + i));
+    if (!xsimd::all(ok)) return false;
+  }
+#endif
   bool ok = true;
-  for (std::size_t i = 0; i < n; ++i) ok &= static_cast<bool>(pred(in[i]));
+  for (; i < n; ++i) ok = ok & static_cast<bool>(pred(in[i]));
   return ok;
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <string>
+#include <type_traits>
 
 #include "vaelib/autodiff/ops.hpp"
 #include "vaelib/detail/simd.hpp"
@@ -27,7 +28,7 @@ class Bernoulli final : public Distribution<T> {
       : Distribution<T>(logits.tape(), logits.shape(), Shape{}, {options.group_ndims, options.use_path_derivative}),
         m_logits(logits),
         m_relaxed(options.allow_relaxed_targets) {
-    this->check_values(logits, "logits", "finite or infinite, not NaN", [](T v) { return v == v; });
+    this->check_values(logits, "logits", "finite or infinite, not NaN", [](const auto& v) { return v == v; });
   }
 
   std::string_view name() const override { return "Bernoulli"; }
@@ -48,7 +49,11 @@ class Bernoulli final : public Distribution<T> {
     if (!m_relaxed) {
       const T* x = given.data();
       const std::size_t n = given.size();
-      if (!detail::simd::all_of(n, x, [](T v) { return v == T(0) || v == T(1); })) {
+      const auto is_binary = [](const auto& v) {
+        using V = std::decay_t<decltype(v)>;
+        return (v == V(0)) | (v == V(1));
+      };
+      if (!detail::simd::all_of(n, x, is_binary)) {
         const std::size_t i = static_cast<std::size_t>(std::find_if(x, x + n, [](T v) { return v != T(0) && v != T(1); }) - x);
         throw ArgumentError("Bernoulli.log_prob: given must be 0 or 1, got " + std::to_string(x[i]) +
                             " at flat index " + std::to_string(i) + " of shape " + to_string(given.shape()) +

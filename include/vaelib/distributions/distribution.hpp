@@ -149,7 +149,7 @@ class Distribution {
     const std::size_t n = v.size();
     if (detail::simd::all_of(n, data, ok)) return;
     for (std::size_t i = 0; i < n; ++i) {
-      if (!ok(data[i])) {
+      if (!static_cast<bool>(ok(data[i]))) {
         throw ArgumentError(std::string(name()) + ": " + std::string(parameter_name) + " must be " +
                             std::string(expected) + ", got " + std::to_string(data[i]) + " at flat index " +
                             std::to_string(i) + " of shape " + to_string(v.shape()));
