@@ -71,10 +71,12 @@ BayesianNet<float> q_net(vaelib::Tape<float>& tape, vaelib::Rng& rng, const Enco
   return q;
 }
 
-/// Static (fixed-seed) binarisation for evaluation, dynamic for training batches.
-vaelib::data::ImageSet load_split(const Options& o, vaelib::data::Split split, std::size_t n) {
+/// A split as bytes: the training set stays in this form (a quarter of the memory of floats;
+/// each batch is gathered into floats, then binarised dynamically). The test set is binarised
+/// once, with a fixed seed, as floats.
+vaelib::data::ByteImageSet load_split(const Options& o, vaelib::data::Split split, std::size_t n) {
   const auto folder = vaelib::examples::dataset_folder(o.dataset, o.data_folder);
-  return vaelib::data::head(vaelib::data::load_mnist(folder, split), n);
+  return vaelib::data::head(vaelib::data::load_mnist_bytes(folder, split), n);
 }
 
 std::vector<double> column_of(const std::filesystem::path& metrics, const std::string& key) {
@@ -96,9 +98,9 @@ int run(const Options& o) {
   fs::create_directories(out_dir);
   const fs::path checkpoint = o.checkpoint.empty() ? out_dir / "checkpoint.npz" : fs::path(o.checkpoint);
 
-  const vaelib::data::ImageSet train = load_split(o, vaelib::data::Split::train, o.train_n);
-  const vaelib::data::ImageSet test =
-      vaelib::data::binarize_static(load_split(o, vaelib::data::Split::test, o.test_n), o.seed + 1);
+  const vaelib::data::ByteImageSet train = load_split(o, vaelib::data::Split::train, o.train_n);
+  const vaelib::data::ImageSet test = vaelib::data::binarize_static(
+      vaelib::data::to_image_set(load_split(o, vaelib::data::Split::test, o.test_n)), o.seed + 1);
   const std::size_t x_dim = train.pixels();
   std::printf("%s: %zu training images, %zu test images (binarised once, seed %llu)\n", o.dataset.c_str(), train.size(),
               test.size(), static_cast<unsigned long long>(o.seed + 1));

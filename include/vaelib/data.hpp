@@ -2,6 +2,7 @@
 // Data: IDX files, MNIST / Fashion-MNIST, batches and binarisation.
 
 #include "vaelib/data/batches.hpp"
+#include "vaelib/data/byte_image_set.hpp"
 #include "vaelib/data/idx.hpp"
 #include "vaelib/data/image_set.hpp"
 #include "vaelib/data/mnist.hpp"

@@ -25,6 +25,13 @@ TEST_CASE("load_mnist: the MNIST test set", "[data]") {
   for (auto l : test.labels) counts.at(l)++;
   CHECK(counts[1] == 1135);  // digit counts of the MNIST test set
   CHECK(counts[5] == 892);
+  // the same split kept as bytes: a quarter of the memory, the same images
+  const data::ByteImageSet bytes = data::load_mnist_bytes(folder, data::Split::test);
+  CHECK(bytes.size() == 10000);
+  CHECK(bytes.bytes.size() == 10000 * 784);
+  CHECK(bytes.labels == test.labels);
+  const bool same_images = data::to_image_set(bytes).images == test.images;
+  CHECK(same_images);
 }
 
 TEST_CASE("load_mnist: Fashion-MNIST from Debian's package", "[data]") {

@@ -14,9 +14,31 @@
 #include <utility>
 #include <vector>
 
+#include "vaelib/data/byte_image_set.hpp"
 #include "vaelib/data/image_set.hpp"
 #include "vaelib/detail/simd.hpp"
 #include "vaelib/random/rng.hpp"
+
+namespace vaelib::detail {
+
+/// The checks every gather makes before copying: `out` is large enough, every index is in
+/// the set (an index past it would copy whatever memory follows).
+inline void check_gather(std::size_t set_size, std::size_t pixels, std::span<const std::size_t> indices,
+                         std::size_t out_size) {
+  if (out_size < indices.size() * pixels) {
+    throw ArgumentError("gather: the output buffer holds " + std::to_string(out_size) + " values, " +
+                        std::to_string(indices.size()) + " images of " + std::to_string(pixels) + " pixels need " +
+                        std::to_string(indices.size() * pixels));
+  }
+  for (std::size_t index : indices) {
+    if (index >= set_size) {
+      throw ArgumentError("gather: index " + std::to_string(index) + " is out of range for a set of " +
+                          std::to_string(set_size) + " images");
+    }
+  }
+}
+
+}  // namespace vaelib::detail
 
 namespace vaelib::data {
 
@@ -117,18 +139,19 @@ class BatchSampler {
 /// Copies the images at `indices` into `out` (rows of set.pixels() floats), no allocation.
 inline void gather(const ImageSet& set, std::span<const std::size_t> indices, std::span<float> out) {
   const std::size_t d = set.pixels();
-  if (out.size() < indices.size() * d) {
-    throw ArgumentError("gather: the output buffer holds " + std::to_string(out.size()) + " values, " +
-                        std::to_string(indices.size()) + " images of " + std::to_string(d) + " pixels need " +
-                        std::to_string(indices.size() * d));
-  }
+  vaelib::detail::check_gather(set.size(), d, indices, out.size());
+  for (std::size_t i = 0; i < indices.size(); ++i) std::copy_n(set.images.data() + indices[i] * d, d, out.data() + i * d);
+}
+
+/// The images at `indices` as floats in [0, 1] (pixel / 255, the values ImageSet holds),
+/// into `out` (rows of set.pixels() floats), no allocation.
+inline void gather(const ByteImageSet& set, std::span<const std::size_t> indices, std::span<float> out) {
+  const std::size_t d = set.pixels();
+  vaelib::detail::check_gather(set.size(), d, indices, out.size());
   for (std::size_t i = 0; i < indices.size(); ++i) {
-    // an index past the set would copy whatever memory follows it
-    if (indices[i] >= set.size()) {
-      throw ArgumentError("gather: index " + std::to_string(indices[i]) + " is out of range for a set of " +
-                          std::to_string(set.size()) + " images");
-    }
-    std::copy_n(set.images.data() + indices[i] * d, d, out.data() + i * d);
+    const std::uint8_t* row = set.bytes.data() + indices[i] * d;
+    float* o = out.data() + i * d;
+    for (std::size_t j = 0; j < d; ++j) o[j] = pixel_value(row[j]);
   }
 }
 

@@ -11,8 +11,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "vaelib/data/byte_image_set.hpp"
 #include "vaelib/data/idx.hpp"
 #include "vaelib/data/image_set.hpp"
 
@@ -39,10 +41,11 @@ inline std::optional<std::filesystem::path> find_idx_file(const std::filesystem:
   return std::nullopt;
 }
 
-/// Images and labels from two IDX files; checks that they agree.
-inline ImageSet load_idx_images(const std::filesystem::path& images_path, const std::filesystem::path& labels_path) {
-  const IdxArray images = read_idx(images_path);
-  const IdxArray labels = read_idx(labels_path);
+/// Images (as bytes) and labels from two IDX files; checks that they agree.
+inline ByteImageSet load_idx_byte_images(const std::filesystem::path& images_path,
+                                         const std::filesystem::path& labels_path) {
+  IdxArray images = read_idx(images_path);
+  IdxArray labels = read_idx(labels_path);
   if (images.shape.size() != 3) {
     throw FormatError(images_path.string() + ": expected images of shape [n, rows, cols], got " + to_string(images.shape));
   }
@@ -50,18 +53,22 @@ inline ImageSet load_idx_images(const std::filesystem::path& images_path, const 
     throw FormatError(labels_path.string() + ": expected " + std::to_string(images.shape[0]) + " labels (one per image of " +
                       images_path.string() + "), got shape " + to_string(labels.shape));
   }
-  ImageSet set;
+  ByteImageSet set;
   set.rows = images.shape[1];
   set.cols = images.shape[2];
-  set.images = xt::xarray<float>::from_shape({images.shape[0], set.rows * set.cols});
-  float* out = set.images.data();
-  for (std::size_t i = 0; i < images.data.size(); ++i) out[i] = static_cast<float>(images.data[i]) / 255.0f;
-  set.labels = labels.data;
+  set.bytes = std::move(images.data);
+  set.labels = std::move(labels.data);
   return set;
 }
 
-/// One split of MNIST or Fashion-MNIST from `folder`.
-inline ImageSet load_mnist(const std::filesystem::path& folder, Split split) {
+/// Images (as floats in [0, 1]) and labels from two IDX files; checks that they agree.
+inline ImageSet load_idx_images(const std::filesystem::path& images_path, const std::filesystem::path& labels_path) {
+  return to_image_set(load_idx_byte_images(images_path, labels_path));
+}
+
+/// One split of MNIST or Fashion-MNIST from `folder`, as bytes (a quarter of the memory of
+/// load_mnist's floats; gather() turns batches of it into floats).
+inline ByteImageSet load_mnist_bytes(const std::filesystem::path& folder, Split split) {
   const std::string prefix = split == Split::train ? "train" : "t10k";
   const std::string images_name = prefix + "-images-idx3-ubyte", labels_name = prefix + "-labels-idx1-ubyte";
   const auto images = find_idx_file(folder, images_name);
@@ -70,7 +77,12 @@ inline ImageSet load_mnist(const std::filesystem::path& folder, Split split) {
     throw io::IoError("load_mnist: " + folder.string() + " has no " + (images ? labels_name : images_name) +
                       " (nor .gz); get the data with cmake/get-data.sh, or pass the folder that holds the four IDX files");
   }
-  return load_idx_images(*images, *labels);
+  return load_idx_byte_images(*images, *labels);
+}
+
+/// One split of MNIST or Fashion-MNIST from `folder`, as floats in [0, 1].
+inline ImageSet load_mnist(const std::filesystem::path& folder, Split split) {
+  return to_image_set(load_mnist_bytes(folder, split));
 }
 
 /// Whether `folder` holds the four files of a dataset.
