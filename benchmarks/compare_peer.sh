@@ -10,31 +10,31 @@
 #   iwae   target 4: an IWAE training step with k = 50 (the same pair of programs)
 #
 #   bash benchmarks/compare_peer.sh [--rounds N (3)] [--epochs E (2)] [--build DIR (build)]
-#                                   [--workloads LIST (gemm,epoch,is-ll,iwae)] [--peer-kernels same|default]
+#                                   [--workloads LIST (gemm,epoch,is-ll,iwae)] [--peer-config same|default]
 #
-# --peer-kernels same (the default) runs the peer on the OpenBLAS kernels vaelib runs on
-# (OPENBLAS_CORETYPE): on a CPU OpenBLAS does not recognise, the peer would otherwise get the
-# generic kernels and the ratios would measure OpenBLAS's CPU detection, not the libraries.
-# `default` leaves the peer as it starts. Needs Debian's python3-torch and time (installed here
-# if missing).
+# --peer-config same (the default) runs the peer as vaelib runs: on the OpenBLAS kernels
+# vaelib selected (OPENBLAS_CORETYPE; on a CPU OpenBLAS does not recognise, the peer would
+# otherwise get its generic kernels) and flushing denormals (torch.set_flush_denormal, as
+# vaelib's examples do), so the ratios compare the libraries, not their settings. `default`
+# leaves the peer as it starts. Needs Debian's python3-torch and time (installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=3 epochs=2 build=build workloads=gemm,epoch,is-ll,iwae peer_kernels=same
+rounds=3 epochs=2 build=build workloads=gemm,epoch,is-ll,iwae peer_config=same
 while (($#)); do
   case $1 in
     --rounds) rounds=$2; shift 2 ;;
     --epochs) epochs=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --workloads) workloads=$2; shift 2 ;;
-    --peer-kernels) peer_kernels=$2; shift 2 ;;
-    -h | --help) sed -n 2,20p "$0"; exit 0 ;;
+    --peer-config) peer_config=$2; shift 2 ;;
+    -h | --help) sed -n 2,21p "$0"; exit 0 ;;
     *) echo "$0: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ $rounds =~ ^[1-9][0-9]*$ && $epochs =~ ^[1-9][0-9]*$ ]] ||
   { echo "$0: --rounds and --epochs take whole numbers of at least 1" >&2; exit 2; }
-[[ $peer_kernels == same || $peer_kernels == default ]] ||
-  { echo "$0: --peer-kernels takes 'same' or 'default', not '$peer_kernels'" >&2; exit 2; }
+[[ $peer_config == same || $peer_config == default ]] ||
+  { echo "$0: --peer-config takes 'same' or 'default', not '$peer_config'" >&2; exit 2; }
 IFS=, read -r -a chosen <<< "$workloads"
 for w in "${chosen[@]}"; do
   case $w in gemm | epoch | is-ll | iwae) ;; *) echo "$0: unknown workload '$w' (gemm, epoch, is-ll, iwae)" >&2; exit 2 ;; esac
@@ -54,11 +54,16 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The kernels vaelib runs on, as bench_vae_step reports them ("BLAS kernels: SkylakeX, ...").
 kernels=$("$bench" --benchmark_filter='^$' 2> /dev/null | sed -n 's/^BLAS kernels: \([A-Za-z0-9]*\).*/\1/p')
-peer_env=()
-[[ $peer_kernels == same && -n $kernels ]] && peer_env=(env "OPENBLAS_CORETYPE=$kernels")
-echo "vaelib on OpenBLAS ${kernels:-?} kernels; the peer on ${peer_env[*]:+$kernels}${peer_env[*]:-its own choice}"
+peer_env=() peer_cmd=(/usr/bin/python3 "$peer") workload_flags=()
+if [[ $peer_config == same ]]; then
+  [[ -n $kernels ]] && peer_env=(env "OPENBLAS_CORETYPE=$kernels")
+  # the peer's own script, run with denormals flushed first
+  peer_cmd=(/usr/bin/python3 -c 'import runpy, sys, torch; torch.set_flush_denormal(True); sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name="__main__")' "$peer")
+  workload_flags=(--flush-denormal)
+fi
+echo "vaelib on OpenBLAS ${kernels:-?} kernels, denormals flushed; the peer: ${peer_config} configuration (${peer_env[*]:-its own kernels}${workload_flags[*]:+, denormals flushed})"
 has() { [[ ",$workloads," == *",$1,"* ]]; }
-bench_json() { "$bench" --benchmark_filter="$1" --benchmark_min_time="$2" --benchmark_out="$3" --benchmark_out_format=json > /dev/null; }
+bench_json() { "$bench" --benchmark_filter="$1" --benchmark_min_time="$2" --benchmark_out="$3" --benchmark_out_format=json > /dev/null 2>&1; }
 
 for ((r = 1; r <= rounds; ++r)); do
   if has gemm; then
@@ -67,17 +72,17 @@ for ((r = 1; r <= rounds; ++r)); do
   if has epoch; then
     /usr/bin/time -v -o "$work/vaelib.time.$r" "$program" --data "$data" --epochs "$epochs" --ll-particles 0 \
       --test-n 1000 --save-freq 0 --no-progress --output "$work/vaelib.$r" > "$work/vaelib.log.$r"
-    /usr/bin/time -v -o "$work/peer.time.$r" "${peer_env[@]}" /usr/bin/python3 "$peer" --data "$data" --epochs "$epochs" \
+    /usr/bin/time -v -o "$work/peer.time.$r" "${peer_env[@]}" "${peer_cmd[@]}" --data "$data" --epochs "$epochs" \
       --ll-samples 1 --test-n 1000 > "$work/peer.log.$r"
   fi
   if has is-ll; then
     bench_json '^is_loglikelihood/k:1000/chunk:250$' 3 "$work/isll.$r.json"
-    "${peer_env[@]}" /usr/bin/python3 benchmarks/peer_workloads.py --workload is-ll --k 1000 --images 100 \
+    "${peer_env[@]}" /usr/bin/python3 benchmarks/peer_workloads.py --workload is-ll --k 1000 --images 100 "${workload_flags[@]}" \
       --peer ../shared/peers --data "$data" > "$work/peer_isll.$r"
   fi
   if has iwae; then
     bench_json '^iwae_step/k:50$' 5 "$work/iwae.$r.json"
-    "${peer_env[@]}" /usr/bin/python3 benchmarks/peer_workloads.py --workload iwae --k 50 --steps 12 \
+    "${peer_env[@]}" /usr/bin/python3 benchmarks/peer_workloads.py --workload iwae --k 50 --steps 12 "${workload_flags[@]}" \
       --peer ../shared/peers --data "$data" > "$work/peer_iwae.$r"
   fi
   echo "round $r of $rounds done"

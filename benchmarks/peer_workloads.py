@@ -25,6 +25,7 @@ def main():
     ap.add_argument("--images", type=int, default=100, help="is-ll: test images evaluated")
     ap.add_argument("--peer", default=os.path.join(here, "..", "..", "shared", "peers"), help="folder of pytorch_vae.py")
     ap.add_argument("--data", default=os.path.join(here, "..", "..", "shared", "data", "mnist"))
+    ap.add_argument("--flush-denormal", action="store_true", help="torch.set_flush_denormal(True), as vaelib's examples run")
     a = ap.parse_args()
     if a.k < 1 or a.steps < 1 or a.images < 1:
         ap.error("--k, --steps and --images must be at least 1")
@@ -36,6 +37,8 @@ def main():
     import pytorch_vae as peer
 
     torch.set_num_threads(1)  # the peer's best setting on 2 cores (its README)
+    if a.flush_denormal:
+        torch.set_flush_denormal(True)
     torch.manual_seed(1234)
     rng = np.random.RandomState(1234)
     model = peer.VAE(784, 40, 500)

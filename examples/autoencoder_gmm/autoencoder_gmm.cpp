@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
     // every part is trained from scratch: ignoring the flag would silently start over
     if (o.resume) throw vaelib::ArgumentError("--resume is not supported: autoencoder_gmm keeps no checkpoint to resume");
     if (o.threads > 0) openblas_set_num_threads(o.threads);
+    const vaelib::FlushDenormals flush_denormals;  // denormals slow the GEMMs several times over
     std::filesystem::create_directories(o.output);
     const std::filesystem::path out = o.output;
     const vaelib::examples::Datasets data = vaelib::examples::load_datasets(o, /*grey=*/false);

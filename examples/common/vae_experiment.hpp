@@ -394,6 +394,7 @@ class VaeExperiment {
     return out;
   }
 
+  FlushDenormals m_flush_denormals;  // the experiment's float arithmetic flushes denormals (speed)
   ExperimentOptions m_o;
   bool m_grey;
   Objective m_objective;

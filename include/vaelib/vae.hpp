@@ -7,6 +7,7 @@
 #include "vaelib/data.hpp"
 #include "vaelib/distributions.hpp"
 #include "vaelib/error.hpp"
+#include "vaelib/flush_denormals.hpp"
 #include "vaelib/io.hpp"
 #include "vaelib/layers.hpp"
 #include "vaelib/models.hpp"

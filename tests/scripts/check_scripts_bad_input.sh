@@ -29,7 +29,7 @@ expect 2 "<seconds> must be a whole number, not 'ten'" bash "$src/tests/fuzz/run
 expect 2 "unknown argument '--fast' (see --help)" bash "$src/benchmarks/compare_peer.sh" --fast
 expect 2 "--rounds and --epochs take whole numbers of at least 1" bash "$src/benchmarks/compare_peer.sh" --rounds 0
 expect 2 "no $scratch/build/examples/vae (build it" bash "$src/benchmarks/compare_peer.sh" --build "$scratch/build"
-expect 2 "--peer-kernels takes 'same' or 'default', not 'best'" bash "$src/benchmarks/compare_peer.sh" --peer-kernels best
+expect 2 "--peer-config takes 'same' or 'default', not 'best'" bash "$src/benchmarks/compare_peer.sh" --peer-config best
 expect 2 "unknown workload 'train' (gemm, epoch, is-ll, iwae)" bash "$src/benchmarks/compare_peer.sh" --workloads gemm,train
 expect 2 "--k, --steps and --images must be at least 1" /usr/bin/python3 "$src/benchmarks/peer_workloads.py" --workload iwae --k 0
 expect 2 "no pytorch_vae.py in $scratch" /usr/bin/python3 "$src/benchmarks/peer_workloads.py" --workload iwae --k 5 --peer "$scratch"
