@@ -77,17 +77,7 @@ double alternating_ratio(bool fused, int rounds, int steps) {
   vaelib::Tape<float> tape;
   taped_step(m, tape, fused);  // warm-up: buffers sized
   raw_step(m, r);
-  std::vector<double> ratios;
-  for (int round = 0; round < rounds; ++round) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int s = 0; s < steps; ++s) raw_step(m, r);
-    const auto t1 = std::chrono::steady_clock::now();
-    for (int s = 0; s < steps; ++s) taped_step(m, tape, fused);
-    const auto t2 = std::chrono::steady_clock::now();
-    ratios.push_back(std::chrono::duration<double>(t2 - t1).count() / std::chrono::duration<double>(t1 - t0).count());
-  }
-  std::sort(ratios.begin(), ratios.end());
-  return ratios[ratios.size() / 2];
+  return vaelib::bench::alternating_ratio(rounds, steps, [&] { raw_step(m, r); }, [&] { taped_step(m, tape, fused); });
 }
 
 }  // namespace

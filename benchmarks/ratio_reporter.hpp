@@ -5,6 +5,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -50,6 +52,24 @@ inline void print_ratio(const RatioReporter& r, const std::string& label, const 
   const double a = r.seconds(numerator);
   const double b = r.seconds(denominator);
   if (a > 0 && b > 0) std::printf("RATIO %-40s %.3f   (%s / %s)\n", label.c_str(), a / b, numerator.c_str(), denominator.c_str());
+}
+
+/// Rounds of `steps` calls of `baseline` then `steps` calls of `measured`; the median of the
+/// per-round time ratios measured / baseline is robust to the machine's load drifting during
+/// the run (both sides of a round see the same load).
+template <class Baseline, class Measured>
+double alternating_ratio(int rounds, int steps, Baseline&& baseline, Measured&& measured) {
+  std::vector<double> ratios;
+  for (int round = 0; round < rounds; ++round) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int s = 0; s < steps; ++s) baseline();
+    const auto t1 = std::chrono::steady_clock::now();
+    for (int s = 0; s < steps; ++s) measured();
+    const auto t2 = std::chrono::steady_clock::now();
+    ratios.push_back(std::chrono::duration<double>(t2 - t1).count() / std::chrono::duration<double>(t1 - t0).count());
+  }
+  std::sort(ratios.begin(), ratios.end());
+  return ratios[ratios.size() / 2];
 }
 
 }  // namespace vaelib::bench

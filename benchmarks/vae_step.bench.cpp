@@ -1,6 +1,6 @@
 // A training step of the ZhuSuan VAE (784-500-500-40, batch 128, float) in vaelib, beside the
 // same GEMMs called raw through cblas: issue 8's target 1 is the ratio step / raw GEMMs
-// (<= 1.15). Also timed: the step's parts (forward only, data preparation, the Adam pass), so
+// (<= 1.15). Also timed: the step's parts (forward only and data preparation, both with a fresh batch, and the Adam pass), so
 // the profile in docs/performance.md can say where the rest of a step goes, and the two other
 // workloads issue 8 compares with PyTorch (benchmarks/compare_peer.sh runs them alternately
 // with benchmarks/peer_workloads.py): an IWAE step with k = 50 particles, and the
@@ -220,17 +220,7 @@ double alternating_ratio(int rounds, int steps) {
   RawGemms raw;
   VaelibStep step;
   raw.run();
-  std::vector<double> ratios;
-  for (int round = 0; round < rounds; ++round) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int s = 0; s < steps; ++s) raw.run();
-    const auto t1 = std::chrono::steady_clock::now();
-    for (int s = 0; s < steps; ++s) step.run(true);
-    const auto t2 = std::chrono::steady_clock::now();
-    ratios.push_back(std::chrono::duration<double>(t2 - t1).count() / std::chrono::duration<double>(t1 - t0).count());
-  }
-  std::sort(ratios.begin(), ratios.end());
-  return ratios[ratios.size() / 2];
+  return vaelib::bench::alternating_ratio(rounds, steps, [&] { raw.run(); }, [&] { step.run(true); });
 }
 
 }  // namespace
