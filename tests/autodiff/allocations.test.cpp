@@ -28,6 +28,12 @@ void* counted_alloc(std::size_t size, std::size_t alignment) {
 }
 }  // namespace
 
+// Every replacement below pairs malloc with free, but GCC 12 at -O1 (the sanitizer stage)
+// inlines them into library code and then sees `free` on memory from `operator new`.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 void* operator new(std::size_t size) { return counted_alloc(size, 0); }
 void* operator new[](std::size_t size) { return counted_alloc(size, 0); }
 void* operator new(std::size_t size, std::align_val_t a) { return counted_alloc(size, static_cast<std::size_t>(a)); }
