@@ -8,9 +8,12 @@
 // libm call at a time, and a fused kernel wants several inputs and a reduction in one pass.
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <type_traits>
+
+#include "vaelib/detail/parallel.hpp"
 
 #if defined(XTENSOR_USE_XSIMD)
 #include <xsimd/xsimd.hpp>
@@ -45,6 +48,11 @@ template <class V>
 V sqrt(const V& x) {
   using std::sqrt;
   return sqrt(x);
+}
+template <class V>
+V tanh(const V& x) {
+  using std::tanh;
+  return tanh(x);
 }
 template <class V>
 V abs(const V& x) {
@@ -94,15 +102,24 @@ constexpr std::size_t width() {
 #endif
 }
 
-/// out[i] = kernel(in[i]...) for i < n. `out` may be one of the inputs.
+/// out[i] = kernel(in[i]...) for i < n, on the calling thread.
 template <class T, class Kernel, class... In>
-void map(std::size_t n, T* out, const Kernel& kernel, const In*... in) {
+void map_serial(std::size_t n, T* out, const Kernel& kernel, const In*... in) {
   std::size_t i = 0;
 #if VAELIB_SIMD
   using B = xsimd::batch<T>;
   for (; i + B::size <= n; i += B::size) kernel(B::load_unaligned(in + i)...).store_unaligned(out + i);
 #endif
   for (; i < n; ++i) out[i] = kernel(in[i]...);
+}
+
+/// out[i] = kernel(in[i]...) for i < n, split over the BLAS's threads when n is large
+/// (detail/parallel.hpp). `out` may be one of the inputs.
+template <class T, class Kernel, class... In>
+void map(std::size_t n, T* out, const Kernel& kernel, const In*... in) {
+  parallel_for(n, parallel_grain, [&](std::size_t begin, std::size_t end) {
+    map_serial(end - begin, out + begin, kernel, (in + begin)...);
+  });
 }
 
 /// out[i] = kernel(in[i]...) when `!accumulate`, out[i] += kernel(in[i]...) when `accumulate`
@@ -121,7 +138,7 @@ void map_into(bool accumulate, std::size_t n, T* out, const Kernel& kernel, cons
 /// |, not && and ||) runs on batches; a scalar one on each element. Callers find the first
 /// failing element only when there is one (to name it in an error).
 template <class T, class Pred>
-bool all_of(std::size_t n, const T* in, const Pred& pred) {
+bool all_of_serial(std::size_t n, const T* in, const Pred& pred) {
   std::size_t i = 0;
 #if VAELIB_SIMD
   using B = xsimd::batch<T>;
@@ -136,14 +153,24 @@ bool all_of(std::size_t n, const T* in, const Pred& pred) {
   return ok;
 }
 
-/// The sum of p[i]^2 for i < n, in double: float partial sums over short chunks (vectorised,
-/// exact enough over a chunk), added up in double.
+/// all_of over the BLAS's threads when n is large.
+template <class T, class Pred>
+bool all_of(std::size_t n, const T* in, const Pred& pred) {
+  std::atomic<bool> ok{true};
+  parallel_for(n, parallel_grain, [&](std::size_t begin, std::size_t end) {
+    if (!all_of_serial(end - begin, in + begin, pred)) ok.store(false, std::memory_order_relaxed);
+  });
+  return ok.load();
+}
+
+/// The sum of p[i]^2 for from <= i < to, in double: float partial sums over short chunks
+/// (vectorised, exact enough over a chunk), added up in double.
 template <class T>
-double sum_of_squares(std::size_t n, const T* p) {
+double sum_of_squares_serial(std::size_t from, std::size_t to, const T* p) {
   constexpr std::size_t chunk = 1024;
   double total = 0;
-  for (std::size_t begin = 0; begin < n; begin += chunk) {
-    const std::size_t end = std::min(n, begin + chunk);
+  for (std::size_t begin = from; begin < to; begin += chunk) {
+    const std::size_t end = std::min(to, begin + chunk);
     std::size_t i = begin;
     T partial = 0;
 #if VAELIB_SIMD
@@ -160,6 +187,23 @@ double sum_of_squares(std::size_t n, const T* p) {
     for (; i < end; ++i) partial += p[i] * p[i];
     total += static_cast<double>(partial);
   }
+  return total;
+}
+
+/// The sum of p[i]^2 for i < n, in double. The range is cut into at most 256 spans whose
+/// bounds depend on n alone; spans are summed on the BLAS's threads and their sums added in
+/// order, so the result is the same whatever the number of threads.
+template <class T>
+double sum_of_squares(std::size_t n, const T* p) {
+  constexpr std::size_t max_spans = 256, min_span = 65536;
+  const std::size_t span = std::max(min_span, (n + max_spans - 1) / max_spans + 1023) / 1024 * 1024;
+  const std::size_t spans = (n + span - 1) / span;
+  double sums[max_spans];
+  parallel_for(spans, 1, [&](std::size_t first, std::size_t last) {
+    for (std::size_t s = first; s < last; ++s) sums[s] = sum_of_squares_serial(s * span, std::min(n, (s + 1) * span), p);
+  }, 1);
+  double total = 0;
+  for (std::size_t s = 0; s < spans; ++s) total += sums[s];
   return total;
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "vaelib/autodiff/tape.hpp"
+#include "vaelib/detail/parallel.hpp"
 #include "vaelib/detail/buffer.hpp"
 #include "vaelib/error.hpp"
 #include "vaelib/random/rng.hpp"
@@ -143,9 +144,13 @@ class ParameterStore {
     return n;
   }
 
-  /// Zeroes every gradient (one pass per block).
+  /// Zeroes every gradient (one pass per block, split over the BLAS's threads).
   void zero_grad() {
-    for (auto& b : m_blocks) std::fill_n(b->grads.data(), b->used, T(0));
+    for (auto& b : m_blocks) {
+      T* grads = b->grads.data();
+      detail::parallel_for(b->used, detail::parallel_grain,
+                           [grads](std::size_t begin, std::size_t end) { std::fill(grads + begin, grads + end, T(0)); });
+    }
   }
 
   std::span<const std::unique_ptr<ParameterBlock<T>>> blocks() const { return m_blocks; }

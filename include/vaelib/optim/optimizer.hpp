@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vaelib/detail/parallel.hpp"
 #include "vaelib/detail/simd.hpp"
 #include "vaelib/layers/parameters.hpp"
 #include "vaelib/optim/schedule.hpp"
@@ -58,9 +59,12 @@ class Optimizer {
     const UpdateContext<T> ctx{static_cast<T>(lr), static_cast<T>(scale), static_cast<T>(m_common.weight_decay), m_steps};
     const auto blocks = m_params.blocks();
     for (std::size_t b = 0; b < blocks.size(); ++b) {
-      T* slots[max_slots] = {};
-      for (std::size_t s = 0; s < m_slot_names.size(); ++s) slots[s] = m_state[b][s].data();
-      update(blocks[b]->values.data(), blocks[b]->grads.data(), slots, blocks[b]->used, ctx);
+      // each element's update reads only that element: split over the BLAS's threads
+      detail::parallel_for(blocks[b]->used, detail::parallel_grain, [&](std::size_t begin, std::size_t end) {
+        T* slots[max_slots] = {};
+        for (std::size_t s = 0; s < m_slot_names.size(); ++s) slots[s] = m_state[b][s].data() + begin;
+        update(blocks[b]->values.data() + begin, blocks[b]->grads.data() + begin, slots, end - begin, ctx);
+      });
     }
   }
 

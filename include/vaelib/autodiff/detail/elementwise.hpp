@@ -11,6 +11,7 @@
 
 #include "vaelib/autodiff/detail/strided.hpp"
 #include "vaelib/autodiff/tape.hpp"
+#include "vaelib/detail/parallel.hpp"
 #include "vaelib/detail/xtensor.hpp"
 
 namespace vaelib::detail {
@@ -27,14 +28,24 @@ auto shaped(T* p, const Shape& shape) {
   return xt::adapt(p, shape_size(shape), xt::no_ownership(), shape);
 }
 
-/// Writes an expression into a gradient target: assigns on the first write, adds after.
-template <class T, class E>
-void write_grad(GradTarget<T> target, std::size_t n, const E& e) {
-  auto dst = flat(target.data, n);
-  if (target.accumulate)
-    xt::noalias(dst) += e;
-  else
-    xt::noalias(dst) = e;
+/// Evaluates formula(flat views of the inputs over a range) into dst over [0, n), split
+/// over the BLAS's threads when n is large (each range is an independent assignment).
+/// `accumulate` adds instead of assigning.
+template <class T, class Formula, class... In>
+void assign_flat(T* dst, std::size_t n, bool accumulate, const Formula& formula, const In*... in) {
+  parallel_for(n, parallel_grain, [&](std::size_t begin, std::size_t end) {
+    auto out = flat(dst + begin, end - begin);
+    if (accumulate)
+      xt::noalias(out) += formula(flat(in + begin, end - begin)...);
+    else
+      xt::noalias(out) = formula(flat(in + begin, end - begin)...);
+  });
+}
+
+/// Writes formula(inputs) into a gradient target: assigns on the first write, adds after.
+template <class T, class Formula, class... In>
+void write_grad(GradTarget<T> target, std::size_t n, const Formula& formula, const In*... in) {
+  assign_flat(target.data, n, target.accumulate, formula, in...);
 }
 
 /// y = forward(x); dx += backward(x, y, dy). Used by every unary elementwise op.
@@ -43,13 +54,10 @@ Var<T> unary_op(const char* name, const Var<T>& x, Forward forward, Backward bac
   Tape<T>& tape = x.tape();
   tape.check_handle(name, x);
   const Var<T> y = tape.make_node(name, x.shape(), {x});
-  const std::size_t n = tape.node(y).size;
-  xt::noalias(flat(tape.value_ptr(y), n)) = forward(flat(x.data(), n));
+  assign_flat(tape.value_ptr(y), tape.node(y).size, false, forward, x.data());
   tape.set_backward(y, [x, backward](Tape<T>& t, Node<T>& self) {
-    const std::size_t size = self.size;
-    write_grad(t.grad_target(x), size,
-               backward(flat(static_cast<const T*>(t.value_ptr(x)), size), flat(static_cast<const T*>(self.value), size),
-                        flat(static_cast<const T*>(self.grad), size)));
+    write_grad(t.grad_target(x), self.size, backward, static_cast<const T*>(t.value_ptr(x)),
+               static_cast<const T*>(self.value), static_cast<const T*>(self.grad));
   });
   return y;
 }
@@ -85,12 +93,8 @@ void binary_grad(Tape<T>& tape, Node<T>& self, const Var<T>& a, const Var<T>& b,
   const Node<T>& na = tape.node(a);
   const Node<T>& nb = tape.node(b);
   if (na.shape == self.shape && nb.shape == self.shape) {
-    const std::size_t n = self.size;
-    const auto va = flat(static_cast<const T*>(na.value), n);
-    const auto vb = flat(static_cast<const T*>(nb.value), n);
-    const auto vy = flat(static_cast<const T*>(self.value), n);
-    const auto vg = flat(static_cast<const T*>(self.grad), n);
-    write_grad(tape.grad_target(target), n, formula(va, vb, vy, vg));
+    write_grad(tape.grad_target(target), self.size, formula, static_cast<const T*>(na.value),
+               static_cast<const T*>(nb.value), static_cast<const T*>(self.value), static_cast<const T*>(self.grad));
     return;
   }
   const auto va = shaped(static_cast<const T*>(na.value), na.shape);
@@ -112,8 +116,7 @@ Var<T> binary_op(const char* name, const Var<T>& a, const Var<T>& b, Forward for
   Var<T> y;
   if (sa == sb) {
     y = tape.make_node(name, sa, {a, b});
-    const std::size_t n = tape.node(y).size;
-    xt::noalias(flat(tape.value_ptr(y), n)) = forward(flat(a.data(), n), flat(b.data(), n));
+    assign_flat(tape.value_ptr(y), tape.node(y).size, false, forward, a.data(), b.data());
   } else {
     const Shape out_shape = broadcast_shapes(name, sa, sb);
     y = tape.make_node(name, out_shape, {a, b});

@@ -4,9 +4,12 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 
 #include "vaelib/autodiff/detail/elementwise.hpp"
 #include "vaelib/detail/blas.hpp"
+#include "vaelib/detail/parallel.hpp"
+#include "vaelib/detail/simd.hpp"
 
 namespace vaelib {
 
@@ -38,26 +41,43 @@ Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b, Activation acti
   out_shape.back() = out;
   const Var<T> y = tape.make_node("linear", out_shape, {x, w, b});
   T* yv = tape.value_ptr(y);
-  for (std::size_t r = 0; r < rows; ++r) std::copy_n(b.data(), out, yv + r * out);
+  const T* bias = b.data();
+  detail::parallel_for(rows, std::max<std::size_t>(1, detail::parallel_grain / std::max<std::size_t>(out, 1)),
+                       [=](std::size_t first, std::size_t last) {
+                         for (std::size_t r = first; r < last; ++r) std::copy_n(bias, out, yv + r * out);
+                       }, 1);
   detail::gemm_stored(false, false, rows, out, in, x.data(), w.data(), T(1), yv);
-  auto yf = detail::flat(yv, rows * out);
+  const std::size_t n = rows * out;
   switch (activation) {
     case Activation::none: break;
-    case Activation::relu: xt::noalias(yf) = xt::maximum(yf, T(0)); break;
-    case Activation::tanh: xt::noalias(yf) = xt::tanh(yf); break;
-    case Activation::sigmoid: xt::noalias(yf) = T(1) / (T(1) + xt::exp(-yf)); break;
+    case Activation::relu: detail::simd::map(n, yv, [](const auto& v) { return detail::simd::max(v, std::decay_t<decltype(v)>(0)); }, yv); break;
+    case Activation::tanh: detail::simd::map(n, yv, [](const auto& v) { return detail::simd::tanh(v); }, yv); break;
+    case Activation::sigmoid: detail::simd::map(n, yv, [](const auto& v) { return detail::simd::sigmoid(v); }, yv); break;
   }
   tape.set_backward(y, [x, w, b, activation, rows, in, out](Tape<T>& t, Node<T>& self) {
     const T* g = self.grad;
     if (activation != Activation::none) {  // g = dy * act'(y), in the node's scratch
       T* pre = self.scratch.ensure(self.size);
-      auto gf = detail::flat(pre, self.size);
-      const auto yf = detail::flat(static_cast<const T*>(self.value), self.size);
-      const auto dy = detail::flat(static_cast<const T*>(self.grad), self.size);
+      const T* yv = self.value;
       switch (activation) {
-        case Activation::relu: xt::noalias(gf) = xt::where(yf > T(0), dy, T(0)); break;
-        case Activation::tanh: xt::noalias(gf) = (T(1) - yf * yf) * dy; break;
-        case Activation::sigmoid: xt::noalias(gf) = yf * (T(1) - yf) * dy; break;
+        case Activation::relu:
+          detail::simd::map(self.size, pre, [](const auto& y, const auto& dy) {
+            using V = std::decay_t<decltype(y)>;
+            return detail::simd::select(y > V(0), dy, V(0));
+          }, yv, g);
+          break;
+        case Activation::tanh:
+          detail::simd::map(self.size, pre, [](const auto& y, const auto& dy) {
+            using V = std::decay_t<decltype(y)>;
+            return (V(1) - y * y) * dy;
+          }, yv, g);
+          break;
+        case Activation::sigmoid:
+          detail::simd::map(self.size, pre, [](const auto& y, const auto& dy) {
+            using V = std::decay_t<decltype(y)>;
+            return y * (V(1) - y) * dy;
+          }, yv, g);
+          break;
         case Activation::none: break;
       }
       g = pre;
@@ -67,12 +87,16 @@ Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b, Activation acti
       detail::gemm_stored(true, false, in, out, rows, t.value_ptr(x), g, gw.accumulate ? T(1) : T(0), gw.data);
     }
     if (t.node(b).requires_grad) {
+      // column sums, split over columns: each sum adds its rows in order whatever the split
       const GradTarget<T> gb = t.grad_target(b);
-      if (!gb.accumulate) std::fill_n(gb.data, out, T(0));
-      for (std::size_t r = 0; r < rows; ++r) {
-        const T* row = g + r * out;
-        for (std::size_t j = 0; j < out; ++j) gb.data[j] += row[j];
-      }
+      detail::parallel_for(out, std::max<std::size_t>(16, detail::parallel_grain / std::max<std::size_t>(rows, 1)),
+                           [&](std::size_t first, std::size_t last) {
+                             if (!gb.accumulate) std::fill(gb.data + first, gb.data + last, T(0));
+                             for (std::size_t r = 0; r < rows; ++r) {
+                               const T* row = g + r * out;
+                               for (std::size_t j = first; j < last; ++j) gb.data[j] += row[j];
+                             }
+                           });
     }
     if (t.node(x).requires_grad) {
       const GradTarget<T> gx = t.grad_target(x);

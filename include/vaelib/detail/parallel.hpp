@@ -1,0 +1,143 @@
+#pragma once
+// parallel_for: elementwise work split over the BLAS's own threads. DESIGN rule 5 asks for
+// one threading layer: OpenBLAS's worker threads run the GEMMs and, between GEMMs, spin
+// waiting for the next one, so a second thread pool of ours would fight them for the cores.
+// Debian's OpenBLAS (pthread build) exports `gotoblas_pthread`, which runs a function on its
+// workers and the calling thread and waits for all of them: vaelib hands its elementwise
+// kernels to the same workers, which are already awake.
+//
+// Results never depend on the split: every caller writes each output element from the same
+// inputs in the same order whatever the number of threads (reductions split over outputs,
+// or combine fixed-size partials in a fixed order). With any other BLAS, a single OpenBLAS
+// thread (OPENBLAS_NUM_THREADS=1), a small range or a call from inside a task, the work runs
+// on the calling thread.
+
+#include <algorithm>
+#include <cstddef>
+#include <exception>
+
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__)
+#define VAELIB_OPENBLAS_THREADS 1
+// Weak: null unless the BLAS is a threaded OpenBLAS (pthread server).
+extern "C" {
+int gotoblas_pthread(int numthreads, void* function, void* args, int stride) __attribute__((weak));
+int openblas_get_num_threads(void) __attribute__((weak));
+int openblas_get_parallel(void) __attribute__((weak));
+}
+#else
+#define VAELIB_OPENBLAS_THREADS 0
+#endif
+
+namespace vaelib::detail {
+
+/// Elements a task gets at least: below this, handing work to another thread costs more
+/// than it saves (a hand-off is a few microseconds; a cheap elementwise pass does ~4
+/// floats per nanosecond).
+inline constexpr std::size_t parallel_grain = 16384;
+
+namespace parallel_impl {
+
+inline constexpr int max_threads = 16;
+
+inline bool& inside_task() {
+  thread_local bool inside = false;
+  return inside;
+}
+
+/// How many threads OpenBLAS runs its GEMMs on (1 if it is not a pthread OpenBLAS).
+inline int blas_threads() {
+#if VAELIB_OPENBLAS_THREADS
+  if (gotoblas_pthread == nullptr || openblas_get_num_threads == nullptr) return 1;
+  // openblas_get_parallel: 1 for the pthread server, 2 for the OpenMP build (its threads
+  // are OpenMP's, which gotoblas_pthread does not drive); absent in old versions.
+  if (openblas_get_parallel != nullptr && openblas_get_parallel() != 1) return 1;
+  return std::clamp(openblas_get_num_threads(), 1, max_threads);
+#else
+  return 1;
+#endif
+}
+
+struct Task {
+  void (*run)(const void* body, std::size_t begin, std::size_t end);
+  const void* body;
+  std::size_t begin, end;
+  unsigned int mxcsr;  // the caller's floating-point mode (denormal flushing), for the workers
+  std::exception_ptr error;
+};
+
+inline void run_task(void* arg) {
+  Task& task = *static_cast<Task*>(arg);
+  bool& inside = inside_task();
+  const bool was_inside = inside;
+  inside = true;
+#if defined(__SSE__)
+  const unsigned int own_mxcsr = _mm_getcsr();
+  if (own_mxcsr != task.mxcsr) _mm_setcsr(task.mxcsr);
+#endif
+  try {
+    task.run(task.body, task.begin, task.end);
+  } catch (...) {
+    task.error = std::current_exception();
+  }
+#if defined(__SSE__)
+  if (own_mxcsr != task.mxcsr) _mm_setcsr(own_mxcsr);
+#endif
+  inside = was_inside;
+}
+
+}  // namespace parallel_impl
+
+/// Calls body(begin, end) over a split of [0, n) into contiguous ranges, each at least
+/// `grain` long and starting at a multiple of `align`, on the BLAS's threads; returns when
+/// all are done. An exception from a range is rethrown here (the first one, by range).
+template <class Body>
+void parallel_for(std::size_t n, std::size_t grain, const Body& body, std::size_t align = 16) {
+  const int available = parallel_impl::inside_task() ? 1 : parallel_impl::blas_threads();
+  const std::size_t by_size = grain == 0 ? n : n / grain;
+  const int threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(available), by_size));
+  if (threads <= 1) {
+    if (n > 0) body(std::size_t{0}, n);
+    return;
+  }
+#if VAELIB_OPENBLAS_THREADS
+  parallel_impl::Task tasks[parallel_impl::max_threads];
+  const std::size_t per = (n / static_cast<std::size_t>(threads) + align - 1) / align * align;
+  const auto run = [](const void* b, std::size_t begin, std::size_t end) { (*static_cast<const Body*>(b))(begin, end); };
+#if defined(__SSE__)
+  const unsigned int mxcsr = _mm_getcsr();
+#else
+  const unsigned int mxcsr = 0;
+#endif
+  int used = 0;
+  for (std::size_t begin = 0; begin < n && used < threads; ++used) {
+    const std::size_t end = used + 1 == threads ? n : std::min(n, begin + per);
+    tasks[used] = {run, &body, begin, end, mxcsr, nullptr};
+    begin = end;
+  }
+  gotoblas_pthread(used, reinterpret_cast<void*>(&parallel_impl::run_task), tasks, static_cast<int>(sizeof(parallel_impl::Task)));
+  for (int t = 0; t < used; ++t)
+    if (tasks[t].error) std::rethrow_exception(tasks[t].error);
+#endif
+}
+
+/// The number of threads parallel_for may use (1 when it runs everything on the caller).
+inline int parallel_threads() { return parallel_impl::blas_threads(); }
+
+/// While alive, parallel_for on this thread runs everything on it (the GEMMs keep their
+/// threads): for comparing a kernel's split run with its serial one.
+class SerialRegion {
+ public:
+  SerialRegion() : m_was(parallel_impl::inside_task()) { parallel_impl::inside_task() = true; }
+  ~SerialRegion() { parallel_impl::inside_task() = m_was; }
+  SerialRegion(const SerialRegion&) = delete;
+  SerialRegion& operator=(const SerialRegion&) = delete;
+
+ private:
+  bool m_was;
+};
+
+}  // namespace vaelib::detail
