@@ -88,9 +88,8 @@ struct VaelibStep {
       cost = vaelib::mean(bound.sgvb());
     }
     if (train) {
-      adam.zero_grad();
       tape.backward(cost);
-      adam.step();
+      adam.step_and_zero_grad();
     }
     return cost.item();
   }

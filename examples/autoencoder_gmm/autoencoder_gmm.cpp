@@ -148,9 +148,8 @@ int main(int argc, char** argv) {
         vaelib::data::binarize(batch, binary, rng);
         const auto x = tape.external(binary.data(), nullptr, {o.batch_size, d});
         const auto objective = vaelib::mean(reconstruction(x));
-        adam.zero_grad();
         tape.backward(-objective);
-        adam.step();
+        adam.step_and_zero_grad();  // the update, and the gradients zeroed for the next backward
         sum += objective.item();
         bar.update(t + 1, sum / static_cast<double>(t + 1));
       }

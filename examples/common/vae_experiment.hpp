@@ -242,9 +242,8 @@ class VaeExperiment {
         break;
       }
     }
-    m_adam.zero_grad();
     m_tape.backward(cost);
-    m_adam.step();
+    m_adam.step_and_zero_grad();  // the update, and the gradients zeroed for the next backward
     ++m_step;
     return bound.item();
   }

@@ -177,9 +177,8 @@ int run(const Options& o) {
       auto lower_bound = vaelib::elbo(model, {{"x", x}}, q, 0);
       const auto cost = vaelib::mean(lower_bound.sgvb());
       const auto lb = vaelib::mean(lower_bound.value());
-      adam.zero_grad();
       tape.backward(cost);
-      adam.step();
+      adam.step_and_zero_grad();  // the update, and the gradients zeroed for the next backward
       ++step;
       sum_lb += lb.item();
       bar.update(t + 1, sum_lb / static_cast<double>(t + 1));

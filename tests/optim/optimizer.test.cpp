@@ -1,6 +1,8 @@
 #include "support/gradients.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -310,4 +312,45 @@ TEST_CASE("optimizer: set_steps moves Adam's bias correction", "[optimizer]") {
   const double m = 0.1 * 4.0, v = 0.001 * 16.0;
   const double mhat = m / (1 - std::pow(0.9, 11)), vhat = v / (1 - std::pow(0.999, 11));
   require_near(p.value[0], 2.0 - 0.1 * mhat / (std::sqrt(vhat) + 1e-8), 1e-12);
+}
+
+TEST_CASE("optimizer: step_and_zero_grad is step then zero_grad, in one pass", "[optimizer]") {
+  // large enough to split over threads and over the norm's spans
+  constexpr std::size_t n = 300007;
+  const auto make = [] {
+    auto store = std::make_unique<ParameterStore<float>>(1);
+    std::vector<float> init(n);
+    for (std::size_t i = 0; i < n; ++i) init[i] = static_cast<float>(std::sin(0.001 * static_cast<double>(i)));
+    store->create_from("w", Shape{n}, init);
+    store->create_from("b", Shape{3}, std::vector<float>{0.5f, -1.0f, 2.0f});
+    return store;
+  };
+  const auto fill_gradient = [](ParameterStore<float>& store, int step) {
+    for (const char* name : {"w", "b"}) {
+      Parameter<float>& p = store.at(name);
+      for (std::size_t i = 0; i < p.size; ++i) p.grad[i] = p.value[i] * 0.5f + 0.01f * static_cast<float>(step);
+    }
+  };
+  auto a = make(), b = make();
+  optim::Adam<float> adam_a(*a, {}), adam_b(*b, {});
+  for (int step = 0; step < 3; ++step) {
+    fill_gradient(*a, step);
+    fill_gradient(*b, step);
+    double norm2 = 0;
+    for (const char* name : {"w", "b"}) {
+      const Parameter<float>& p = a->at(name);
+      for (std::size_t i = 0; i < p.size; ++i) norm2 += static_cast<double>(p.grad[i]) * p.grad[i];
+    }
+    adam_a.step();
+    adam_a.zero_grad();
+    adam_b.step_and_zero_grad();
+    CHECK(adam_a.last_gradient_norm() == adam_b.last_gradient_norm());
+    CHECK(adam_b.last_gradient_norm() == Approx(std::sqrt(norm2)).epsilon(1e-6));
+  }
+  for (const char* name : {"w", "b"}) {
+    const Parameter<float>& pa = a->at(name);
+    const Parameter<float>& pb = b->at(name);
+    CHECK(std::equal(pa.value, pa.value + pa.size, pb.value));
+    CHECK(std::all_of(pb.grad, pb.grad + pb.size, [](float g) { return g == 0.0f; }));
+  }
 }

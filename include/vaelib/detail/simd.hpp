@@ -163,10 +163,11 @@ bool all_of(std::size_t n, const T* in, const Pred& pred) {
   return ok.load();
 }
 
-/// The sum of p[i]^2 for from <= i < to, in double: float partial sums over short chunks
-/// (vectorised, exact enough over a chunk), added up in double.
-template <class T>
-double sum_of_squares_serial(std::size_t from, std::size_t to, const T* p) {
+/// The sum of p[i]^2 for from <= i < to, in double: float partial sums over chunks of 1024
+/// (vectorised, exact enough over a chunk), added up in double. After each chunk's partial,
+/// visit(begin, end) runs on that chunk while it is in cache.
+template <class T, class Visit>
+double sum_of_squares_serial(std::size_t from, std::size_t to, const T* p, const Visit& visit) {
   constexpr std::size_t chunk = 1024;
   double total = 0;
   for (std::size_t begin = from; begin < to; begin += chunk) {
@@ -186,25 +187,33 @@ double sum_of_squares_serial(std::size_t from, std::size_t to, const T* p) {
 #endif
     for (; i < end; ++i) partial += p[i] * p[i];
     total += static_cast<double>(partial);
+    visit(begin, end);
   }
   return total;
 }
 
-/// The sum of p[i]^2 for i < n, in double. The range is cut into at most 256 spans whose
-/// bounds depend on n alone; spans are summed on the BLAS's threads and their sums added in
-/// order, so the result is the same whatever the number of threads.
-template <class T>
-double sum_of_squares(std::size_t n, const T* p) {
+/// The sum of p[i]^2 for i < n, in double, with visit(begin, end) called on every chunk
+/// right after it is summed (a pass that also needs the sum, such as an optimiser's
+/// update with its gradient norm, reads the memory once). The range is cut into at most
+/// 256 spans whose bounds depend on n alone; spans run on the BLAS's threads and their sums
+/// are added in order, so the result is the same whatever the number of threads.
+template <class T, class Visit>
+double sum_of_squares_then(std::size_t n, const T* p, const Visit& visit) {
   constexpr std::size_t max_spans = 256, min_span = 65536;
   const std::size_t span = std::max(min_span, (n + max_spans - 1) / max_spans + 1023) / 1024 * 1024;
   const std::size_t spans = (n + span - 1) / span;
   double sums[max_spans];
   parallel_for(spans, 1, [&](std::size_t first, std::size_t last) {
-    for (std::size_t s = first; s < last; ++s) sums[s] = sum_of_squares_serial(s * span, std::min(n, (s + 1) * span), p);
+    for (std::size_t s = first; s < last; ++s) sums[s] = sum_of_squares_serial(s * span, std::min(n, (s + 1) * span), p, visit);
   }, 1);
   double total = 0;
   for (std::size_t s = 0; s < spans; ++s) total += sums[s];
   return total;
+}
+
+template <class T>
+double sum_of_squares(std::size_t n, const T* p) {
+  return sum_of_squares_then(n, p, [](std::size_t, std::size_t) {});
 }
 
 }  // namespace vaelib::detail::simd

@@ -38,16 +38,20 @@ class Adam final : public Optimizer<T> {
   std::string_view name() const override { return "adam"; }
 
  protected:
+  void begin_step(const UpdateContext<T>& c) override {
+    const double t = static_cast<double>(c.step);
+    m_inv_bc1 = static_cast<T>(1.0 / (1.0 - std::pow(m_options.beta1, t)));
+    m_inv_bc2 = static_cast<T>(1.0 / (1.0 - std::pow(m_options.beta2, t)));
+    m_decay = m_options.decoupled_weight_decay ? static_cast<T>(1.0 - c.learning_rate * m_options.weight_decay) : T(1);
+  }
+
   void update(T* p, const T* grad, T* const* slots, std::size_t n, const UpdateContext<T>& c) override {
     T* m = slots[0];
     T* v = slots[1];
-    const double t = static_cast<double>(c.step);
     const T b1 = static_cast<T>(m_options.beta1), b2 = static_cast<T>(m_options.beta2);
-    const T inv_bc1 = static_cast<T>(1.0 / (1.0 - std::pow(m_options.beta1, t)));
-    const T inv_bc2 = static_cast<T>(1.0 / (1.0 - std::pow(m_options.beta2, t)));
+    const T inv_bc1 = m_inv_bc1, inv_bc2 = m_inv_bc2, decay = m_decay;
     const T eps = static_cast<T>(m_options.epsilon);
     const T lr = c.learning_rate;
-    const T decay = m_options.decoupled_weight_decay ? static_cast<T>(1.0 - c.learning_rate * m_options.weight_decay) : T(1);
     for (std::size_t i = 0; i < n; ++i) {
       const T g = c.gradient_scale * grad[i] + c.weight_decay * p[i];
       m[i] = b1 * m[i] + (1 - b1) * g;
@@ -58,6 +62,7 @@ class Adam final : public Optimizer<T> {
 
  private:
   AdamOptions m_options;
+  T m_inv_bc1 = 1, m_inv_bc2 = 1, m_decay = 1;  // this step's bias corrections and decoupled decay
 };
 
 }  // namespace vaelib::optim

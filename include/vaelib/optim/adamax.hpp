@@ -35,11 +35,15 @@ class Adamax final : public Optimizer<T> {
   std::string_view name() const override { return "adamax"; }
 
  protected:
+  void begin_step(const UpdateContext<T>& c) override {
+    m_step_size = static_cast<T>(c.learning_rate / (1.0 - std::pow(m_options.beta1, static_cast<double>(c.step))));
+  }
+
   void update(T* p, const T* grad, T* const* slots, std::size_t n, const UpdateContext<T>& c) override {
     T* m = slots[0];
     T* u = slots[1];
     const T b1 = static_cast<T>(m_options.beta1), b2 = static_cast<T>(m_options.beta2);
-    const T step_size = static_cast<T>(c.learning_rate / (1.0 - std::pow(m_options.beta1, static_cast<double>(c.step))));
+    const T step_size = m_step_size;
     const T eps = static_cast<T>(m_options.epsilon);
     for (std::size_t i = 0; i < n; ++i) {
       const T g = c.gradient_scale * grad[i] + c.weight_decay * p[i];
@@ -51,6 +55,7 @@ class Adamax final : public Optimizer<T> {
 
  private:
   AdamaxOptions m_options;
+  T m_step_size = 0;  // this step's bias-corrected learning rate
 };
 
 }  // namespace vaelib::optim

@@ -49,25 +49,14 @@ class Optimizer {
   Optimizer& operator=(const Optimizer&) = delete;
 
   /// Applies one update to every parameter from its current gradient.
-  void step() {
-    ensure_state();
-    const double lr = learning_rate();
-    m_last_norm = gradient_norm();
-    double scale = 1.0;
-    if (m_common.clip_norm > 0 && m_last_norm > m_common.clip_norm) scale = m_common.clip_norm / (m_last_norm + 1e-6);
-    ++m_steps;
-    const UpdateContext<T> ctx{static_cast<T>(lr), static_cast<T>(scale), static_cast<T>(m_common.weight_decay), m_steps};
-    const auto blocks = m_params.blocks();
-    for (std::size_t b = 0; b < blocks.size(); ++b) {
-      // each element's update reads only that element: split over the BLAS's threads
-      detail::parallel_for(blocks[b]->used, detail::parallel_grain, [&](std::size_t begin, std::size_t end) {
-        T* slots[max_slots] = {};
-        for (std::size_t s = 0; s < m_slot_names.size(); ++s) slots[s] = m_state[b][s].data() + begin;
-        update(blocks[b]->values.data() + begin, blocks[b]->grads.data() + begin, slots, end - begin, ctx);
-      });
-    }
-  }
+  void step() { apply(false); }
 
+  /// step(), zeroing each gradient in the same pass right after its update reads it (while
+  /// it is in cache): a training loop that ends each iteration with this needs no
+  /// zero_grad() before its next backward. The gradients read as zeros afterwards.
+  void step_and_zero_grad() { apply(true); }
+
+  /// Zeroes every parameter's gradient (ParameterStore::zero_grad).
   void zero_grad() { m_params.zero_grad(); }
 
   /// The learning rate the next step will use.
@@ -89,7 +78,12 @@ class Optimizer {
  protected:
   static constexpr std::size_t max_slots = 4;
 
-  /// One pass over n elements of a block: values, gradients and the state slots.
+  /// Called once before a step's update passes, to compute what every element shares
+  /// (bias corrections, ...): update() runs on several threads and only reads it.
+  virtual void begin_step(const UpdateContext<T>& ctx) { (void)ctx; }
+
+  /// One pass over n elements of a block: values, gradients and the state slots. Runs on
+  /// the BLAS's threads, each on its own elements.
   virtual void update(T* values, const T* grads, T* const* slots, std::size_t n, const UpdateContext<T>& ctx) = 0;
 
  private:
@@ -97,6 +91,36 @@ class Optimizer {
     double sum = 0;
     for (const auto& b : m_params.blocks()) sum += detail::simd::sum_of_squares(b->used, b->grads.data());
     return std::sqrt(sum);
+  }
+
+  /// One pass over every block: the gradient's sum of squares and the update chunk by
+  /// chunk (and zeroing, if asked). With clipping the norm must be known first, so it takes
+  /// a pass of its own.
+  void apply(bool zero_after) {
+    ensure_state();
+    const double lr = learning_rate();
+    const bool clipping = m_common.clip_norm > 0;
+    double scale = 1.0;
+    if (clipping) {
+      m_last_norm = gradient_norm();
+      if (m_last_norm > m_common.clip_norm) scale = m_common.clip_norm / (m_last_norm + 1e-6);
+    }
+    ++m_steps;
+    const UpdateContext<T> ctx{static_cast<T>(lr), static_cast<T>(scale), static_cast<T>(m_common.weight_decay), m_steps};
+    begin_step(ctx);
+    const auto blocks = m_params.blocks();
+    double sum = 0;
+    for (std::size_t b = 0; b < blocks.size(); ++b) {
+      T* values = blocks[b]->values.data();
+      T* grads = blocks[b]->grads.data();
+      sum += detail::simd::sum_of_squares_then(blocks[b]->used, grads, [&](std::size_t begin, std::size_t end) {
+        T* slots[max_slots] = {};
+        for (std::size_t s = 0; s < m_slot_names.size(); ++s) slots[s] = m_state[b][s].data() + begin;
+        update(values + begin, grads + begin, slots, end - begin, ctx);
+        if (zero_after) std::fill(grads + begin, grads + end, T(0));
+      });
+    }
+    if (!clipping) m_last_norm = std::sqrt(sum);
   }
 
   /// State blocks mirror parameter blocks; new blocks get zeroed state.
