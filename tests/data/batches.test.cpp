@@ -107,13 +107,17 @@ TEST_CASE("batches: bad sizes, indices and pixels are refused, naming the value"
 }
 
 TEST_CASE("binarize: the draws are uniform<float>() < p, one word per pixel, in order", "[data]") {
-  std::vector<float> p(2500), out(2500);
-  for (std::size_t i = 0; i < p.size(); ++i) p[i] = static_cast<float>(i % 11) / 10.0f;
-  p[7] = 1.0f;
-  Rng rng(42), reference(42);
-  (void)rng.next_u32();  // start mid-block
-  (void)reference.next_u32();
-  data::binarize(p, out, rng);
-  for (std::size_t i = 0; i < p.size(); ++i) REQUIRE(out[i] == (reference.uniform<float>() < p[i] ? 1.0f : 0.0f));
-  CHECK(rng.state() == reference.state());
+  // 100352 pixels (a batch of 128 images) are split over the BLAS's threads
+  for (const std::size_t n : {std::size_t{2500}, std::size_t{128 * 784}}) {
+    INFO("n = " << n);
+    std::vector<float> p(n), out(n);
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] = static_cast<float>(i % 11) / 10.0f;
+    p[7] = 1.0f;
+    Rng rng(42), reference(42);
+    (void)rng.next_u32();  // start mid-block
+    (void)reference.next_u32();
+    data::binarize(p, out, rng);
+    for (std::size_t i = 0; i < p.size(); ++i) REQUIRE(out[i] == (reference.uniform<float>() < p[i] ? 1.0f : 0.0f));
+    CHECK(rng.state() == reference.state());
+  }
 }

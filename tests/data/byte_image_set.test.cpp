@@ -51,3 +51,18 @@ TEST_CASE("ByteImageSet: gather gives the floats the ImageSet gather gives; bad 
   CHECK_THROWS_WITH(data::gather(set, indices, std::span<float>(from_bytes).first(17)),
                     Contains("the output buffer holds 17 values, 3 images of 6 pixels need 18"));
 }
+
+TEST_CASE("ByteImageSet: a batch-sized gather (split over threads) matches the ImageSet gather", "[data]") {
+  data::ByteImageSet set;
+  set.rows = set.cols = 28;
+  set.bytes.resize(300 * 784);
+  for (std::size_t i = 0; i < set.bytes.size(); ++i) set.bytes[i] = static_cast<std::uint8_t>((i * 2654435761u) >> 24);
+  set.labels.assign(300, 0);
+  const data::ImageSet floats = data::to_image_set(set);
+  std::vector<std::size_t> indices(128);
+  for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = (i * 37) % 300;
+  std::vector<float> from_bytes(128 * 784), from_floats(128 * 784);
+  data::gather(set, indices, from_bytes);
+  data::gather(floats, indices, from_floats);
+  CHECK(from_bytes == from_floats);
+}

@@ -73,3 +73,16 @@ TEST_CASE("simd: all_of and sum_of_squares", "[detail]") {
         Approx(std::inner_product(gd.begin(), gd.end(), gd.begin(), 0.0)).epsilon(1e-14));
   CHECK(detail::simd::sum_of_squares(0, gd.data()) == 0.0);
 }
+
+TEMPLATE_TEST_CASE("simd: sum adds every element, in lanes then the tail", "[detail]", float, double) {
+  using T = TestType;
+  for (const std::size_t n : {std::size_t{0}, std::size_t{1}, 2 * detail::simd::width<T>() - 1, 2 * detail::simd::width<T>(),
+                              2 * detail::simd::width<T>() + 5, std::size_t{784}, std::size_t{100001}}) {
+    INFO("n = " << n);
+    std::vector<T> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<T>(static_cast<double>(i % 17) - 8.25);  // exact in float
+    double exact = 0;
+    for (T x : v) exact += static_cast<double>(x);
+    CHECK(static_cast<double>(detail::simd::sum(n, v.data())) == Approx(exact).margin(1e-9));
+  }
+}

@@ -87,7 +87,8 @@ TEST_CASE("rng: named streams are reproducible and independent", "[rng]") {
 
 TEST_CASE("rng: fill_u32 gives exactly the words of next_u32, from any position", "[rng]") {
   for (const std::size_t skip : {0, 1, 3, 4, 5}) {
-    for (const std::size_t n : {0, 1, 63, 64, 65, 200, 1031}) {
+    // up to fills long enough to be split over the BLAS's threads
+    for (const std::size_t n : {0, 1, 63, 64, 65, 200, 1031, 70000, 262147}) {
       INFO("skip " << skip << ", n " << n);
       Rng bulk(31), one(31);
       for (std::size_t i = 0; i < skip; ++i) CHECK(bulk.next_u32() == one.next_u32());
@@ -107,4 +108,49 @@ TEST_CASE("rng: fill_u32 gives exactly the words of next_u32, from any position"
   for (std::uint32_t w : words) REQUIRE(w == one.next_u32());
   CHECK(bulk.state() == one.state());
   CHECK(bulk.state().counter_high == 8);
+}
+
+TEST_CASE("rng: skip and ahead move exactly as many next_u32 calls", "[rng]") {
+  for (const std::size_t start : {0, 1, 3, 4}) {
+    for (const std::uint64_t words : {0, 1, 2, 3, 4, 5, 7, 8, 63, 64, 1000, 1001}) {
+      INFO("start " << start << ", words " << words);
+      Rng a(77), b(77);
+      for (std::size_t i = 0; i < start; ++i) CHECK(a.next_u32() == b.next_u32());
+      const Rng c = a.ahead(words);
+      CHECK(a.state() == b.state());  // ahead leaves its generator alone
+      a.skip(words);
+      for (std::uint64_t i = 0; i < words; ++i) (void)b.next_u32();
+      CHECK(a.state() == b.state());
+      CHECK(c.state() == b.state());
+      Rng d = c;
+      for (int i = 0; i < 9; ++i) {
+        const std::uint32_t expected = b.next_u32();
+        CHECK(a.next_u32() == expected);
+        CHECK(d.next_u32() == expected);
+      }
+    }
+  }
+  // across the low counter word's end, the counter carries into the high word
+  Rng near_end(5), slow(5);
+  near_end.set_state({5, UINT64_MAX - 1, 7, 4});
+  slow.set_state(near_end.state());
+  near_end.skip(4 * 3 + 2);
+  for (int i = 0; i < 4 * 3 + 2; ++i) (void)slow.next_u32();
+  CHECK(near_end.state() == slow.state());
+  CHECK(near_end.state().counter_high == 8);
+  CHECK(near_end.next_u32() == slow.next_u32());
+}
+
+TEST_CASE("rng: a long fill is the same split over threads and serially", "[rng]") {
+  std::vector<std::uint32_t> split(500003), serial(500003);
+  Rng a(9), b(9);
+  (void)a.next_u32();
+  (void)b.next_u32();
+  a.fill_u32(split);
+  {
+    const detail::SerialRegion one_thread;
+    b.fill_u32(serial);
+  }
+  CHECK(split == serial);
+  CHECK(a.state() == b.state());
 }

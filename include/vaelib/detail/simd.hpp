@@ -163,6 +163,30 @@ bool all_of(std::size_t n, const T* in, const Pred& pred) {
   return ok.load();
 }
 
+/// The sum of p[i] for i < n, in T: lane-wise partial sums (two vectors of them, to hide
+/// the add latency) added up lane by lane at the end, then the tail. The order depends on
+/// n alone.
+template <class T>
+T sum(std::size_t n, const T* p) {
+  std::size_t i = 0;
+  T total = 0;
+#if VAELIB_SIMD
+  using B = xsimd::batch<T>;
+  if (n >= 2 * B::size) {
+    B acc0(T(0)), acc1(T(0));
+    for (; i + 2 * B::size <= n; i += 2 * B::size) {
+      acc0 += B::load_unaligned(p + i);
+      acc1 += B::load_unaligned(p + i + B::size);
+    }
+    alignas(64) T lanes[B::size];
+    (acc0 + acc1).store_aligned(lanes);
+    for (T lane : lanes) total += lane;
+  }
+#endif
+  for (; i < n; ++i) total += p[i];
+  return total;
+}
+
 /// The sum of p[i]^2 for from <= i < to, in double: float partial sums over chunks of 1024
 /// (vectorised, exact enough over a chunk), added up in double. After each chunk's partial,
 /// visit(begin, end) runs on that chunk while it is in cache.

@@ -13,6 +13,8 @@
 #include <span>
 #include <string_view>
 
+#include "vaelib/detail/parallel.hpp"
+
 namespace vaelib {
 
 /// Everything needed to resume an Rng exactly (saved in checkpoints).
@@ -66,14 +68,51 @@ class Rng {
   /// Fills `out` with the next out.size() words: exactly the words next_u32() would give, in
   /// the same order, but whole blocks are computed `lanes` counters at a time in a loop the
   /// compiler vectorises (the 32x32 -> 64-bit products become vector multiplies).
+  /// Long fills are split over the BLAS's threads (detail/parallel.hpp): batch b of
+  /// this call comes from the same counters whichever thread computes it.
   void fill_u32(std::span<std::uint32_t> out) {
     std::size_t i = 0;
     while (i < out.size() && m_state.position < 4) out[i++] = m_block[m_state.position++];
-    while (out.size() - i >= 4 * lanes && m_state.counter_low <= UINT64_MAX - lanes) {
-      philox_lanes(out.data() + i);
-      i += 4 * lanes;
+    const std::size_t batches = (out.size() - i) / (4 * lanes);
+    if (batches > 0 && m_state.counter_low <= UINT64_MAX - batches * lanes) {
+      std::uint32_t* dst = out.data() + i;
+      const Rng start = *this;
+      detail::parallel_for(batches, 64, [&](std::size_t first, std::size_t last) {
+        Rng part = start;
+        part.m_state.counter_low += first * lanes;
+        for (std::size_t b = first; b < last; ++b) part.philox_lanes(dst + b * 4 * lanes);
+      }, 1);
+      m_state.counter_low += batches * lanes;
+      i += batches * 4 * lanes;
     }
     while (i < out.size()) out[i++] = next_u32();
+  }
+
+  /// A copy of this generator after `words` more calls of next_u32() (this one unchanged):
+  /// lets parts of one stream be drawn in parallel.
+  Rng ahead(std::uint64_t words) const {
+    Rng out = *this;
+    out.skip(words);
+    return out;
+  }
+
+  /// Moves past the next `words` words, as that many next_u32() calls would, in O(1).
+  void skip(std::uint64_t words) {
+    const std::uint64_t left_in_block = 4 - m_state.position;
+    if (words < left_in_block) {
+      m_state.position += words;
+      return;
+    }
+    words -= left_in_block;
+    const std::uint64_t blocks = words / 4, within = words % 4;
+    const std::uint64_t low = m_state.counter_low + blocks;
+    if (low < m_state.counter_low) ++m_state.counter_high;  // the 128-bit counter carries
+    m_state.counter_low = low;
+    m_state.position = 4;
+    if (within > 0) {
+      refill();
+      m_state.position = within;
+    }
   }
 
   std::uint64_t next_u64() {

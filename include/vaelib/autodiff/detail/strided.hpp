@@ -10,6 +10,7 @@
 #include <string>
 
 #include "vaelib/autodiff/shape.hpp"
+#include "vaelib/detail/simd.hpp"
 #include "vaelib/error.hpp"
 
 namespace vaelib::detail {
@@ -132,9 +133,7 @@ void reduce_sum_into(T* dst, const Shape& small, const T* src, const Shape& big,
     const T* s = src + o0;
     T* d = dst + o1;
     if (s1 == 0) {
-      T acc = 0;
-      for (std::size_t j = 0; j < n; ++j) acc += s[j];
-      *d += acc;
+      *d += simd::sum(n, s);  // a contiguous run into one element (a sum over the last axes)
     } else {
       for (std::size_t j = 0; j < n; ++j) d[j] += s[j];
     }
