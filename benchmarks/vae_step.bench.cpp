@@ -111,7 +111,8 @@ struct VaelibStep {
   }
 };
 
-/// The GEMMs of that step with the same shapes, transposes and beta, nothing else.
+/// The GEMMs of that step with the same shapes, transposes and beta, nothing else. With
+/// `particles` > 1 (IWAE) the decoder's GEMMs have particles x batch rows.
 struct RawGemms {
   struct Layer {
     std::size_t in, out;
@@ -119,49 +120,54 @@ struct RawGemms {
   };
   std::vector<Layer> encoder, decoder;  // encoder: h1, h2, z_mean, z_logstd; decoder: h1, h2, x
   std::vector<float> x, a, b, c, d, z;   // activations and their gradients (max size)
+  std::size_t decoder_rows;
 
-  RawGemms() {
+  explicit RawGemms(std::size_t particles = 1) : decoder_rows(particles * batch) {
     auto layer = [](std::size_t in, std::size_t out) {
       return Layer{in, out, std::vector<float>(in * out, 0.01f), std::vector<float>(in * out)};
     };
     encoder = {layer(x_dim, hidden), layer(hidden, hidden), layer(hidden, z_dim), layer(hidden, z_dim)};
     decoder = {layer(z_dim, hidden), layer(hidden, hidden), layer(hidden, x_dim)};
     x = std::vector<float>(batch * x_dim, 0.5f);
-    for (auto* v : {&a, &b, &c, &d}) v->assign(batch * x_dim, 0.1f);
-    z.assign(batch * z_dim, 0.1f);
+    for (auto* v : {&a, &b, &c, &d}) v->assign(decoder_rows * x_dim, 0.1f);
+    z.assign(decoder_rows * z_dim, 0.1f);
   }
 
-  static void forward(const float* in, Layer& l, float* out) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, static_cast<int>(l.out), static_cast<int>(l.in), 1, in,
-                static_cast<int>(l.in), l.w.data(), static_cast<int>(l.out), 0, out, static_cast<int>(l.out));
+  static void forward(std::size_t rows, const float* in, Layer& l, float* out) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(l.out),
+                static_cast<int>(l.in), 1, in, static_cast<int>(l.in), l.w.data(), static_cast<int>(l.out), 0, out,
+                static_cast<int>(l.out));
   }
   // dW = in^T g (beta 0: the gradient's first write); d_in (+)= g W^T.
-  static void backward(const float* in, Layer& l, const float* g, float* d_in, float beta_in) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(l.in), static_cast<int>(l.out), batch, 1, in,
-                static_cast<int>(l.in), g, static_cast<int>(l.out), 0, l.dw.data(), static_cast<int>(l.out));
+  static void backward(std::size_t rows, const float* in, Layer& l, const float* g, float* d_in, float beta_in) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(l.in), static_cast<int>(l.out),
+                static_cast<int>(rows), 1, in, static_cast<int>(l.in), g, static_cast<int>(l.out), 0, l.dw.data(),
+                static_cast<int>(l.out));
     if (d_in != nullptr) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, static_cast<int>(l.in), static_cast<int>(l.out), 1, g,
-                  static_cast<int>(l.out), l.w.data(), static_cast<int>(l.out), beta_in, d_in, static_cast<int>(l.in));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(l.in),
+                  static_cast<int>(l.out), 1, g, static_cast<int>(l.out), l.w.data(), static_cast<int>(l.out), beta_in,
+                  d_in, static_cast<int>(l.in));
     }
   }
 
   void run() {
     float *h1 = a.data(), *h2 = b.data(), *g1 = c.data(), *g2 = d.data();
     std::vector<float>& mean = z;  // the heads' outputs and gradients are z-sized; reuse z
-    forward(x.data(), encoder[0], h1);
-    forward(h1, encoder[1], h2);
-    forward(h2, encoder[2], mean.data());
-    forward(h2, encoder[3], mean.data());
-    forward(z.data(), decoder[0], h1);
-    forward(h1, decoder[1], h2);
-    forward(h2, decoder[2], g1);  // logits
-    backward(h2, decoder[2], g1, g2, 0);
-    backward(h1, decoder[1], g2, g1, 0);
-    backward(z.data(), decoder[0], g1, mean.data(), 0);
-    backward(h2, encoder[3], mean.data(), g2, 0);
-    backward(h2, encoder[2], mean.data(), g2, 1);
-    backward(h1, encoder[1], g2, g1, 0);
-    backward(x.data(), encoder[0], g1, nullptr, 0);
+    const std::size_t n = decoder_rows;
+    forward(batch, x.data(), encoder[0], h1);
+    forward(batch, h1, encoder[1], h2);
+    forward(batch, h2, encoder[2], mean.data());
+    forward(batch, h2, encoder[3], mean.data());
+    forward(n, z.data(), decoder[0], h1);
+    forward(n, h1, decoder[1], h2);
+    forward(n, h2, decoder[2], g1);  // logits
+    backward(n, h2, decoder[2], g1, g2, 0);
+    backward(n, h1, decoder[1], g2, g1, 0);
+    backward(n, z.data(), decoder[0], g1, mean.data(), 0);
+    backward(batch, h2, encoder[3], mean.data(), g2, 0);
+    backward(batch, h2, encoder[2], mean.data(), g2, 1);
+    backward(batch, h1, encoder[1], g2, g1, 0);
+    backward(batch, x.data(), encoder[0], g1, nullptr, 0);
     benchmark::DoNotOptimize(encoder[0].dw.data());
   }
 };
@@ -177,6 +183,11 @@ void vae_step(benchmark::State& state) {
 }
 
 // IWAE, k = 50: the encoder once on the batch, the decoder on k x batch rows.
+void iwae_raw_gemm(benchmark::State& state) {
+  RawGemms raw(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) raw.run();
+}
+
 void iwae_step(benchmark::State& state) {
   VaelibStep step(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) benchmark::DoNotOptimize(step.run(true));
@@ -229,6 +240,7 @@ BENCHMARK(vae_step)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_forward)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_adam_pass)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_data_prep)->Unit(benchmark::kMillisecond);
+BENCHMARK(iwae_raw_gemm)->ArgName("k")->Arg(50)->Unit(benchmark::kMillisecond);
 BENCHMARK(iwae_step)->ArgName("k")->Arg(50)->Unit(benchmark::kMillisecond);
 BENCHMARK(is_loglikelihood)->ArgNames({"k", "chunk"})->Args({1000, 100})->Args({1000, 250})->Unit(benchmark::kMillisecond);
 
@@ -250,6 +262,7 @@ int main(int argc, char** argv) {
   vaelib::bench::RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   vaelib::bench::print_ratio(reporter, "VAE step / its raw GEMMs", "vae_step", "vae_raw_gemm");
+  vaelib::bench::print_ratio(reporter, "IWAE k=50 step / its raw GEMMs", "iwae_step/k:50", "iwae_raw_gemm/k:50");
   if (rounds > 0) {
     std::printf("RATIO %-40s %.3f   (alternating rounds, median of %d)\n", "VAE step / its raw GEMMs",
                 alternating_ratio(rounds, 20), rounds);
