@@ -1,0 +1,97 @@
+// Where a VAE training step's time goes: the step of bench_vae_step (the example's step) cut
+// into its phases, each timed in total and in its GEMMs. The GEMM share is measured by
+// wrapping cblas_sgemm: this program defines it, so vaelib's calls come here first and go on
+// to OpenBLAS's (found with dlsym(RTLD_NEXT)). Averages over 300 steps after 30 warm-up
+// steps; docs/performance.md shows a run.
+//
+//   build/benchmarks/vae_profile [steps]
+
+#include <cblas.h>
+#include <dlfcn.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "vae_step.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double gemm_seconds = 0;
+
+using Sgemm = void (*)(CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, blasint, blasint, blasint, float, const float*,
+                       blasint, const float*, blasint, float, float*, blasint);
+
+Sgemm real_sgemm() {
+  static const Sgemm real = reinterpret_cast<Sgemm>(dlsym(RTLD_NEXT, "cblas_sgemm"));
+  if (real == nullptr) {
+    std::fprintf(stderr, "vae_profile: cannot find the BLAS's cblas_sgemm\n");
+    std::exit(1);
+  }
+  return real;
+}
+
+}  // namespace
+
+extern "C" void cblas_sgemm(const CBLAS_ORDER order, const CBLAS_TRANSPOSE ta, const CBLAS_TRANSPOSE tb, const blasint m,
+                            const blasint n, const blasint k, const float alpha, const float* a, const blasint lda,
+                            const float* b, const blasint ldb, const float beta, float* c, const blasint ldc) {
+  const auto start = Clock::now();
+  real_sgemm()(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+int main(int argc, char** argv) {
+  const int steps = argc > 1 ? std::atoi(argv[1]) : 300;
+  if (steps <= 0 || argc > 2) {
+    std::fprintf(stderr, "usage: vae_profile [steps (300)]\n");
+    return 2;
+  }
+  const vaelib::FlushDenormals flush_denormals;
+  std::printf("BLAS kernels: %s, %d OpenBLAS threads\n", vaelib::blas_kernels().name.c_str(), openblas_get_num_threads());
+  vaelib::bench::VaelibStep s;
+  for (int i = 0; i < 30; ++i) s.run(true);
+
+  constexpr int phases = 5;
+  const char* names[phases] = {"gather + binarise", "encoder and q", "model, ELBO", "backward", "Adam + zeroing"};
+  double total[phases] = {}, gemm[phases] = {};
+  for (int step = 0; step < steps; ++step) {
+    int phase = 0;
+    auto mark = Clock::now();
+    double gemm_mark = gemm_seconds;
+    const auto end_phase = [&] {
+      const auto now = Clock::now();
+      total[phase] += std::chrono::duration<double>(now - mark).count();
+      gemm[phase] += gemm_seconds - gemm_mark;
+      mark = now;
+      gemm_mark = gemm_seconds;
+      ++phase;
+    };
+    s.prepare_batch();
+    end_phase();
+    s.tape.clear();
+    const auto x = s.tape.external(s.binary.data(), nullptr, {vaelib::bench::batch, vaelib::bench::x_dim});
+    s.vae.prepare(vaelib::bench::batch);
+    const auto q = s.vae.variational(x, 1);
+    end_phase();
+    auto lower_bound = vaelib::elbo(s.vae.model(), {{"x", x}}, q, 0);
+    const auto cost = vaelib::mean(lower_bound.sgvb());
+    end_phase();
+    s.tape.backward(cost);
+    end_phase();
+    s.adam.step_and_zero_grad();
+    end_phase();
+  }
+  std::printf("| phase | total | GEMMs | the rest |\n| --- | --- | --- | --- |\n");
+  double all = 0, all_gemm = 0;
+  for (int p = 0; p < phases; ++p) {
+    std::printf("| %s | %.3f ms | %.3f ms | %.3f ms |\n", names[p], total[p] / steps * 1e3, gemm[p] / steps * 1e3,
+                (total[p] - gemm[p]) / steps * 1e3);
+    all += total[p];
+    all_gemm += gemm[p];
+  }
+  std::printf("| step | %.3f ms | %.3f ms (%.0f%%) | %.3f ms |\n", all / steps * 1e3, all_gemm / steps * 1e3,
+              100 * all_gemm / all, (all - all_gemm) / steps * 1e3);
+}

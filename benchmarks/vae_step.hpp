@@ -1,0 +1,104 @@
+#pragma once
+// The ZhuSuan VAE's training step (784-500-500-40, batch 128, float) as the example runs it,
+// shared by bench_vae_step and vae_profile.
+
+#include <cstdio>
+#include <vector>
+
+#include "vaelib/vae.hpp"
+
+namespace vaelib::bench {
+
+inline constexpr std::size_t batch = 128, x_dim = 784, hidden = 500, z_dim = 40;
+
+/// MNIST's training set as the example keeps it (bytes), or, where MNIST cannot be found, a
+/// synthetic set of the same size (the timings hardly depend on the pixels; the message says
+/// which was used).
+inline const vaelib::data::ByteImageSet& training_images() {
+  static const vaelib::data::ByteImageSet set = [] {
+    try {
+      return vaelib::data::load_mnist_bytes(vaelib::data::locate_dataset(vaelib::data::Dataset::mnist),
+                                            vaelib::data::Split::train);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_vae_step: MNIST not found (%s); timing on synthetic images\n", e.what());
+      vaelib::data::ByteImageSet synthetic;
+      synthetic.rows = synthetic.cols = 28;
+      synthetic.bytes.resize(60000 * x_dim);
+      for (std::size_t i = 0; i < synthetic.bytes.size(); ++i)
+        synthetic.bytes[i] = static_cast<std::uint8_t>((i * 2654435761u) >> 24);
+      return synthetic;
+    }
+  }();
+  return set;
+}
+
+/// The VAE step as the example runs it: the next shuffled batch gathered and binarised,
+/// q(z | x), elbo(...).sgvb() (or the IWAE bound with `particles` > 1), backward, Adam. A
+/// fresh batch each step, as in training: a benchmark that fits one fixed batch drives the
+/// gradients towards denormal floats, which slow the GEMMs down several times over.
+struct VaelibStep {
+  vaelib::Tape<float> tape;
+  vaelib::Rng rng{1};
+  vaelib::ParameterStore<float> params{2};
+  vaelib::models::VAE<float> vae{tape, rng, params.scope("vae"), {.x_dim = x_dim, .z_dim = z_dim},
+                                 vaelib::models::bernoulli_likelihood<float>()};
+  vaelib::optim::Adam<float> adam;
+  std::size_t particles;
+  const vaelib::data::ByteImageSet& set = training_images();
+  vaelib::data::BatchSampler sampler{set.size(), batch};
+  std::size_t next_batch = 0;
+  std::vector<float> gathered = std::vector<float>(batch * x_dim), binary = std::vector<float>(batch * x_dim);
+
+  explicit VaelibStep(std::size_t n_particles = 1) : adam(params, {}), particles(n_particles) {
+    sampler.shuffle(rng);
+    run(true);  // builds the parameters, so Adam's state exists before timing
+  }
+
+  void prepare_batch() {
+    if (next_batch == sampler.batches()) {
+      sampler.shuffle(rng);
+      next_batch = 0;
+    }
+    vaelib::data::gather(set, sampler.batch(next_batch++), gathered);
+    vaelib::data::binarize(gathered, binary, rng);
+  }
+
+  float run(bool train) {
+    prepare_batch();
+    tape.clear();
+    const auto x = tape.external(binary.data(), nullptr, {batch, x_dim});
+    vae.prepare(batch);
+    const auto q = vae.variational(x, particles);
+    vaelib::Var<float> cost;
+    if (particles == 1) {
+      auto lower_bound = vaelib::elbo(vae.model(), {{"x", x}}, q, 0);
+      cost = vaelib::mean(lower_bound.sgvb());
+    } else {
+      auto bound = vaelib::iw_objective(vae.model(), {{"x", x}}, q, 0);
+      cost = vaelib::mean(bound.sgvb());
+    }
+    if (train) {
+      tape.backward(cost);
+      adam.step_and_zero_grad();
+    }
+    return cost.item();
+  }
+
+  /// The importance-sampled log-likelihood of the first n images with k particles drawn
+  /// `chunk` at a time; returns the sum (so the work cannot be optimised away).
+  double log_likelihood(std::size_t n, std::size_t k, std::size_t chunk) {
+    tape.clear();
+    const auto x = tape.external(binary.data(), nullptr, {n, x_dim});
+    vae.prepare(n);
+    vaelib::models::VAE<float>::Encoding e;
+    {
+      const auto guard = tape.no_grad();
+      e = vae.encode(x);
+    }
+    auto proposal = [&](std::size_t particles_now) { return vae.variational(e, particles_now); };
+    const auto ll = vaelib::is_loglikelihood(vae.model(), {{"x", x}}, proposal, 0, {.n_particles = k, .chunk_size = chunk});
+    return xt::sum(ll.log_likelihood)();
+  }
+};
+
+}  // namespace vaelib::bench
