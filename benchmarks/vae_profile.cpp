@@ -9,10 +9,12 @@
 #include <cblas.h>
 #include <dlfcn.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "vae_step.hpp"
 
@@ -44,10 +46,14 @@ extern "C" void cblas_sgemm(const CBLAS_ORDER order, const CBLAS_TRANSPOSE ta, c
 }
 
 int main(int argc, char** argv) {
-  const int steps = argc > 1 ? std::atoi(argv[1]) : 300;
-  if (steps <= 0 || argc > 2) {
-    std::fprintf(stderr, "usage: vae_profile [steps (300)]\n");
-    return 2;
+  int steps = 300;
+  if (argc > 1) {
+    const std::string_view arg = argv[1];
+    const auto [end, error] = std::from_chars(arg.data(), arg.data() + arg.size(), steps);
+    if (argc > 2 || error != std::errc() || end != arg.data() + arg.size() || steps <= 0) {
+      std::fprintf(stderr, "vae_profile: takes one argument, the number of steps (a whole number >= 1, 300 by default)\n");
+      return 2;
+    }
   }
   const vaelib::FlushDenormals flush_denormals;
   std::printf("BLAS kernels: %s, %d OpenBLAS threads\n", vaelib::blas_kernels().name.c_str(), openblas_get_num_threads());

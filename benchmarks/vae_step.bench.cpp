@@ -10,8 +10,11 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "ratio_reporter.hpp"
@@ -159,12 +162,20 @@ BENCHMARK(is_loglikelihood)->ArgNames({"k", "chunk"})->Args({1000, 100})->Args({
 int main(int argc, char** argv) {
   // --alternating-rounds=N (21 by default; 0 skips the alternating measurement)
   int rounds = 21;
+  const std::string_view flag = "--alternating-rounds=";
   for (int i = 1; i < argc; ++i) {
-    if (std::sscanf(argv[i], "--alternating-rounds=%d", &rounds) == 1) {
-      for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
-      --argc;
-      break;
+    const std::string_view arg = argv[i];
+    if (!arg.starts_with(flag)) continue;
+    const std::string_view value = arg.substr(flag.size());
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), rounds);
+    if (error != std::errc() || end != value.data() + value.size() || rounds < 0) {
+      std::fprintf(stderr, "bench_vae_step: --alternating-rounds takes a whole number >= 0, not '%s'\n",
+                   std::string(value).c_str());
+      return 2;
     }
+    for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
+    --argc;
+    break;
   }
   benchmark::Initialize(&argc, argv);
   const vaelib::FlushDenormals flush_denormals;  // as the examples train (the peer's side is told the same)

@@ -155,14 +155,16 @@ inline void gather(const ByteImageSet& set, std::span<const std::size_t> indices
   const std::size_t d = set.pixels();
   vaelib::detail::check_gather(set.size(), d, indices, out.size());
   // rows on the BLAS's threads (a batch's conversion is a tenth of a millisecond)
-  detail::parallel_for(indices.size(), std::max<std::size_t>(1, detail::parallel_grain / std::max<std::size_t>(d, 1)),
-                       [&](std::size_t first, std::size_t last) {
-                         for (std::size_t i = first; i < last; ++i) {
-                           const std::uint8_t* row = set.bytes.data() + indices[i] * d;
-                           float* o = out.data() + i * d;
-                           for (std::size_t j = 0; j < d; ++j) o[j] = pixel_value(row[j]);
-                         }
-                       }, 1);
+  detail::parallel_for(
+      indices.size(), detail::grain_for(d),
+      [&](std::size_t first, std::size_t last) {
+        for (std::size_t i = first; i < last; ++i) {
+          const std::uint8_t* row = set.bytes.data() + indices[i] * d;
+          float* o = out.data() + i * d;
+          for (std::size_t j = 0; j < d; ++j) o[j] = pixel_value(row[j]);
+        }
+      },
+      1);
 }
 
 }  // namespace vaelib::data

@@ -39,6 +39,11 @@ namespace vaelib::detail {
 /// floats per nanosecond).
 inline constexpr std::size_t parallel_grain = 16384;
 
+/// The grain, in items, for items of `elements` elements each (rows of a matrix, say).
+inline constexpr std::size_t grain_for(std::size_t elements) {
+  return std::max<std::size_t>(1, parallel_grain / std::max<std::size_t>(elements, 1));
+}
+
 namespace parallel_impl {
 
 inline constexpr int max_threads = 16;

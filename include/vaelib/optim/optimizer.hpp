@@ -11,7 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include "vaelib/detail/parallel.hpp"
 #include "vaelib/detail/simd.hpp"
 #include "vaelib/layers/parameters.hpp"
 #include "vaelib/optim/schedule.hpp"

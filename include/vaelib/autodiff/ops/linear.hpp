@@ -42,15 +42,19 @@ Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b, Activation acti
   const Var<T> y = tape.make_node("linear", out_shape, {x, w, b});
   T* yv = tape.value_ptr(y);
   const T* bias = b.data();
-  detail::parallel_for(rows, std::max<std::size_t>(1, detail::parallel_grain / std::max<std::size_t>(out, 1)),
-                       [=](std::size_t first, std::size_t last) {
-                         for (std::size_t r = first; r < last; ++r) std::copy_n(bias, out, yv + r * out);
-                       }, 1);
+  detail::parallel_for(
+      rows, detail::grain_for(out),
+      [=](std::size_t first, std::size_t last) {
+        for (std::size_t r = first; r < last; ++r) std::copy_n(bias, out, yv + r * out);
+      },
+      1);
   detail::gemm_stored(false, false, rows, out, in, x.data(), w.data(), T(1), yv);
   const std::size_t n = rows * out;
   switch (activation) {
     case Activation::none: break;
-    case Activation::relu: detail::simd::map(n, yv, [](const auto& v) { return detail::simd::max(v, std::decay_t<decltype(v)>(0)); }, yv); break;
+    case Activation::relu:
+      detail::simd::map(n, yv, [](const auto& v) { return detail::simd::max(v, std::decay_t<decltype(v)>(0)); }, yv);
+      break;
     case Activation::tanh: detail::simd::map(n, yv, [](const auto& v) { return detail::simd::tanh(v); }, yv); break;
     case Activation::sigmoid: detail::simd::map(n, yv, [](const auto& v) { return detail::simd::sigmoid(v); }, yv); break;
   }
@@ -89,14 +93,13 @@ Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b, Activation acti
     if (t.node(b).requires_grad) {
       // column sums, split over columns: each sum adds its rows in order whatever the split
       const GradTarget<T> gb = t.grad_target(b);
-      detail::parallel_for(out, std::max<std::size_t>(16, detail::parallel_grain / std::max<std::size_t>(rows, 1)),
-                           [&](std::size_t first, std::size_t last) {
-                             if (!gb.accumulate) std::fill(gb.data + first, gb.data + last, T(0));
-                             for (std::size_t r = 0; r < rows; ++r) {
-                               const T* row = g + r * out;
-                               for (std::size_t j = first; j < last; ++j) gb.data[j] += row[j];
-                             }
-                           });
+      detail::parallel_for(out, detail::grain_for(rows), [&](std::size_t first, std::size_t last) {
+        if (!gb.accumulate) std::fill(gb.data + first, gb.data + last, T(0));
+        for (std::size_t r = 0; r < rows; ++r) {
+          const T* row = g + r * out;
+          for (std::size_t j = first; j < last; ++j) gb.data[j] += row[j];
+        }
+      });
     }
     if (t.node(x).requires_grad) {
       const GradTarget<T> gx = t.grad_target(x);
