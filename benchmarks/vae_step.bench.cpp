@@ -1,11 +1,12 @@
 // A training step of the ZhuSuan VAE (784-500-500-40, batch 128, float) in vaelib, beside the
 // same GEMMs called raw through cblas: issue 8's target 1 is the ratio step / raw GEMMs
-// (<= 1.15). Also timed: the step's parts (forward only and data preparation, both with a fresh batch, and the Adam pass), so
-// the profile in docs/performance.md can say where the rest of a step goes, and the two other
-// workloads issue 8 compares with PyTorch (benchmarks/compare_peer.sh runs them alternately
-// with benchmarks/peer_workloads.py): an IWAE step with k = 50 particles, and the
-// importance-sampled log-likelihood with k = 1000 (encoder once per image, the decoder over
-// the particles in chunks).
+// (<= 1.15). Also timed: the step with Adam's pass after the backward sweep rather than in it
+// (vae_step_unfused), and the step's parts (forward only and data preparation, both with a
+// fresh batch, and the Adam pass), so the profile in docs/performance.md can say where the
+// rest of a step goes, and the two other workloads issue 8 compares with PyTorch
+// (benchmarks/compare_peer.sh runs them alternately with benchmarks/peer_workloads.py): an
+// IWAE step with k = 50 particles, and the importance-sampled log-likelihood with k = 1000
+// (encoder once per image, the decoder over the particles in chunks).
 
 #include <cblas.h>
 
@@ -119,6 +120,12 @@ void is_loglikelihood(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(images * state.iterations()), benchmark::Counter::kIsRate);
 }
 
+// The step with Adam's pass after the backward sweep instead of inside it (minimize).
+void vae_step_unfused(benchmark::State& state) {
+  VaelibStep step;
+  for (auto _ : state) benchmark::DoNotOptimize(step.run(true, false));
+}
+
 void vae_forward(benchmark::State& state) {
   VaelibStep step;
   for (auto _ : state) benchmark::DoNotOptimize(step.run(false));
@@ -152,6 +159,7 @@ double alternating_ratio(int rounds, int steps) {
 
 BENCHMARK(vae_raw_gemm)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_step)->Unit(benchmark::kMillisecond);
+BENCHMARK(vae_step_unfused)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_forward)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_adam_pass)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_data_prep)->Unit(benchmark::kMillisecond);
@@ -185,6 +193,7 @@ int main(int argc, char** argv) {
   vaelib::bench::RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   vaelib::bench::print_ratio(reporter, "VAE step / its raw GEMMs", "vae_step", "vae_raw_gemm");
+  vaelib::bench::print_ratio(reporter, "VAE step, Adam after the sweep / in it", "vae_step_unfused", "vae_step");
   vaelib::bench::print_ratio(reporter, "IWAE k=50 step / its raw GEMMs", "iwae_step/k:50", "iwae_raw_gemm/k:50");
   if (rounds > 0) {
     std::printf("RATIO %-40s %.3f   (alternating rounds, median of %d)\n", "VAE step / its raw GEMMs",

@@ -63,7 +63,9 @@ struct VaelibStep {
     vaelib::data::binarize(gathered, binary, rng);
   }
 
-  float run(bool train) {
+  /// One step (forward only unless `train`); `fused`: Adam updates each parameter during
+  /// the backward sweep (minimize), as the example does.
+  float run(bool train, bool fused = true) {
     prepare_batch();
     tape.clear();
     const auto x = tape.external(binary.data(), nullptr, {batch, x_dim});
@@ -77,7 +79,9 @@ struct VaelibStep {
       auto bound = vaelib::iw_objective(vae.model(), {{"x", x}}, q, 0);
       cost = vaelib::mean(bound.sgvb());
     }
-    if (train) {
+    if (train && fused) {
+      adam.minimize(tape, cost);
+    } else if (train) {  // the sweep, then the update in a pass of its own
       tape.backward(cost);
       adam.step_and_zero_grad();
     }

@@ -148,8 +148,7 @@ int main(int argc, char** argv) {
         vaelib::data::binarize(batch, binary, rng);
         const auto x = tape.external(binary.data(), nullptr, {o.batch_size, d});
         const auto objective = vaelib::mean(reconstruction(x));
-        tape.backward(-objective);
-        adam.step_and_zero_grad();  // the update, and the gradients zeroed for the next backward
+        adam.minimize(tape, -objective);  // backward, each parameter updated once its gradient is final
         sum += objective.item();
         bar.update(t + 1, sum / static_cast<double>(t + 1));
       }

@@ -242,8 +242,7 @@ class VaeExperiment {
         break;
       }
     }
-    m_tape.backward(cost);
-    m_adam.step_and_zero_grad();  // the update, and the gradients zeroed for the next backward
+    m_adam.minimize(m_tape, cost);  // backward, each parameter updated once its gradient is final
     ++m_step;
     return bound.item();
   }

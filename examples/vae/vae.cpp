@@ -177,8 +177,7 @@ int run(const Options& o) {
       auto lower_bound = vaelib::elbo(model, {{"x", x}}, q, 0);
       const auto cost = vaelib::mean(lower_bound.sgvb());
       const auto lb = vaelib::mean(lower_bound.value());
-      tape.backward(cost);
-      adam.step_and_zero_grad();  // the update, and the gradients zeroed for the next backward
+      adam.minimize(tape, cost);  // backward, each parameter updated once its gradient is final
       ++step;
       sum_lb += lb.item();
       bar.update(t + 1, sum_lb / static_cast<double>(t + 1));

@@ -167,6 +167,41 @@ TEST_CASE("tape: external leaves read user memory without a copy", "[tape]") {
                       "parameter: value shape [2, 2] and gradient shape [3] differ (expected equal shapes)");
 }
 
+TEST_CASE("tape: backward's callback sees each parameter's memory once, when its gradient is final", "[tape]") {
+  // p is recorded twice (nodes 1 and 4) and q once; r overlaps q's memory, so q and r are one
+  // stretch; u is recorded after the root and is not part of the sweep.
+  std::vector<double> values = {1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0};
+  std::vector<double> grads(7, 0.0);
+  Tape<double> tape;
+  auto x = tape.variable(xt::xarray<double>{0.5, -1.5});
+  auto p1 = tape.external(values.data(), grads.data(), Shape{2});
+  auto q = tape.external(values.data() + 2, grads.data() + 2, Shape{2});
+  auto y = sum(p1 * x);
+  auto p2 = tape.external(values.data(), grads.data(), Shape{2});
+  auto r = tape.external(values.data() + 3, grads.data() + 3, Shape{2});
+  auto root = y * sum(p2 * p2) + sum(q * q) + sum(r * x);
+  tape.external(values.data() + 5, grads.data() + 5, Shape{2});
+
+  // the gradients plain backward gives
+  tape.backward(root);
+  const std::vector<double> expected = grads;
+  std::fill(grads.begin(), grads.end(), 0.0);
+
+  std::vector<std::pair<std::ptrdiff_t, std::size_t>> seen;  // (offset, size) in call order
+  tape.backward(root, [&](double* grad, std::size_t size) {
+    const std::ptrdiff_t offset = grad - grads.data();
+    seen.emplace_back(offset, size);
+    for (std::size_t i = 0; i < size; ++i) CHECK(grad[i] == expected[static_cast<std::size_t>(offset) + i]);
+    // changing the value here must not change any gradient still to be computed
+    for (std::size_t i = 0; i < size; ++i) values[static_cast<std::size_t>(offset) + i] = -100.0;
+  });
+  const std::vector<std::pair<std::ptrdiff_t, std::size_t>> order = {{2, 3}, {0, 2}};  // q+r (node 2), then p (node 1)
+  CHECK(seen == order);
+  CHECK(grads == expected);
+  // d root / dx = p sum(p^2) + r, from the values before the callbacks changed them
+  require_close(x.grad(), xt::xarray<double>{1.0 * 5.0 + 4.0, 2.0 * 5.0 + 5.0});
+}
+
 TEST_CASE("tape: item needs exactly one element", "[tape]") {
   Tape<double> tape;
   auto x = tape.constant(xt::xarray<double>{1.0, 2.0});

@@ -354,3 +354,91 @@ TEST_CASE("optimizer: step_and_zero_grad is step then zero_grad, in one pass", "
     CHECK(std::all_of(pb.grad, pb.grad + pb.size, [](float g) { return g == 0.0f; }));
   }
 }
+
+namespace {
+
+/// Two MLPs sharing their parameters (each recorded on the tape twice), a parameter the cost
+/// does not use, and a cost mixing both: the case where a parameter's gradient is complete
+/// only at its earliest node.
+struct SharedMlpModel {
+  ParameterStore<float> store{7};
+  MLP<float> mlp{store.scope("net"), "mlp", {300, 40}};
+  xt::xarray<float> x1 = xt::empty<float>({16, 200}), x2 = xt::empty<float>({16, 200});
+
+  SharedMlpModel() {
+    store.create_from("idle", Shape{5}, std::vector<float>{1.0f, -1.0f, 0.5f, 2.0f, -0.25f});
+    for (std::size_t i = 0; i < x1.size(); ++i) {
+      x1.flat(i) = static_cast<float>(std::sin(0.37 * static_cast<double>(i)));
+      x2.flat(i) = static_cast<float>(std::cos(0.11 * static_cast<double>(i)));
+    }
+  }
+  Var<float> cost(Tape<float>& tape) const {
+    tape.clear();
+    const Var<float> a = mlp(tape.constant(x1));
+    const Var<float> b = mlp(tape.constant(x2));
+    return mean(square(a - 0.5f)) + mean(a * b);
+  }
+};
+
+template <class Optimiser, class Options>
+void check_minimize_matches_backward_then_step(const Options& options, bool anomaly_mode = false) {
+  SharedMlpModel fused, plain;
+  Optimiser fused_opt(fused.store, options), plain_opt(plain.store, options);
+  Tape<float> fused_tape, plain_tape;
+  fused_tape.detect_anomaly(anomaly_mode);
+  plain_tape.detect_anomaly(anomaly_mode);
+  for (int step = 0; step < 4; ++step) {
+    fused_opt.minimize(fused_tape, fused.cost(fused_tape));
+    plain_tape.backward(plain.cost(plain_tape));
+    plain_opt.step_and_zero_grad();
+    CHECK(fused_opt.last_gradient_norm() == Approx(plain_opt.last_gradient_norm()).epsilon(1e-6));
+  }
+  CHECK(fused_opt.steps() == plain_opt.steps());
+  for (const auto& parameter : plain.store) {
+    INFO("parameter " << parameter->name);
+    const Parameter<float>& f = fused.store.at(parameter->name);
+    CHECK(std::equal(parameter->value, parameter->value + parameter->size, f.value));
+    CHECK(std::all_of(f.grad, f.grad + f.size, [](float g) { return g == 0.0f; }));
+    for (std::size_t s = 0; s < plain_opt.slot_names().size(); ++s) {
+      const float* ps = plain_opt.slot(s, *parameter);
+      CHECK(std::equal(ps, ps + parameter->size, fused_opt.slot(s, f)));
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("optimizer: minimize updates during the sweep with the values of backward then step", "[optimizer]") {
+  SECTION("Adam") { check_minimize_matches_backward_then_step<optim::Adam<float>>(optim::AdamOptions{}); }
+  SECTION("Adam, L2 weight decay") {
+    check_minimize_matches_backward_then_step<optim::Adam<float>>(optim::AdamOptions{.weight_decay = 0.01});
+  }
+  SECTION("AdamW") {
+    check_minimize_matches_backward_then_step<optim::Adam<float>>(
+        optim::AdamOptions{.weight_decay = 0.01, .decoupled_weight_decay = true});
+  }
+  SECTION("Adamax") { check_minimize_matches_backward_then_step<optim::Adamax<float>>(optim::AdamaxOptions{}); }
+  SECTION("SGD, Nesterov momentum") {
+    check_minimize_matches_backward_then_step<optim::SGD<float>>(optim::SgdOptions{.momentum = 0.9, .nesterov = true});
+  }
+  SECTION("clipping: the norm first, then the same two calls") {
+    check_minimize_matches_backward_then_step<optim::Adam<float>>(optim::AdamOptions{.clip_norm = 0.05});
+  }
+  SECTION("anomaly mode: the same two calls") {
+    check_minimize_matches_backward_then_step<optim::Adam<float>>(optim::AdamOptions{}, true);
+  }
+}
+
+TEST_CASE("optimizer: minimize leaves memory outside its store alone", "[optimizer]") {
+  ParameterStore<double> store(1);
+  Parameter<double>& w = store.create_from("w", Shape{2}, std::vector<double>{1.0, 2.0});
+  std::vector<double> own_value = {3.0}, own_grad = {0.0};
+  optim::SGD<double> sgd(store, {.learning_rate = 0.1});
+  Tape<double> tape;
+  const Var<double> cost = sum(w.on(tape) * tape.external(own_value.data(), own_grad.data(), Shape{1}));
+  sgd.minimize(tape, cost);
+  CHECK(w.value[0] == Approx(1.0 - 0.1 * 3.0));
+  CHECK(w.value[1] == Approx(2.0 - 0.1 * 3.0));
+  CHECK(own_value[0] == 3.0);  // not the optimiser's: its gradient is the user's to use
+  CHECK(own_grad[0] == Approx(3.0));
+}

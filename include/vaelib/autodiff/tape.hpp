@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -125,6 +126,18 @@ class Tape {
 
   /// Computes d root / d node for every node the root depends on, in one reverse sweep.
   void backward(const Var<T>& root) {
+    backward(root, [](T*, std::size_t) {});
+  }
+
+  /// backward(root), calling `on_final(grad, size)` once for each stretch of user gradient
+  /// memory (parameters, see external()) as soon as the sweep has finished writing it: when
+  /// it passes the lowest-numbered node recorded on that memory, every op that read the
+  /// parameter has run its backward. An optimiser updates the parameter there, while its
+  /// gradient is still in cache (Optimizer::minimize). Nodes recorded on overlapping memory
+  /// count as one stretch. The parameter's value may change in the callback: no node the
+  /// sweep has yet to visit reads it.
+  template <class OnFinal>
+  void backward(const Var<T>& root, OnFinal&& on_final) {
     check_handle("backward", root);
     Node<T>& r = at(root.index());
     if (r.size != 1) {
@@ -137,6 +150,8 @@ class Tape {
     }
     if (m_detect_anomaly) check_forward_values(root.index() + 1);
     for (std::size_t i = 0; i < m_size; ++i) at(i).grad_written = false;
+    find_external_gradients(root.index());
+    auto next_final = m_external_final.begin();  // ordered from the highest node down
     const GradTarget<T> seed = grad_target(root);
     seed.data[0] = seed.accumulate ? seed.data[0] + T(1) : T(1);
     for (std::size_t i = root.index() + 1; i-- > 0;) {
@@ -144,6 +159,9 @@ class Tape {
       if (n.grad_written && n.backward) {
         n.backward(*this, n);
         if (m_detect_anomaly) check_input_gradients(i);
+      }
+      for (; next_final != m_external_final.end() && next_final->first_node == i; ++next_final) {
+        on_final(next_final->grad, next_final->size);
       }
     }
   }
@@ -348,6 +366,40 @@ class Tape {
     return n;
   }
 
+  /// A stretch of user gradient memory and the lowest node recorded on it.
+  struct ExternalGradient {
+    T* grad;
+    std::size_t size;
+    std::size_t first_node;
+  };
+
+  /// Fills m_external_final with the user gradient memory of nodes 0..root, overlapping
+  /// stretches merged, ordered by first node from the highest down (the sweep's order).
+  void find_external_gradients(std::size_t root) {
+    m_external_final.clear();
+    for (std::size_t i = 0; i <= root; ++i) {
+      const Node<T>& n = at(i);
+      if (n.external_grad && n.size > 0) m_external_final.push_back({n.grad, n.size, i});
+    }
+    const std::less<const T*> before;
+    std::sort(m_external_final.begin(), m_external_final.end(),
+              [&](const ExternalGradient& a, const ExternalGradient& b) { return before(a.grad, b.grad); });
+    std::size_t merged = 0;
+    for (const ExternalGradient& e : m_external_final) {
+      ExternalGradient* last = merged > 0 ? &m_external_final[merged - 1] : nullptr;
+      if (last != nullptr && before(e.grad, last->grad + last->size)) {  // overlaps: one stretch
+        const T* end = std::max(last->grad + last->size, e.grad + e.size, before);
+        last->size = static_cast<std::size_t>(end - last->grad);
+        last->first_node = std::min(last->first_node, e.first_node);
+      } else {
+        m_external_final[merged++] = e;
+      }
+    }
+    m_external_final.resize(merged);
+    std::sort(m_external_final.begin(), m_external_final.end(),
+              [](const ExternalGradient& a, const ExternalGradient& b) { return a.first_node > b.first_node; });
+  }
+
   Var<T> handle_of_last() { return Var<T>(this, static_cast<std::uint32_t>(m_size - 1), m_generation); }
 
   std::string describe(std::size_t i) const {
@@ -404,6 +456,7 @@ class Tape {
   }
 
   std::vector<std::unique_ptr<Node<T>[]>> m_chunks;
+  std::vector<ExternalGradient> m_external_final;  // backward's workspace, kept across steps
   std::size_t m_size = 0;
   std::uint32_t m_generation = 0;
   std::uint64_t m_clears = 0;  // clear() calls, so a mark from before a clear is refused

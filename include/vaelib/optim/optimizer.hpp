@@ -4,9 +4,12 @@
 // values, gradients and state together. Shared features: a learning-rate schedule, L2
 // weight decay, and clipping of the global gradient norm.
 
+#include <algorithm>
 #include <cmath>
+#include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +58,53 @@ class Optimizer {
   /// zero_grad() before its next backward. The gradients read as zeros afterwards.
   void step_and_zero_grad() { apply(true); }
 
+  /// A whole training step from a recorded cost: tape.backward(cost) with each parameter
+  /// updated (and its gradient zeroed) as soon as the sweep has finished its gradient
+  /// (Tape::backward's callback), while that gradient and the parameter are still in cache,
+  /// rather than in a pass over everything after the sweep. Parameters the sweep did not
+  /// reach are updated after it. The parameters and state come out exactly as from
+  /// tape.backward(cost); step_and_zero_grad(); last_gradient_norm() agrees up to rounding
+  /// (it is summed in another order). Nodes that alias a parameter's memory show its updated
+  /// value afterwards. With gradient clipping (the global norm must be known before the
+  /// first update) or the tape's anomaly mode (every gradient is checked before any
+  /// parameter changes) it runs exactly those two calls.
+  void minimize(Tape<T>& tape, const Var<T>& cost) {
+    if (m_common.clip_norm > 0 || tape.detecting_anomaly()) {
+      tape.backward(cost);
+      apply(true);
+      return;
+    }
+    ensure_state();
+    const UpdateContext<T> ctx = begin_update(1.0);
+    const auto blocks = m_params.blocks();
+    const std::less<const T*> before;
+    double sum = 0;
+    m_updated.clear();
+    tape.backward(cost, [&](T* grad, std::size_t size) {
+      for (std::size_t b = 0; b < blocks.size(); ++b) {
+        T* const grads = blocks[b]->grads.data();
+        if (before(grad, grads) || !before(grad, grads + blocks[b]->used)) continue;
+        const auto begin = static_cast<std::size_t>(grad - grads);
+        const std::size_t end = std::min(begin + size, blocks[b]->used);
+        sum += update_range(b, begin, end, ctx, true);
+        m_updated.push_back({b, begin, end});
+        return;
+      }  // memory outside the store (a user's own parameter): not this optimiser's
+    });
+    // The rest of every block: parameters the cost does not depend on, and padding.
+    std::sort(m_updated.begin(), m_updated.end());
+    auto done = m_updated.begin();
+    for (std::size_t b = 0; b < blocks.size(); ++b) {
+      std::size_t from = 0;
+      for (; done != m_updated.end() && done->block == b; ++done) {
+        if (from < done->begin) sum += update_range(b, from, done->begin, ctx, true);
+        from = std::max(from, done->end);
+      }
+      if (from < blocks[b]->used) sum += update_range(b, from, blocks[b]->used, ctx, true);
+    }
+    m_last_norm = std::sqrt(sum);
+  }
+
   /// Zeroes every parameter's gradient (ParameterStore::zero_grad).
   void zero_grad() { m_params.zero_grad(); }
 
@@ -97,29 +147,40 @@ class Optimizer {
   /// a pass of its own.
   void apply(bool zero_after) {
     ensure_state();
-    const double lr = learning_rate();
     const bool clipping = m_common.clip_norm > 0;
     double scale = 1.0;
     if (clipping) {
       m_last_norm = gradient_norm();
       if (m_last_norm > m_common.clip_norm) scale = m_common.clip_norm / (m_last_norm + 1e-6);
     }
-    ++m_steps;
-    const UpdateContext<T> ctx{static_cast<T>(lr), static_cast<T>(scale), static_cast<T>(m_common.weight_decay), m_steps};
-    begin_step(ctx);
+    const UpdateContext<T> ctx = begin_update(scale);
     const auto blocks = m_params.blocks();
     double sum = 0;
-    for (std::size_t b = 0; b < blocks.size(); ++b) {
-      T* values = blocks[b]->values.data();
-      T* grads = blocks[b]->grads.data();
-      sum += detail::simd::sum_of_squares_then(blocks[b]->used, grads, [&](std::size_t begin, std::size_t end) {
-        T* slots[max_slots] = {};
-        for (std::size_t s = 0; s < m_slot_names.size(); ++s) slots[s] = m_state[b][s].data() + begin;
-        update(values + begin, grads + begin, slots, end - begin, ctx);
-        if (zero_after) std::fill(grads + begin, grads + end, T(0));
-      });
-    }
+    for (std::size_t b = 0; b < blocks.size(); ++b) sum += update_range(b, 0, blocks[b]->used, ctx, zero_after);
     if (!clipping) m_last_norm = std::sqrt(sum);
+  }
+
+  /// Counts the step and computes what its updates share.
+  UpdateContext<T> begin_update(double gradient_scale) {
+    const double lr = learning_rate();
+    ++m_steps;
+    const UpdateContext<T> ctx{static_cast<T>(lr), static_cast<T>(gradient_scale), static_cast<T>(m_common.weight_decay),
+                               m_steps};
+    begin_step(ctx);
+    return ctx;
+  }
+
+  /// Updates elements [begin, end) of block b (and zeroes their gradients if asked), chunk
+  /// by chunk on the BLAS threads; returns the gradients' sum of squares.
+  double update_range(std::size_t b, std::size_t begin, std::size_t end, const UpdateContext<T>& ctx, bool zero_after) {
+    T* values = m_params.blocks()[b]->values.data() + begin;
+    T* grads = m_params.blocks()[b]->grads.data() + begin;
+    return detail::simd::sum_of_squares_then(end - begin, grads, [&](std::size_t from, std::size_t to) {
+      T* slots[max_slots] = {};
+      for (std::size_t s = 0; s < m_slot_names.size(); ++s) slots[s] = m_state[b][s].data() + begin + from;
+      update(values + from, grads + from, slots, to - from, ctx);
+      if (zero_after) std::fill(grads + from, grads + to, T(0));
+    });
   }
 
   /// State blocks mirror parameter blocks; new blocks get zeroed state.
@@ -139,6 +200,11 @@ class Optimizer {
   std::vector<std::vector<detail::Buffer<T>>> m_state;
   std::uint64_t m_steps = 0;
   double m_last_norm = 0;
+  struct UpdatedRange {
+    std::size_t block, begin, end;
+    auto operator<=>(const UpdatedRange&) const = default;
+  };
+  std::vector<UpdatedRange> m_updated;  // minimize()'s record of what the sweep updated
 };
 
 }  // namespace vaelib::optim
