@@ -1,7 +1,9 @@
 // A training step of the ZhuSuan VAE (784-500-500-40, batch 128, float) in vaelib, beside the
 // same GEMMs called raw through cblas: issue 8's target 1 is the ratio step / raw GEMMs
-// (<= 1.15). Also timed: the step with Adam's pass after the backward sweep rather than in it
-// (vae_step_unfused), and the step's parts (forward only and data preparation, both with a
+// (<= 1.15), taken with the step's first layer as a dense GEMM (vae_step_dense_input: the
+// same work); the step as the example runs it takes that layer's mostly-zero input as sparse
+// (linear_sparse_input_density) and so does less than the raw GEMMs. Also timed: the step
+// with Adam's pass after the backward sweep rather than in it (vae_step_unfused), and the step's parts (forward only and data preparation, both with a
 // fresh batch, and the Adam pass), so the profile in docs/performance.md can say where the
 // rest of a step goes, and the two other workloads issue 8 compares with PyTorch
 // (benchmarks/compare_peer.sh runs them alternately with benchmarks/peer_workloads.py): an
@@ -120,6 +122,14 @@ void is_loglikelihood(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(images * state.iterations()), benchmark::Counter::kIsRate);
 }
 
+// The step with its first layer as a dense GEMM (linear()'s sparse input path off): the same
+// work as vae_raw_gemm, so vae_step_dense_input / vae_raw_gemm is vaelib's own overhead.
+void vae_step_dense_input(benchmark::State& state) {
+  VaelibStep step;
+  step.sparse_input_density = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(step.run(true));
+}
+
 // The step with Adam's pass after the backward sweep instead of inside it (minimize).
 void vae_step_unfused(benchmark::State& state) {
   VaelibStep step;
@@ -147,10 +157,13 @@ void vae_data_prep(benchmark::State& state) {
 }
 
 /// Rounds of `steps` raw-GEMM steps then `steps` vaelib steps; the median of the per-round
-/// ratios is robust to the machine's load drifting during the run.
-double alternating_ratio(int rounds, int steps) {
+/// ratios is robust to the machine's load drifting during the run. `sparse_input`: the step
+/// as the example runs it; otherwise with its first layer as a dense GEMM, the raw GEMMs'
+/// exact work.
+double alternating_ratio(int rounds, int steps, bool sparse_input) {
   RawGemms raw;
   VaelibStep step;
+  if (!sparse_input) step.sparse_input_density = 0;
   raw.run();
   return vaelib::bench::alternating_ratio(rounds, steps, [&] { raw.run(); }, [&] { step.run(true); });
 }
@@ -159,6 +172,7 @@ double alternating_ratio(int rounds, int steps) {
 
 BENCHMARK(vae_raw_gemm)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_step)->Unit(benchmark::kMillisecond);
+BENCHMARK(vae_step_dense_input)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_step_unfused)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_forward)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_adam_pass)->Unit(benchmark::kMillisecond);
@@ -192,12 +206,15 @@ int main(int argc, char** argv) {
               kernels.replaced.c_str());
   vaelib::bench::RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  vaelib::bench::print_ratio(reporter, "VAE step / its raw GEMMs", "vae_step", "vae_raw_gemm");
+  vaelib::bench::print_ratio(reporter, "VAE step, dense input / its raw GEMMs", "vae_step_dense_input", "vae_raw_gemm");
+  vaelib::bench::print_ratio(reporter, "VAE step / the raw dense GEMMs", "vae_step", "vae_raw_gemm");
   vaelib::bench::print_ratio(reporter, "VAE step, Adam after the sweep / in it", "vae_step_unfused", "vae_step");
   vaelib::bench::print_ratio(reporter, "IWAE k=50 step / its raw GEMMs", "iwae_step/k:50", "iwae_raw_gemm/k:50");
   if (rounds > 0) {
-    std::printf("RATIO %-40s %.3f   (alternating rounds, median of %d)\n", "VAE step / its raw GEMMs",
-                alternating_ratio(rounds, 20), rounds);
+    std::printf("RATIO %-40s %.3f   (alternating rounds, median of %d)\n", "VAE step, dense input / its raw GEMMs",
+                alternating_ratio(rounds, 20, false), rounds);
+    std::printf("RATIO %-40s %.3f   (alternating rounds, median of %d)\n", "VAE step / the raw dense GEMMs",
+                alternating_ratio(rounds, 20, true), rounds);
   }
   benchmark::Shutdown();
 }

@@ -63,9 +63,17 @@ struct VaelibStep {
     vaelib::data::binarize(gathered, binary, rng);
   }
 
+  /// linear()'s sparse-input threshold for this step's layers (the library's default; 0: the
+  /// first layer runs as a dense GEMM, the step then does exactly the raw GEMMs' work).
+  double sparse_input_density = vaelib::linear_sparse_input_density.load();
+
   /// One step (forward only unless `train`); `fused`: Adam updates each parameter during
   /// the backward sweep (minimize), as the example does.
   float run(bool train, bool fused = true) {
+    struct Density {  // this step's threshold, the library's back afterwards
+      double previous;
+      ~Density() { vaelib::linear_sparse_input_density = previous; }
+    } const density{vaelib::linear_sparse_input_density.exchange(sparse_input_density)};
     prepare_batch();
     tape.clear();
     const auto x = tape.external(binary.data(), nullptr, {batch, x_dim});

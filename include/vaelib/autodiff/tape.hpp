@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "vaelib/autodiff/detail/sparse_rows.hpp"
 #include "vaelib/autodiff/shape.hpp"
 #include "vaelib/autodiff/var.hpp"
 #include "vaelib/detail/buffer.hpp"
@@ -54,6 +55,7 @@ struct Node {
   detail::Buffer<T> value_storage;
   detail::Buffer<T> grad_storage;
   detail::Buffer<T> scratch;  // per-op workspace kept across steps (see Tape::scratch)
+  detail::SparseRows<T> sparse_input;  // linear's input when it is mostly zeros (ops/linear.hpp)
 };
 
 /// Where a backward closure writes an input's gradient: assign on the first write of a

@@ -219,3 +219,71 @@ TEST_CASE("linear: wrong shapes throw ShapeError", "[ops]") {
   REQUIRE_THROWS_AS(linear(x, w, b), TapeError);
   REQUIRE_THROWS_WITH(linear(x, w, b), Contains("stale"));
 }
+
+namespace {
+
+/// linear_sparse_input_density set for a scope.
+struct SparseInputDensity {
+  double previous = linear_sparse_input_density.exchange(0);
+  explicit SparseInputDensity(double density) { linear_sparse_input_density = density; }
+  ~SparseInputDensity() { linear_sparse_input_density = previous; }
+};
+
+/// x with about 15% nonzeros, big enough for linear() to look at its sparsity.
+xt::xarray<double> mostly_zeros(const Shape& shape, std::uint32_t seed) {
+  xt::xarray<double> x = random_array(shape, -2, 2, seed);
+  const xt::xarray<double> keep = random_array(shape, 0, 1, seed + 1);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (keep.flat(i) > 0.15) x.flat(i) = 0;
+  return x;
+}
+
+}  // namespace
+
+TEST_CASE("linear: a mostly-zero input takes the sparse path with the GEMM's value and gradients", "[ops]") {
+  const auto x = mostly_zeros({2, 40, 100}, 60);
+  const auto w = random_array({100, 70}, -1, 1, 62), b = random_array({70}, -1, 1, 63);
+  REQUIRE(2 * 40 * 100 * 70 >= linear_sparse_min_work);
+  for (Activation a : linear_activations) {
+    INFO(name(a));
+    Result sparse, dense;
+    {
+      const SparseInputDensity on(0.3);
+      sparse = run(true, x, w, b, a);
+    }
+    {
+      const SparseInputDensity off(0);
+      dense = run(true, x, w, b, a);
+    }
+    require_close(sparse.y, dense.y, 1e-12);
+    require_close(sparse.gx, dense.gx, 1e-12);
+    require_close(sparse.gw, dense.gw, 1e-12);
+    require_close(sparse.gb, dense.gb, 1e-12);
+    require_close(sparse.y, reference_linear(x, w, b, a), 1e-12);
+  }
+  // float, with the parameters' gradients accumulating across two backward sweeps
+  Tape<float> tape;
+  xt::xarray<float> xf = xt::cast<float>(x), wf = xt::cast<float>(w), bf = xt::cast<float>(b);
+  xt::xarray<float> gw = xt::zeros<float>({100, 70}), gb = xt::zeros<float>({70});
+  const auto y = linear(tape.constant(xf), tape.parameter(wf, gw), tape.parameter(bf, gb), Activation::tanh);
+  CHECK(tape.node(y).sparse_input.rows() == (VAELIB_SIMD ? 80u : 0u));  // the sparse path was taken
+  tape.backward(sum(y));
+  tape.backward(sum(y));
+  Tape<double> check;
+  const auto vw = check.variable(w), vb = check.variable(b);
+  const auto yd = linear(check.constant(x), vw, vb, Activation::tanh);
+  check.backward(sum(yd));
+  require_close(xt::xarray<double>(xt::cast<double>(y.value())), yd.value(), 1e-5);
+  require_close(xt::xarray<double>(xt::cast<double>(gw)), xt::xarray<double>(2.0 * vw.grad()), 1e-4);
+  require_close(xt::xarray<double>(xt::cast<double>(gb)), xt::xarray<double>(2.0 * vb.grad()), 1e-4);
+}
+
+TEST_CASE("linear: gradient with a mostly-zero input", "[ops]") {
+  const SparseInputDensity on(0.3);
+  REQUIRE(64 * 80 * 60 >= linear_sparse_min_work);
+  require_gradient(
+      [](Tape<double>& t, const Vars& v) {
+        return linear(t.constant(mostly_zeros({64, 80}, 70)), v[0], v[1], Activation::sigmoid);
+      },
+      {random_array({80, 60}, -1, 1, 72), random_array({60}, -1, 1, 73)});
+}

@@ -2,6 +2,7 @@
 // linear: the fused dense layer x W + b, optionally with its activation.
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <string>
 #include <type_traits>
@@ -17,10 +18,24 @@ namespace vaelib {
 /// the pre-activation is never stored.
 enum class Activation { none, relu, tanh, sigmoid };
 
+/// linear() treats x as sparse when at most this fraction of its entries is nonzero: x W
+/// and dW = x^T g then cost in proportion to x's nonzeros (detail/sparse_rows.hpp) instead
+/// of a GEMM's every entry. Binary and grey-scale image batches (MNIST: 13% and 19% nonzero)
+/// take it; hidden ReLU activations (a quarter to a half nonzero) do not. Measured on 2 AVX2
+/// cores (128 x 500 x 500): at 13% nonzero x W takes 0.45x and x^T g 0.3x the GEMM's time,
+/// at 20% 0.8x and 0.5x, at 25% about the same and 0.5x. The results differ from the GEMM's
+/// in rounding only (and where W holds an infinity, a zero of x times it gives 0, not NaN).
+/// 0 turns it off: every linear() a GEMM.
+inline std::atomic<double> linear_sparse_input_density{0.2};
+
+/// Below this many multiply-adds (rows x in x out) linear() does not look at x's sparsity.
+inline constexpr std::size_t linear_sparse_min_work = std::size_t{1} << 18;
+
 /// forward:  y = act(x W + b)   x [..., in], W [in, out], b [out]; one GEMM onto rows
 ///           pre-filled with b (beta = 1), the activation applied in place
 /// backward: g = dy * act'(y)  (relu: y > 0; tanh: 1 - y^2; sigmoid: y (1 - y));
 ///           dW += x^T g, db += column sums of g, dx += g W^T (GEMMs accumulate, beta = 1)
+/// When x is mostly zeros (linear_sparse_input_density), x W and x^T g use its nonzeros.
 template <class T>
 Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b, Activation activation = Activation::none) {
   Tape<T>& tape = x.tape();
@@ -48,7 +63,14 @@ Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b, Activation acti
         for (std::size_t r = first; r < last; ++r) std::copy_n(bias, out, yv + r * out);
       },
       1);
-  detail::gemm_stored(false, false, rows, out, in, x.data(), w.data(), T(1), yv);
+  detail::SparseRows<T>& sparse_x = tape.node(y).sparse_input;
+  const bool sparse = rows * in * out >= linear_sparse_min_work &&
+                      sparse_x.assign(x.data(), rows, in, linear_sparse_input_density.load(std::memory_order_relaxed));
+  if (sparse) {
+    sparse_x.times(w.data(), out, yv);
+  } else {
+    detail::gemm_stored(false, false, rows, out, in, x.data(), w.data(), T(1), yv);
+  }
   const std::size_t n = rows * out;
   switch (activation) {
     case Activation::none: break;
@@ -58,7 +80,7 @@ Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b, Activation acti
     case Activation::tanh: detail::simd::map(n, yv, [](const auto& v) { return detail::simd::tanh(v); }, yv); break;
     case Activation::sigmoid: detail::simd::map(n, yv, [](const auto& v) { return detail::simd::sigmoid(v); }, yv); break;
   }
-  tape.set_backward(y, [x, w, b, activation, rows, in, out](Tape<T>& t, Node<T>& self) {
+  tape.set_backward(y, [x, w, b, activation, rows, in, out, sparse](Tape<T>& t, Node<T>& self) {
     const T* g = self.grad;
     if (activation != Activation::none) {  // g = dy * act'(y), in the node's scratch
       T* pre = self.scratch.ensure(self.size);
@@ -88,7 +110,11 @@ Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b, Activation acti
     }
     if (t.node(w).requires_grad) {
       const GradTarget<T> gw = t.grad_target(w);
-      detail::gemm_stored(true, false, in, out, rows, t.value_ptr(x), g, gw.accumulate ? T(1) : T(0), gw.data);
+      if (sparse) {
+        self.sparse_input.transpose_times(g, out, gw.accumulate, gw.data);
+      } else {
+        detail::gemm_stored(true, false, in, out, rows, t.value_ptr(x), g, gw.accumulate ? T(1) : T(0), gw.data);
+      }
     }
     if (t.node(b).requires_grad) {
       // column sums, split over columns: each sum adds its rows in order whatever the split
