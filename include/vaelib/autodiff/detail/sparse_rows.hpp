@@ -209,8 +209,10 @@ class SparseRows {
   void build_columns() {
     if (m_columns_built) return;
     std::uint32_t* start = m_col_start.ensure(m_cols + 1);
-    std::uint32_t* row_of = m_col_rows.ensure(m_nonzeros);
-    T* val = m_col_values.ensure(m_nonzeros);
+    // sized for every entry, not this batch's nonzeros: a later batch with more nonzeros
+    // must not allocate (steady-state steps allocate nothing)
+    std::uint32_t* row_of = m_col_rows.ensure(m_rows * m_cols);
+    T* val = m_col_values.ensure(m_rows * m_cols);
     std::fill_n(start, m_cols + 1, std::uint32_t{0});
     for (std::size_t r = 0; r < m_rows; ++r) {
       const std::uint32_t* idx = m_index.data() + r * m_cols;
