@@ -4,7 +4,7 @@
 // to OpenBLAS's (found with dlsym(RTLD_NEXT)). Averages over 300 steps after 30 warm-up
 // steps; docs/performance.md shows a run.
 //
-//   build/benchmarks/vae_profile [steps]
+//   build/benchmarks/vae_profile [steps] [--dense-input]
 
 #include <cblas.h>
 #include <dlfcn.h>
@@ -47,17 +47,32 @@ extern "C" void cblas_sgemm(const CBLAS_ORDER order, const CBLAS_TRANSPOSE ta, c
 
 int main(int argc, char** argv) {
   int steps = 300;
-  if (argc > 1) {
-    const std::string_view arg = argv[1];
-    const auto [end, error] = std::from_chars(arg.data(), arg.data() + arg.size(), steps);
-    if (argc > 2 || error != std::errc() || end != arg.data() + arg.size() || steps <= 0) {
-      std::fprintf(stderr, "vae_profile: takes one argument, the number of steps (a whole number >= 1, 300 by default)\n");
-      return 2;
+  bool dense_input = false, have_steps = false, bad = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--dense-input") {
+      dense_input = true;
+      continue;
     }
+    const auto [end, error] = std::from_chars(arg.data(), arg.data() + arg.size(), steps);
+    bad = bad || have_steps || error != std::errc() || end != arg.data() + arg.size() || steps <= 0;
+    have_steps = true;
+  }
+  if (bad) {
+    std::fprintf(stderr,
+                 "vae_profile: takes the number of steps (a whole number >= 1, 300 by default) and --dense-input "
+                 "(the first layer as a dense GEMM, the raw GEMMs' exact work)\n");
+    return 2;
   }
   const vaelib::FlushDenormals flush_denormals;
   std::printf("BLAS kernels: %s, %d OpenBLAS threads\n", vaelib::blas_kernels().name.c_str(), openblas_get_num_threads());
   vaelib::bench::VaelibStep s;
+  if (dense_input) s.sparse_input_density = 0;
+  const struct Density {  // the phases below run outside run(): set the step's threshold here
+    double previous;
+    ~Density() { vaelib::linear_sparse_input_density = previous; }
+  } density{vaelib::linear_sparse_input_density.exchange(s.sparse_input_density)};
+  std::printf("first layer: %s\n", dense_input ? "dense GEMM (--dense-input)" : "sparse input, as the example runs");
   for (int i = 0; i < 30; ++i) s.run(true);
 
   constexpr int phases = 4;
