@@ -49,18 +49,21 @@ echo "uninterrupted run: ${reference_seconds} s"
 
 run=$work/interrupted
 interrupted=0 resumed_kills=0 round=0
-# Each delay is drawn within the first third of the uninterrupted run's time, so most kills
-# land before the run can finish. A run that does finish first is started over, so that
-# every one of the kills interrupts a run.
-while ((interrupted < kills)); do
+# Each delay is drawn within the first third of the uninterrupted run's time (the first half
+# while no checkpoint exists yet, so that a kill can land after the first one is written), so
+# most kills land before the run can finish. A run that does finish first is started over,
+# so that every one of the kills interrupts a run. Rounds go on until at least one kill has
+# interrupted a resumed run, which chance alone does not promise.
+while ((interrupted < kills || resumed_kills == 0)); do
   round=$((round + 1))
   if ((round > 4 * kills)); then
-    echo "$((round - 1)) rounds but only $interrupted kills interrupted a run: the test did not test anything" >&2
+    echo "$((round - 1)) rounds but only $interrupted kills interrupted a run ($resumed_kills of them a resumed one): the test did not test anything" >&2
     exit 1
   fi
   resume=()
   [[ -e $run/checkpoint.npz ]] && resume=(--resume)
-  delay=$(awk -v r=$((RANDOM % 1000)) -v t="$reference_seconds" 'BEGIN { printf "%.3f", 0.1 + r * t / 3000 }')
+  share=$( ((${#resume[@]})) && echo 3000 || echo 2000)
+  delay=$(awk -v r=$((RANDOM % 1000)) -v t="$reference_seconds" -v s="$share" 'BEGIN { printf "%.3f", 0.1 + r * t / s }')
   "$program" "${args[@]}" --output "$run" "${resume[@]}" > "$work/round$round.log" 2>&1 &
   pid=$!
   sleep "$delay"
