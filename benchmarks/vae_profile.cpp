@@ -68,10 +68,7 @@ int main(int argc, char** argv) {
   std::printf("BLAS kernels: %s, %d OpenBLAS threads\n", vaelib::blas_kernels().name.c_str(), openblas_get_num_threads());
   vaelib::bench::VaelibStep s;
   if (dense_input) s.sparse_input_density = 0;
-  const struct Density {  // the phases below run outside run(): set the step's threshold here
-    double previous;
-    ~Density() { vaelib::linear_sparse_input_density = previous; }
-  } density{vaelib::linear_sparse_input_density.exchange(s.sparse_input_density)};
+  const vaelib::bench::SparseInputDensity density(s.sparse_input_density);  // the phases below run outside run()
   std::printf("first layer: %s\n", dense_input ? "dense GEMM (--dense-input)" : "sparse input, as the example runs");
   for (int i = 0; i < 30; ++i) s.run(true);
 

@@ -32,6 +32,15 @@ inline const vaelib::data::ByteImageSet& training_images() {
   return set;
 }
 
+/// Sets linear()'s sparse-input threshold while alive, and puts the previous one back.
+struct SparseInputDensity {
+  double previous;
+  explicit SparseInputDensity(double density) : previous(vaelib::linear_sparse_input_density.exchange(density)) {}
+  ~SparseInputDensity() { vaelib::linear_sparse_input_density = previous; }
+  SparseInputDensity(const SparseInputDensity&) = delete;
+  SparseInputDensity& operator=(const SparseInputDensity&) = delete;
+};
+
 /// The VAE step as the example runs it: the next shuffled batch gathered and binarised,
 /// q(z | x), elbo(...).sgvb() (or the IWAE bound with `particles` > 1), backward, Adam. A
 /// fresh batch each step, as in training: a benchmark that fits one fixed batch drives the
@@ -70,10 +79,7 @@ struct VaelibStep {
   /// One step (forward only unless `train`); `fused`: Adam updates each parameter during
   /// the backward sweep (minimize), as the example does.
   float run(bool train, bool fused = true) {
-    struct Density {  // this step's threshold, the library's back afterwards
-      double previous;
-      ~Density() { vaelib::linear_sparse_input_density = previous; }
-    } const density{vaelib::linear_sparse_input_density.exchange(sparse_input_density)};
+    const SparseInputDensity density(sparse_input_density);
     prepare_batch();
     tape.clear();
     const auto x = tape.external(binary.data(), nullptr, {batch, x_dim});

@@ -442,3 +442,19 @@ TEST_CASE("optimizer: minimize leaves memory outside its store alone", "[optimiz
   CHECK(own_value[0] == 3.0);  // not the optimiser's: its gradient is the user's to use
   CHECK(own_grad[0] == Approx(3.0));
 }
+
+TEST_CASE("optimizer: minimize with a cost the tape refuses changes nothing", "[optimizer]") {
+  ParameterStore<double> store(1);
+  Parameter<double>& w = store.create_from("w", Shape{2}, std::vector<double>{1.0, 2.0});
+  optim::Adam<double> adam(store, {});
+  Tape<double> tape;
+  const Var<double> not_scalar = w.on(tape) * 3.0;
+  REQUIRE_THROWS_AS(adam.minimize(tape, not_scalar), TapeError);
+  REQUIRE_THROWS_WITH(adam.minimize(tape, not_scalar), Catch::Matchers::Contains("the root must be a scalar"));
+  CHECK(adam.steps() == 0);
+  CHECK(w.value[0] == 1.0);
+  CHECK(w.value[1] == 2.0);
+  adam.minimize(tape, sum(not_scalar));  // the next good step is the first
+  CHECK(adam.steps() == 1);
+  CHECK(w.value[0] == Approx(1.0 - 1e-3));  // Adam's first step moves each weight by lr
+}

@@ -17,6 +17,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "vaelib/autodiff/detail/sparse_rows.hpp"
@@ -127,9 +128,7 @@ class Tape {
   // ---- the sweep ------------------------------------------------------------------------
 
   /// Computes d root / d node for every node the root depends on, in one reverse sweep.
-  void backward(const Var<T>& root) {
-    backward(root, [](T*, std::size_t) {});
-  }
+  void backward(const Var<T>& root) { backward(root, NoCallback{}); }
 
   /// backward(root), calling `on_final(grad, size)` once for each stretch of user gradient
   /// memory (parameters, see external()) as soon as the sweep has finished writing it: when
@@ -152,7 +151,11 @@ class Tape {
     }
     if (m_detect_anomaly) check_forward_values(root.index() + 1);
     for (std::size_t i = 0; i < m_size; ++i) at(i).grad_written = false;
-    find_external_gradients(root.index());
+    if constexpr (std::is_same_v<std::decay_t<OnFinal>, NoCallback>) {
+      m_external_final.clear();  // nobody to call: skip the scan
+    } else {
+      find_external_gradients(root.index());
+    }
     auto next_final = m_external_final.begin();  // ordered from the highest node down
     const GradTarget<T> seed = grad_target(root);
     seed.data[0] = seed.accumulate ? seed.data[0] + T(1) : T(1);
@@ -367,6 +370,11 @@ class Tape {
     n.generation = m_generation;
     return n;
   }
+
+  /// backward(root)'s callback: none.
+  struct NoCallback {
+    void operator()(T*, std::size_t) const noexcept {}
+  };
 
   /// A stretch of user gradient memory and the lowest node recorded on it.
   struct ExternalGradient {

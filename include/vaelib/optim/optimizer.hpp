@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,12 +76,19 @@ class Optimizer {
       return;
     }
     ensure_state();
-    const UpdateContext<T> ctx = begin_update(1.0);
+    // The step begins at the first update, not before the sweep: a cost the tape refuses
+    // (not a scalar, say) throws before any callback and leaves the optimiser as it was.
+    std::optional<UpdateContext<T>> begun;
+    const auto context = [&]() -> const UpdateContext<T>& {
+      if (!begun) begun = begin_update(1.0);
+      return *begun;
+    };
     const auto blocks = m_params.blocks();
     const std::less<const T*> before;
     double sum = 0;
     m_updated.clear();
     tape.backward(cost, [&](T* grad, std::size_t size) {
+      const UpdateContext<T>& ctx = context();
       for (std::size_t b = 0; b < blocks.size(); ++b) {
         T* const grads = blocks[b]->grads.data();
         if (before(grad, grads) || !before(grad, grads + blocks[b]->used)) continue;
@@ -92,6 +100,7 @@ class Optimizer {
       }  // memory outside the store (a user's own parameter): not this optimiser's
     });
     // The rest of every block: parameters the cost does not depend on, and padding.
+    const UpdateContext<T>& ctx = context();
     std::sort(m_updated.begin(), m_updated.end());
     auto done = m_updated.begin();
     for (std::size_t b = 0; b < blocks.size(); ++b) {
