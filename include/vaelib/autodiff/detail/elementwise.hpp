@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstddef>
+#include <utility>
 
 #include "vaelib/autodiff/detail/strided.hpp"
 #include "vaelib/autodiff/tape.hpp"
@@ -40,6 +41,40 @@ void assign_flat(T* dst, std::size_t n, bool accumulate, const Formula& formula,
     else
       xt::noalias(out) = formula(flat(in + begin, end - begin)...);
   });
+}
+
+/// An operand of a flat elementwise pass: `data` holds the pass's n elements, or, when
+/// `repeated`, one value that stands for all n (a broadcast scalar such as the 0.5 of
+/// `0.5 * x`).
+template <class T>
+struct FlatOperand {
+  const T* data;
+  bool repeated = false;
+};
+
+/// assign_flat over operands that may be repeated scalars. A repeated operand reads from a
+/// block filled with its value, so the formula sees the same flat views as assign_flat's
+/// (no strided broadcast loop, and no further template instances of the formula).
+template <class T, class Formula, std::size_t N>
+void assign_flat(T* dst, std::size_t n, bool accumulate, const Formula& formula, const std::array<FlatOperand<T>, N>& op) {
+  const auto run = [&]<std::size_t... I>(std::index_sequence<I...>) {
+    if (!(op[I].repeated || ...)) return assign_flat(dst, n, accumulate, formula, op[I].data...);
+    constexpr std::size_t block = 512;
+    alignas(64) T values[N][block];
+    for (std::size_t k = 0; k < N; ++k)
+      if (op[k].repeated) std::fill_n(values[k], block, *op[k].data);
+    parallel_for(n, parallel_grain, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t from = begin; from < end; from += block) {
+        const std::size_t len = std::min(block, end - from);
+        auto out = flat(dst + from, len);
+        if (accumulate)
+          xt::noalias(out) += formula(flat(op[I].repeated ? &values[I][0] : op[I].data + from, len)...);
+        else
+          xt::noalias(out) = formula(flat(op[I].repeated ? &values[I][0] : op[I].data + from, len)...);
+      }
+    });
+  };
+  run(std::make_index_sequence<N>{});
 }
 
 /// Writes formula(inputs) into a gradient target: assigns on the first write, adds after.
@@ -84,17 +119,30 @@ void write_grad_summed_to_shape(Tape<T>& tape, Node<T>& self, const Var<T>& targ
   reduce_sum_into(g.data, target_shape, static_cast<const T*>(tmp), self.shape, g.accumulate);
 }
 
+/// An operand of a binary op's flat pass over the output's n elements: flat when it has all
+/// n elements (its shape is the output's, up to leading 1s: the same row-major layout) or
+/// repeated when it has one; neither (a broadcast row or column) needs the strided path.
+template <class T>
+bool flat_operand(const Node<T>& operand, std::size_t n, FlatOperand<T>& out) {
+  out = {static_cast<const T*>(operand.value), operand.size != n};
+  return operand.size == n || operand.size == 1;
+}
+
 /// Writes grad_formula(a, b, y, dy) into the gradient of `target` (a or b), summing over the
-/// axes along which `target` was broadcast. Same-shape operands read as flat vectors; others
-/// broadcast through xtensor, into the output node's scratch buffer when a sum is needed.
+/// axes along which `target` was broadcast. Operands with the output's layout or a single
+/// value read as flat vectors; others broadcast through xtensor, into the output node's
+/// scratch buffer when a sum is needed.
 template <class T, class Formula>
 void binary_grad(Tape<T>& tape, Node<T>& self, const Var<T>& a, const Var<T>& b, const Var<T>& target,
                  const Formula& formula) {
   const Node<T>& na = tape.node(a);
   const Node<T>& nb = tape.node(b);
-  if (na.shape == self.shape && nb.shape == self.shape) {
-    write_grad(tape.grad_target(target), self.size, formula, static_cast<const T*>(na.value),
-               static_cast<const T*>(nb.value), static_cast<const T*>(self.value), static_cast<const T*>(self.grad));
+  FlatOperand<T> fa, fb;
+  if (tape.node(target).size == self.size && flat_operand(na, self.size, fa) && flat_operand(nb, self.size, fb)) {
+    const GradTarget<T> g = tape.grad_target(target);
+    assign_flat(g.data, self.size, g.accumulate, formula,
+                std::array<FlatOperand<T>, 4>{fa, fb, FlatOperand<T>{static_cast<const T*>(self.value)},
+                                              FlatOperand<T>{static_cast<const T*>(self.grad)}});
     return;
   }
   const auto va = shaped(static_cast<const T*>(na.value), na.shape);
@@ -120,9 +168,15 @@ Var<T> binary_op(const char* name, const Var<T>& a, const Var<T>& b, Forward for
   } else {
     const Shape out_shape = broadcast_shapes(name, sa, sb);
     y = tape.make_node(name, out_shape, {a, b});
-    const auto va = shaped(a.data(), sa);
-    const auto vb = shaped(b.data(), sb);
-    xt::noalias(shaped(tape.value_ptr(y), out_shape)) = forward(va, vb);
+    const std::size_t n = tape.node(y).size;
+    FlatOperand<T> fa, fb;
+    if (flat_operand(tape.node(a), n, fa) && flat_operand(tape.node(b), n, fb)) {
+      assign_flat(tape.value_ptr(y), n, false, forward, std::array<FlatOperand<T>, 2>{fa, fb});
+    } else {
+      const auto va = shaped(a.data(), sa);
+      const auto vb = shaped(b.data(), sb);
+      xt::noalias(shaped(tape.value_ptr(y), out_shape)) = forward(va, vb);
+    }
   }
   tape.set_backward(y, [a, b, grad_a, grad_b](Tape<T>& t, Node<T>& self) {
     if (t.node(a).requires_grad) binary_grad(t, self, a, b, a, grad_a);
