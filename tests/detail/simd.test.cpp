@@ -64,10 +64,14 @@ TEST_CASE("simd: all_of and sum_of_squares", "[detail]") {
   CHECK_FALSE(detail::simd::all_of(v.size(), v.data(), [](float x) { return x >= 0.0f; }));
   CHECK(detail::simd::all_of(0, v.data(), [](float) { return false; }));
 
-  const std::vector<float> g = spread_values<float>(5000);
-  double expected = 0;
-  for (float x : g) expected += static_cast<double>(x) * x;
-  CHECK(detail::simd::sum_of_squares(g.size(), g.data()) == Approx(expected).epsilon(1e-6));
+  // sizes around the four-vector blocks, their one-vector tail, and the 1024-element chunks
+  for (const std::size_t n : {1, 7, 8, 31, 32, 33, 39, 1023, 1024, 1025, 5000}) {
+    CAPTURE(n);
+    const std::vector<float> g = spread_values<float>(n);
+    double expected = 0;
+    for (float x : g) expected += static_cast<double>(x) * x;
+    CHECK(detail::simd::sum_of_squares(g.size(), g.data()) == Approx(expected).epsilon(1e-6));
+  }
   const std::vector<double> gd = spread_values<double>(17);
   CHECK(detail::simd::sum_of_squares(gd.size(), gd.data()) ==
         Approx(std::inner_product(gd.begin(), gd.end(), gd.begin(), 0.0)).epsilon(1e-14));

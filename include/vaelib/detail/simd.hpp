@@ -200,13 +200,22 @@ double sum_of_squares_serial(std::size_t from, std::size_t to, const T* p, const
     T partial = 0;
 #if VAELIB_SIMD
     using B = xsimd::batch<T>;
-    B acc(T(0));
+    // four accumulators: one would wait on each fma's latency
+    B acc0(T(0)), acc1(T(0)), acc2(T(0)), acc3(T(0));
+    for (; i + 4 * B::size <= end; i += 4 * B::size) {
+      const B v0 = B::load_unaligned(p + i), v1 = B::load_unaligned(p + i + B::size);
+      const B v2 = B::load_unaligned(p + i + 2 * B::size), v3 = B::load_unaligned(p + i + 3 * B::size);
+      acc0 = xsimd::fma(v0, v0, acc0);
+      acc1 = xsimd::fma(v1, v1, acc1);
+      acc2 = xsimd::fma(v2, v2, acc2);
+      acc3 = xsimd::fma(v3, v3, acc3);
+    }
     for (; i + B::size <= end; i += B::size) {
       const B v = B::load_unaligned(p + i);
-      acc = xsimd::fma(v, v, acc);
+      acc0 = xsimd::fma(v, v, acc0);
     }
     alignas(64) T lanes[B::size];
-    acc.store_aligned(lanes);
+    ((acc0 + acc1) + (acc2 + acc3)).store_aligned(lanes);
     for (T lane : lanes) partial += lane;
 #endif
     for (; i < end; ++i) partial += p[i] * p[i];
