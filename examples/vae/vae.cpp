@@ -125,7 +125,8 @@ int run(const Options& o) {
     h = vaelib::dense(bn.scope(), "h2", h, o.hidden, {.activation = Activation::relu});
     const auto x_logits = vaelib::dense(bn.scope(), "x_logits", h, x_dim);
     bn.bernoulli("x", x_logits, {.group_ndims = 1});
-    bn.deterministic("x_mean", vaelib::sigmoid(x_logits));
+    // the mean image, computed only when read (pictures): training never reads it
+    bn.deterministic("x_mean", [x_logits] { return vaelib::sigmoid(x_logits); });
   });
   const vaelib::ParameterScope<float> q_scope = params.scope("q");
 

@@ -31,6 +31,42 @@ TEST_CASE("bayesian_net: stochastic nodes sample, observed nodes take the observ
   CHECK_FALSE(bn["x_mean"].is_stochastic());
 }
 
+TEST_CASE("bayesian_net: a lazy deterministic node is computed on its first read only", "[bayesian_net]") {
+  Tape<double> tape;
+  Rng rng(1);
+  BayesianNet<double> bn(tape, rng);
+  const auto z = bn.normal("z", zeros(tape, 2, 4), 1.0, {.group_ndims = 1});
+  int computed = 0;
+  bn.deterministic("z_sigmoid", [&] {
+    ++computed;
+    return sigmoid(z);
+  });
+  const std::size_t recorded = tape.size();
+  CHECK(computed == 0);
+  CHECK(bn.contains("z_sigmoid"));
+  CHECK_FALSE(bn["z_sigmoid"].is_stochastic());
+  CHECK(tape.size() == recorded);  // nothing recorded until read
+  const Var<double> first = bn["z_sigmoid"].value();
+  const Var<double> again = bn["z_sigmoid"];
+  CHECK(computed == 1);
+  CHECK(first.data() == again.data());
+  require_close(first.value(), xt::xarray<double>(1.0 / (1.0 + xt::exp(-z.value()))));
+
+  // a node never read costs nothing; the usual checks still apply
+  bn.deterministic("unread", [&] {
+    ++computed;
+    return z;
+  });
+  CHECK(computed == 1);
+  REQUIRE_THROWS_WITH(bn.deterministic("empty", std::function<Var<double>()>{}), Contains("'empty' has nothing to compute"));
+  REQUIRE_THROWS_WITH(bn.deterministic("z", [&] { return z; }), Contains("'z' already exists"));
+  BayesianNet<double> observed(tape, rng, {{"m", z}});
+  REQUIRE_THROWS_WITH(observed.deterministic("m", [&] { return z; }), Contains("cannot be observed"));
+  Tape<double> other;
+  bn.deterministic("elsewhere", [&] { return other.constant(1.0); });
+  REQUIRE_THROWS_WITH(bn["elsewhere"].value(), Contains("different tapes"));
+}
+
 TEST_CASE("bayesian_net: cond_log_prob and log_joint equal the distributions' log-probs", "[bayesian_net]") {
   Tape<double> tape;
   Rng rng(2);

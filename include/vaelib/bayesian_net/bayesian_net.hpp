@@ -43,9 +43,16 @@ class BayesianNet {
     const std::string& name() const noexcept { return m_name; }
     bool is_stochastic() const noexcept { return m_distribution != nullptr; }
     bool is_observed() const noexcept { return m_observed; }
-    /// The node's value: the observation, the draw, or the deterministic value.
-    Var<T> value() const { return m_value; }
-    operator Var<T>() const { return m_value; }  // NOLINT: a node reads as its value
+    /// The node's value: the observation, the draw, or the deterministic value (a lazy
+    /// deterministic node computes it here, on the first read).
+    Var<T> value() const {
+      if (m_compute) {
+        m_value = m_compute();
+        m_compute = nullptr;
+      }
+      return m_value;
+    }
+    operator Var<T>() const { return value(); }  // NOLINT: a node reads as its value
     std::optional<std::size_t> n_samples() const noexcept { return m_n_samples; }
 
     const Distribution<T>& distribution() const {
@@ -76,7 +83,8 @@ class BayesianNet {
     friend class BayesianNet;
     std::string m_name;
     std::unique_ptr<Distribution<T>> m_distribution;  // null for deterministic nodes
-    Var<T> m_value;
+    mutable Var<T> m_value;
+    mutable std::function<Var<T>()> m_compute;  // a lazy deterministic node's value, until read
     bool m_observed = false;
     std::optional<std::size_t> m_n_samples;
     mutable std::optional<Var<T>> m_log_prob;
@@ -113,12 +121,25 @@ class BayesianNet {
   /// A deterministic node: records `value` under `name`.
   Var<T> deterministic(std::string_view name, const Var<T>& value) {
     m_tape->check_handle("BayesianNet::deterministic", value);
-    if (m_observed.count(name)) {
-      throw ArgumentError("BayesianNet: '" + std::string(name) + "' is deterministic and cannot be observed");
-    }
+    check_not_observed(name);
     Node& node = add_node(name);
     node.m_value = value;
     return value;
+  }
+
+  /// A deterministic node whose value `compute` builds on its first read, and never if
+  /// nothing reads it: for what a training step does not need, such as a likelihood's mean
+  /// (the picture of a decoded z). The ops are recorded at that read, under the tape's
+  /// gradient mode of the time.
+  void deterministic(std::string_view name, std::function<Var<T>()> compute) {
+    if (!compute) throw ArgumentError("BayesianNet: deterministic node '" + std::string(name) + "' has nothing to compute");
+    check_not_observed(name);
+    Node& node = add_node(name);
+    node.m_compute = [tape = m_tape, compute = std::move(compute)] {
+      Var<T> value = compute();
+      tape->check_handle("BayesianNet::deterministic", value);
+      return value;
+    };
   }
 
   /// z ~ N(mean, std^2)
@@ -285,6 +306,12 @@ class BayesianNet {
       throw ShapeError("BayesianNet::log_joint: the log-probability of node '" + node + "' has shape " + to_string(b) +
                        ", which does not broadcast with the other nodes' " + to_string(a) +
                        " (check group_ndims and n_samples)");
+    }
+  }
+
+  void check_not_observed(std::string_view name) const {
+    if (m_observed.count(name)) {
+      throw ArgumentError("BayesianNet: '" + std::string(name) + "' is deterministic and cannot be observed");
     }
   }
 

@@ -11,7 +11,7 @@
 //   auto cost = mean(elbo(vae.model(), {{"x", x}}, q, 0).sgvb());
 //
 // The model is a MetaBayesianNet with nodes "z", "x" and the deterministic "x_mean" (the
-// likelihood's mean, for pictures); q has the node "z".
+// likelihood's mean, for pictures, computed when first read); q has the node "z".
 
 #include <functional>
 #include <memory>
@@ -173,7 +173,8 @@ class VAE {
     }
     const std::vector<Var<T>> heads = decoder_heads(z);
     bn.stochastic("x", m_likelihood.make(heads, {.group_ndims = 1}));
-    bn.deterministic("x_mean", m_likelihood.mean(heads));
+    // computed only when read (pictures): a training step never needs it
+    bn.deterministic("x_mean", [mean = m_likelihood.mean, heads] { return mean(heads); });
   }
 
   Tape<T>* m_tape;
