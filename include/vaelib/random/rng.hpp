@@ -5,6 +5,7 @@
 // words: cheap to save in a checkpoint and to restore exactly. The same seed gives the same
 // numbers on every machine.
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -12,12 +13,14 @@
 #include <numbers>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
 #include "vaelib/detail/parallel.hpp"
+#include "vaelib/detail/simd.hpp"
 
 namespace vaelib {
 
@@ -143,6 +146,12 @@ class Rng {
   /// stays exactly the counter).
   template <class T>
   void fill_normal(std::span<T> out, T mean = T(0), T stddev = T(1)) {
+#if VAELIB_SIMD
+    if constexpr (std::is_same_v<T, float>) {
+      fill_normal_vectorized(out, mean, stddev);
+      return;
+    }
+#endif
     std::size_t i = 0;
     for (; i + 1 < out.size(); i += 2) {
       const auto [a, b] = normal_pair<T>();
@@ -160,6 +169,17 @@ class Rng {
   template <class T>
   T normal() {
     return normal_pair<T>().first;
+  }
+
+  /// Two independent standard normals from two uniforms (Box-Muller): the pair fill_normal
+  /// writes at each even index.
+  template <class T>
+  std::pair<T, T> normal_pair() {
+    const T u1 = T(1) - uniform<T>();  // (0, 1]: log is finite
+    const T u2 = uniform<T>();
+    const T r = std::sqrt(T(-2) * std::log(u1));
+    const T theta = T(2) * std::numbers::pi_v<T> * u2;
+    return {r * std::cos(theta), r * std::sin(theta)};
   }
 
   const RngState& state() const noexcept { return m_state; }
@@ -277,14 +297,50 @@ class Rng {
     m_state.position = 0;
   }
 
-  template <class T>
-  std::pair<T, T> normal_pair() {
-    const T u1 = T(1) - uniform<T>();  // (0, 1]: log is finite
-    const T u2 = uniform<T>();
-    const T r = std::sqrt(T(-2) * std::log(u1));
-    const T theta = T(2) * std::numbers::pi_v<T> * u2;
-    return {r * std::cos(theta), r * std::sin(theta)};
+#if VAELIB_SIMD
+  /// fill_normal for float: the same pairs from the same words as normal_pair (u1 from word
+  /// 2i, u2 from word 2i + 1), the words drawn in bulk and the logarithms, square roots and
+  /// sines taken a vector at a time (xsimd's functions, which may round the last bit
+  /// differently from the C library's). Ranges of pairs run on the BLAS's threads, each from
+  /// its own place in the stream.
+  void fill_normal_vectorized(std::span<float> out, float mean, float stddev) {
+    using B = xsimd::batch<float>;
+    using U = xsimd::batch<std::uint32_t>;
+    const std::size_t pairs = out.size() / 2;
+    detail::parallel_for(pairs, 4096, [&](std::size_t from, std::size_t to) {
+      constexpr std::size_t chunk = 256;  // pairs
+      alignas(64) std::uint32_t words[2 * chunk];
+      alignas(64) std::uint32_t first[chunk], second[chunk];
+      alignas(64) float cosines[chunk], sines[chunk];
+      Rng part = ahead(2 * from);
+      for (std::size_t begin = from; begin < to; begin += chunk) {
+        const std::size_t n = std::min(chunk, to - begin);
+        part.fill_u32(std::span<std::uint32_t>(words, 2 * n));
+        for (std::size_t i = 0; i < n; ++i) {
+          first[i] = words[2 * i];
+          second[i] = words[2 * i + 1];
+        }
+        const std::size_t whole = (n + B::size - 1) / B::size * B::size;  // the arrays' tails are scratch
+        for (std::size_t i = n; i < whole; ++i) first[i] = second[i] = 0;
+        for (std::size_t i = 0; i < whole; i += B::size) {
+          const B u1 = B(1.0f) - xsimd::batch_cast<float>(U::load_aligned(first + i) >> 8) * B(0x1.0p-24f);
+          const B u2 = xsimd::batch_cast<float>(U::load_aligned(second + i) >> 8) * B(0x1.0p-24f);
+          const B r = xsimd::sqrt(B(-2.0f) * xsimd::log(u1));
+          const auto [s, c] = xsimd::sincos(B(2.0f * std::numbers::pi_v<float>) * u2);
+          (r * c).store_aligned(cosines + i);
+          (r * s).store_aligned(sines + i);
+        }
+        float* o = out.data() + 2 * begin;
+        for (std::size_t i = 0; i < n; ++i) {
+          o[2 * i] = mean + stddev * cosines[i];
+          o[2 * i + 1] = mean + stddev * sines[i];
+        }
+      }
+    });
+    skip(2 * pairs);
+    if (out.size() % 2 == 1) out.back() = mean + stddev * normal_pair<float>().first;
   }
+#endif
 
   RngState m_state;
   Block m_block{};
