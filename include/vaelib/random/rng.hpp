@@ -3,7 +3,8 @@
 // et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011). Its whole state is a
 // 64-bit key (the seed), a 128-bit counter and a position in the current block of four
 // words: cheap to save in a checkpoint and to restore exactly. The same seed gives the same
-// numbers on every machine.
+// words on every machine (fill_normal<float> takes its logarithms and sines a vector at a
+// time, whose last bit may depend on the instruction set).
 
 #include <algorithm>
 #include <array>
