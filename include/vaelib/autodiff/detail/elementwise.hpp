@@ -61,8 +61,8 @@ void assign_flat(T* dst, std::size_t n, bool accumulate, const Formula& formula,
     if (!(op[I].repeated || ...)) return assign_flat(dst, n, accumulate, formula, op[I].data...);
     constexpr std::size_t block = 512;
     alignas(64) T values[N][block];
-    for (std::size_t k = 0; k < N; ++k)
-      if (op[k].repeated) std::fill_n(values[k], block, *op[k].data);
+    for (std::size_t k = 0; k < N; ++k)  // no pass reads more than min(block, n) of them
+      if (op[k].repeated) std::fill_n(values[k], std::min(block, n), *op[k].data);
     parallel_for(n, parallel_grain, [&](std::size_t begin, std::size_t end) {
       for (std::size_t from = begin; from < end; from += block) {
         const std::size_t len = std::min(block, end - from);
