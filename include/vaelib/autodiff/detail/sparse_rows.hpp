@@ -8,7 +8,9 @@
 // block per task, and keep a block's sums in registers: x W walks X by rows (each y row block
 // summed over the row's nonzeros, W's block slice staying in cache), X^T G walks it by
 // columns (each dW row block summed over the column's nonzeros and stored once; about twice
-// as fast as updating dW rows in place). Each output element is summed over the same
+// as fast as updating dW rows in place). The columns after the last whole register (500 =
+// 62 x 8 + 4) take one register ending at the last column, whose other lanes are dropped,
+// rather than a scalar loop over every nonzero. Each output element is summed over the same
 // nonzeros in the same order whatever the split, so results do not depend on the number of
 // threads. Without xsimd, assign() declines and callers keep their GEMM.
 
@@ -72,13 +74,8 @@ class SparseRows {
 #if VAELIB_SIMD
     for_each_block(out, [&](std::size_t c0, std::size_t batches, std::size_t width) {
       dispatch(batches, [&](auto k) { times_block<decltype(k)::value>(w, out, c0, y); });
-      for (std::size_t c = c0 + batches * lanes; c < c0 + width; ++c) {  // the last columns, one at a time
-        for (std::size_t r = 0; r < m_rows; ++r) {
-          T sum = y[r * out + c];
-          for (std::size_t e = 0; e < m_count.data()[r]; ++e) sum += value(r, e) * w[index(r, e) * out + c];
-          y[r * out + c] = sum;
-        }
-      }
+      const std::size_t tail = width - batches * lanes;
+      if (tail > 0) times_tail(w, out, c0 + batches * lanes, tail, y);
     });
 #else
     (void)w, (void)out, (void)y;
@@ -91,18 +88,10 @@ class SparseRows {
   void transpose_times(const T* g, std::size_t out, bool accumulate, T* dw) {
 #if VAELIB_SIMD
     build_columns();
-    const std::uint32_t* start = m_col_start.data();
-    const std::uint32_t* row_of = m_col_rows.data();
-    const T* val = m_col_values.data();
     for_each_block(out, [&](std::size_t c0, std::size_t batches, std::size_t width) {
       dispatch(batches, [&](auto k) { transpose_times_block<decltype(k)::value>(g, out, c0, accumulate, dw); });
-      for (std::size_t c = c0 + batches * lanes; c < c0 + width; ++c) {  // the last columns, one at a time
-        for (std::size_t j = 0; j < m_cols; ++j) {
-          T sum = accumulate ? dw[j * out + c] : T(0);
-          for (std::uint32_t e = start[j]; e < start[j + 1]; ++e) sum += val[e] * g[row_of[e] * out + c];
-          dw[j * out + c] = sum;
-        }
-      }
+      const std::size_t tail = width - batches * lanes;
+      if (tail > 0) transpose_times_tail(g, out, c0 + batches * lanes, tail, accumulate, dw);
     });
 #else
     (void)g, (void)out, (void)accumulate, (void)dw;
@@ -165,42 +154,121 @@ class SparseRows {
     }(std::make_index_sequence<block_batches + 1>{});
   }
 
+  /// f(std::integral_constant<std::size_t, k>) for k = 0 to K - 1, written out: GCC at -O2
+  /// kept a loop over an array of accumulators in memory, 2.5x slower than in registers.
+  template <std::size_t K, class F>
+  static void unrolled(const F& f) {
+    [&]<std::size_t... k>(std::index_sequence<k...>) {
+      (f(std::integral_constant<std::size_t, k>{}), ...);
+    }(std::make_index_sequence<K>{});
+  }
+
+  /// One block of y: K registers of columns from c0, for every row.
   template <std::size_t K>
   void times_block(const T* w, std::size_t out, std::size_t c0, T* y) const {
     if constexpr (K > 0) {
       for (std::size_t r = 0; r < m_rows; ++r) {
         T* yr = y + r * out + c0;
         B acc[K];
-        for (std::size_t k = 0; k < K; ++k) acc[k] = B::load_unaligned(yr + k * lanes);
-        const std::uint32_t* idx = m_index.data() + r * m_cols;
-        const T* val = m_values.data() + r * m_cols;
-        for (std::size_t e = 0, n = m_count.data()[r]; e < n; ++e) {
-          const B v(val[e]);
-          const T* wr = w + static_cast<std::size_t>(idx[e]) * out + c0;
-          for (std::size_t k = 0; k < K; ++k) acc[k] = xsimd::fma(v, B::load_unaligned(wr + k * lanes), acc[k]);
-        }
-        for (std::size_t k = 0; k < K; ++k) acc[k].store_unaligned(yr + k * lanes);
+        unrolled<K>([&](auto k) { acc[k] = B::load_unaligned(yr + k * lanes); });
+        sum_row_into<K>(r, w, out, c0, acc);
+        unrolled<K>([&](auto k) { acc[k].store_unaligned(yr + k * lanes); });
       }
     }
   }
 
+  /// acc[k] += the sum over row r's nonzeros of value * w[index, c0 + k * lanes, ...].
+  template <std::size_t K>
+  void sum_row_into(std::size_t r, const T* w, std::size_t out, std::size_t c0, B (&acc)[K]) const {
+    const std::uint32_t* idx = m_index.data() + r * m_cols;
+    const T* val = m_values.data() + r * m_cols;
+    for (std::size_t e = 0, n = m_count.data()[r]; e < n; ++e) {
+      const B v(val[e]);
+      const T* wr = w + static_cast<std::size_t>(idx[e]) * out + c0;
+      unrolled<K>([&](auto k) { acc[k] = xsimd::fma(v, B::load_unaligned(wr + k * lanes), acc[k]); });
+    }
+  }
+
+  /// The last `tail` (< lanes) columns from c: one register over the last `lanes` columns
+  /// of W (out >= lanes), lanes before the tail starting at zero and never stored; below
+  /// one register, one column at a time.
+  void times_tail(const T* w, std::size_t out, std::size_t c, std::size_t tail, T* y) const {
+    if (out < lanes) {
+      for (std::size_t r = 0; r < m_rows; ++r) {
+        for (std::size_t j = c; j < c + tail; ++j) {
+          T sum = y[r * out + j];
+          for (std::size_t e = 0; e < m_count.data()[r]; ++e) sum += value(r, e) * w[index(r, e) * out + j];
+          y[r * out + j] = sum;
+        }
+      }
+      return;
+    }
+    const std::size_t skip = lanes - tail;  // columns of the register that belong to another block
+    alignas(64) T lane[lanes];
+    for (std::size_t r = 0; r < m_rows; ++r) {
+      T* yr = y + r * out + c;
+      std::fill_n(lane, skip, T(0));
+      std::copy_n(yr, tail, lane + skip);
+      B acc[1] = {B::load_aligned(lane)};
+      sum_row_into<1>(r, w, out, c - skip, acc);
+      acc[0].store_aligned(lane);
+      std::copy_n(lane + skip, tail, yr);
+    }
+  }
+
+  /// One block of dW: K registers of columns from c0, for every row of dW.
   template <std::size_t K>
   void transpose_times_block(const T* g, std::size_t out, std::size_t c0, bool accumulate, T* dw) const {
     if constexpr (K > 0) {
+      for (std::size_t j = 0; j < m_cols; ++j) {
+        T* d = dw + j * out + c0;
+        B acc[K];
+        unrolled<K>([&](auto k) { acc[k] = accumulate ? B::load_unaligned(d + k * lanes) : B(T(0)); });
+        sum_column_into<K>(j, g, out, c0, acc);
+        unrolled<K>([&](auto k) { acc[k].store_unaligned(d + k * lanes); });
+      }
+    }
+  }
+
+  /// acc[k] += the sum over column j's nonzeros of value * g[row, c0 + k * lanes, ...].
+  template <std::size_t K>
+  void sum_column_into(std::size_t j, const T* g, std::size_t out, std::size_t c0, B (&acc)[K]) const {
+    const std::uint32_t* start = m_col_start.data();
+    const std::uint32_t* row_of = m_col_rows.data();
+    const T* val = m_col_values.data();
+    for (std::uint32_t e = start[j]; e < start[j + 1]; ++e) {
+      const B v(val[e]);
+      const T* gr = g + static_cast<std::size_t>(row_of[e]) * out + c0;
+      unrolled<K>([&](auto k) { acc[k] = xsimd::fma(v, B::load_unaligned(gr + k * lanes), acc[k]); });
+    }
+  }
+
+  /// transpose_times's last `tail` columns, as times_tail.
+  void transpose_times_tail(const T* g, std::size_t out, std::size_t c, std::size_t tail, bool accumulate,
+                            T* dw) const {
+    if (out < lanes) {
       const std::uint32_t* start = m_col_start.data();
       const std::uint32_t* row_of = m_col_rows.data();
       const T* val = m_col_values.data();
       for (std::size_t j = 0; j < m_cols; ++j) {
-        T* d = dw + j * out + c0;
-        B acc[K];
-        for (std::size_t k = 0; k < K; ++k) acc[k] = accumulate ? B::load_unaligned(d + k * lanes) : B(T(0));
-        for (std::uint32_t e = start[j]; e < start[j + 1]; ++e) {
-          const B v(val[e]);
-          const T* gr = g + static_cast<std::size_t>(row_of[e]) * out + c0;
-          for (std::size_t k = 0; k < K; ++k) acc[k] = xsimd::fma(v, B::load_unaligned(gr + k * lanes), acc[k]);
+        for (std::size_t i = c; i < c + tail; ++i) {
+          T sum = accumulate ? dw[j * out + i] : T(0);
+          for (std::uint32_t e = start[j]; e < start[j + 1]; ++e) sum += val[e] * g[row_of[e] * out + i];
+          dw[j * out + i] = sum;
         }
-        for (std::size_t k = 0; k < K; ++k) acc[k].store_unaligned(d + k * lanes);
       }
+      return;
+    }
+    const std::size_t skip = lanes - tail;
+    alignas(64) T lane[lanes];
+    for (std::size_t j = 0; j < m_cols; ++j) {
+      T* d = dw + j * out + c;
+      std::fill_n(lane, lanes, T(0));
+      if (accumulate) std::copy_n(d, tail, lane + skip);
+      B acc[1] = {B::load_aligned(lane)};
+      sum_column_into<1>(j, g, out, c - skip, acc);
+      acc[0].store_aligned(lane);
+      std::copy_n(lane + skip, tail, d);
     }
   }
 
