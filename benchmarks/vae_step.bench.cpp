@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fma_peak.hpp"
 #include "ratio_reporter.hpp"
 #include "vae_step.hpp"
 #include "vaelib/vae.hpp"
@@ -88,7 +89,36 @@ struct RawGemms {
     backward(batch, x.data(), encoder[0], g1, nullptr, 0);
     benchmark::DoNotOptimize(encoder[0].dw.data());
   }
+
+  /// FLOPs of run() (a multiply-add counts 2): each layer's product, weight gradient and
+  /// input gradient, but the encoder's first layer's input gradient.
+  double flops() const {
+    double f = 0;
+    for (const Layer& l : encoder) f += 3 * 2.0 * static_cast<double>(batch * l.in * l.out);
+    for (const Layer& l : decoder) f += 3 * 2.0 * static_cast<double>(decoder_rows * l.in * l.out);
+    return f - 2.0 * static_cast<double>(batch * x_dim * hidden);
+  }
+
+  /// Of those, the FLOPs of the GEMMs whose inputs are dense in practice: all but the encoder's
+  /// first two layers' products and weight gradients, whose inputs (images, and the ReLU
+  /// outputs of the first layer) are mostly zeros, so vaelib may skip most of that work.
+  double dense_input_flops() const {
+    return flops() - 2 * 2.0 * static_cast<double>(batch * (x_dim * hidden + hidden * hidden));
+  }
 };
+
+/// What the FMA peak allows: the least time of a workload's GEMMs on dense inputs, on this
+/// machine, in any library that runs them as dense products.
+void print_bounds() {
+  const double peak = vaelib::bench::fma_peak_gflops();
+  if (peak <= 0) return;
+  std::printf("PEAK float FMA peak on %d threads: %.1f GFLOP/s\n", vaelib::detail::parallel_threads(), peak);
+  const RawGemms vae(1), iwae(50);
+  std::printf("BOUND VAE step: %.3f GFLOP of GEMMs, %.3f on dense inputs: at least %.3f ms at the FMA peak\n",
+              vae.flops() / 1e9, vae.dense_input_flops() / 1e9, vae.dense_input_flops() / peak / 1e6);
+  std::printf("BOUND IWAE k=50 step: %.3f GFLOP of GEMMs, %.3f on dense inputs: at least %.3f ms at the FMA peak\n",
+              iwae.flops() / 1e9, iwae.dense_input_flops() / 1e9, iwae.dense_input_flops() / peak / 1e6);
+}
 
 void vae_raw_gemm(benchmark::State& state) {
   RawGemms raw;
@@ -216,5 +246,6 @@ int main(int argc, char** argv) {
     std::printf("RATIO %-40s %.3f   (alternating rounds, median of %d)\n", "VAE step / the raw dense GEMMs",
                 alternating_ratio(rounds, 20, true), rounds);
   }
+  print_bounds();
   benchmark::Shutdown();
 }

@@ -36,3 +36,34 @@ TEST_CASE("blas: an empty inner dimension gives beta * C", "[detail]") {
   detail::gemm_stored<float>(false, false, 1, 2, 0, nullptr, nullptr, 0.0f, c.data());
   CHECK((c == xt::xarray<float>{{0.0f, 0.0f}}));
 }
+
+TEST_CASE("blas: a product large enough to split by rows equals one call, every transpose flag and beta",
+          "[detail]") {
+  // m * n * k above gemm_split_min_work, m not a multiple of the split's alignment
+  const std::size_t m = 203, n = 70, k = 90;
+  REQUIRE(m * n * k >= detail::gemm_split_min_work);
+  const auto a = testing::random_array({m, k}, -1, 1, 3);
+  const auto b = testing::random_array({k, n}, -1, 1, 4);
+  const xt::xarray<double> at = xt::transpose(a), bt = xt::transpose(b);
+  const xt::xarray<double> expected = naive(a, b);
+  const xt::xarray<float> af = a, bf = b, atf = at, btf = bt;
+  for (const bool ta : {false, true}) {
+    for (const bool tb : {false, true}) {
+      INFO("transpose a " << ta << ", b " << tb);
+      xt::xarray<double> c = xt::ones<double>({m, n});
+      detail::gemm_stored(ta, tb, m, n, k, (ta ? at : a).data(), (tb ? bt : b).data(), 1.0, c.data());
+      CHECK(xt::allclose(c, expected + 1.0));
+      detail::gemm_stored(ta, tb, m, n, k, (ta ? at : a).data(), (tb ? bt : b).data(), 0.0, c.data());
+      CHECK(xt::allclose(c, expected));
+      // float: the rows split over threads, and the same ranges run on this thread, give the same bits
+      xt::xarray<float> split = xt::ones<float>({m, n}), serial = split;
+      detail::gemm_stored(ta, tb, m, n, k, (ta ? atf : af).data(), (tb ? btf : bf).data(), 1.0f, split.data());
+      {
+        const detail::SerialRegion region;
+        detail::gemm_stored(ta, tb, m, n, k, (ta ? atf : af).data(), (tb ? btf : bf).data(), 1.0f, serial.data());
+      }
+      CHECK(bool(split == serial));
+      CHECK(xt::allclose(split, xt::xarray<float>(expected + 1.0), 1e-5, 1e-4));
+    }
+  }
+}

@@ -6,6 +6,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -110,6 +111,84 @@ TEST_CASE("parallel_for: a parallel_for inside a range runs on that range's thre
     });
   });
   CHECK(std::count(hits.begin(), hits.end(), 1) == static_cast<std::ptrdiff_t>(n * 4));
+}
+
+TEST_CASE("parallel_for_with_serial_blas: ranges on several threads with the BLAS on one, set back after",
+          "[detail][parallel]") {
+  const int blas_threads = openblas_get_num_threads();
+  REQUIRE(blas_threads >= 2);  // the split needs the threaded OpenBLAS (see the first test)
+  const std::size_t n = 1000;
+  std::vector<int> hits(n, 0);
+  std::mutex mutex;
+  std::set<std::thread::id> threads;
+  std::vector<int> blas_threads_seen;
+  const bool split = detail::parallel_for_with_serial_blas(n, 16, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) ++hits[i];
+    const std::lock_guard lock(mutex);
+    threads.insert(std::this_thread::get_id());
+    blas_threads_seen.push_back(openblas_get_num_threads());
+  });
+  REQUIRE(split);
+  CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 1; }));
+  CHECK(threads.size() == std::min<std::size_t>(static_cast<std::size_t>(blas_threads), n / 16));
+  CHECK(std::all_of(blas_threads_seen.begin(), blas_threads_seen.end(), [](int t) { return t == 1; }));
+  CHECK(openblas_get_num_threads() == blas_threads);
+
+  SECTION("an exception in a range reaches the caller, and the BLAS's threads are set back") {
+    CHECK_THROWS_WITH(detail::parallel_for_with_serial_blas(n, 16,
+                                                            [](std::size_t begin, std::size_t) {
+                                                              if (begin > 0) throw std::runtime_error("range failed");
+                                                            }),
+                      "range failed");
+    CHECK(openblas_get_num_threads() == blas_threads);
+  }
+  SECTION("in a SerialRegion, the same ranges run one after the other on this thread") {
+    std::vector<std::pair<std::size_t, std::size_t>> split_ranges, serial_ranges;
+    std::set<std::thread::id> serial_threads;
+    REQUIRE(detail::parallel_for_with_serial_blas(n, 16, [&](std::size_t begin, std::size_t end) {
+      const std::lock_guard lock(mutex);
+      split_ranges.emplace_back(begin, end);
+    }));
+    {
+      const detail::SerialRegion serial;
+      REQUIRE(detail::parallel_for_with_serial_blas(n, 16, [&](std::size_t begin, std::size_t end) {
+        serial_ranges.emplace_back(begin, end);
+        serial_threads.insert(std::this_thread::get_id());
+        CHECK(openblas_get_num_threads() == 1);
+      }));
+    }
+    std::sort(split_ranges.begin(), split_ranges.end());
+    CHECK(serial_ranges == split_ranges);
+    CHECK(serial_threads == std::set<std::thread::id>{std::this_thread::get_id()});
+    CHECK(openblas_get_num_threads() == blas_threads);
+  }
+  SECTION("declines, running nothing, where it cannot split") {
+    bool ran = false;
+    const auto body = [&](std::size_t, std::size_t) { ran = true; };
+    CHECK_FALSE(detail::parallel_for_with_serial_blas(20, 16, body));  // fewer than two grains
+    std::atomic<int> in_task_splits{0};
+    detail::parallel_for(2, 1, [&](std::size_t, std::size_t) {  // inside a task
+      if (detail::parallel_for_with_serial_blas(n, 16, body)) ++in_task_splits;
+    }, 1);
+    CHECK(in_task_splits == 0);
+    // while one thread's split runs, another thread's split declines (the setting is global);
+    // assertions stay on this thread
+    std::atomic<int> outer_split{-1}, inner_splits{0}, inner_declined{0};
+    std::thread other([&] {
+      outer_split = detail::parallel_for_with_serial_blas(n, 16, [&](std::size_t, std::size_t) {
+        std::thread([&] {
+          ++inner_splits;
+          if (!detail::parallel_for_with_serial_blas(n, 16, body)) ++inner_declined;
+        }).join();
+      });
+    });
+    other.join();
+    CHECK(outer_split == 1);
+    CHECK(inner_splits > 0);
+    CHECK(inner_declined == inner_splits);
+    CHECK_FALSE(ran);
+    CHECK(openblas_get_num_threads() == blas_threads);
+  }
 }
 
 TEST_CASE("parallel kernels: the same bits serially and split", "[detail][parallel]") {

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <exception>
+#include <mutex>
 
 #if defined(__SSE__)
 #include <xmmintrin.h>
@@ -27,6 +28,7 @@ extern "C" {
 int gotoblas_pthread(int numthreads, void* function, void* args, int stride) __attribute__((weak));
 int openblas_get_num_threads(void) __attribute__((weak));
 int openblas_get_parallel(void) __attribute__((weak));
+void openblas_set_num_threads(int num_threads) __attribute__((weak));
 }
 #else
 #define VAELIB_OPENBLAS_THREADS 0
@@ -51,6 +53,12 @@ inline constexpr int max_threads = 16;
 inline bool& inside_task() {
   thread_local bool inside = false;
   return inside;
+}
+
+/// True inside a SerialRegion (inside_task() is then true as well).
+inline bool& in_serial_region() {
+  thread_local bool serial = false;
+  return serial;
 }
 
 /// How many threads OpenBLAS runs its GEMMs on (1 if it is not a pthread OpenBLAS).
@@ -96,21 +104,30 @@ inline void run_task(void* arg) {
 
 }  // namespace parallel_impl
 
-/// Calls body(begin, end) over a split of [0, n) into contiguous ranges, each at least
-/// `grain` long and starting at a multiple of `align`, on the BLAS's threads; returns when
-/// all are done. An exception from a range is rethrown here (the first one, by range).
+namespace parallel_impl {
+
+/// parallel_for on at most `available` threads; with `on_caller`, the same ranges one after
+/// the other on the calling thread.
 template <class Body>
-void parallel_for(std::size_t n, std::size_t grain, const Body& body, std::size_t align = 16) {
-  const int available = parallel_impl::inside_task() ? 1 : parallel_impl::blas_threads();
+void split(int available, std::size_t n, std::size_t grain, const Body& body, std::size_t align,
+           bool on_caller = false) {
   const std::size_t by_size = grain == 0 ? n : n / grain;
   const int threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(available), by_size));
   if (threads <= 1) {
     if (n > 0) body(std::size_t{0}, n);
     return;
   }
-#if VAELIB_OPENBLAS_THREADS
-  parallel_impl::Task tasks[parallel_impl::max_threads];
   const std::size_t per = (n / static_cast<std::size_t>(threads) + align - 1) / align * align;
+  if (on_caller) {
+    for (std::size_t begin = 0, used = 0; begin < n && used < static_cast<std::size_t>(threads); ++used) {
+      const std::size_t end = used + 1 == static_cast<std::size_t>(threads) ? n : std::min(n, begin + per);
+      body(begin, end);
+      begin = end;
+    }
+    return;
+  }
+#if VAELIB_OPENBLAS_THREADS
+  Task tasks[max_threads];
   const auto run = [](const void* b, std::size_t begin, std::size_t end) { (*static_cast<const Body*>(b))(begin, end); };
 #if defined(__SSE__)
   const unsigned int mxcsr = _mm_getcsr();
@@ -123,26 +140,79 @@ void parallel_for(std::size_t n, std::size_t grain, const Body& body, std::size_
     tasks[used] = {run, &body, begin, end, mxcsr, nullptr};
     begin = end;
   }
-  gotoblas_pthread(used, reinterpret_cast<void*>(&parallel_impl::run_task), tasks, static_cast<int>(sizeof(parallel_impl::Task)));
+  gotoblas_pthread(used, reinterpret_cast<void*>(&run_task), tasks, static_cast<int>(sizeof(Task)));
   for (int t = 0; t < used; ++t)
     if (tasks[t].error) std::rethrow_exception(tasks[t].error);
+#endif
+}
+
+/// Held by the thread whose split runs with the BLAS single-threaded (the setting is global).
+inline std::mutex& serial_blas_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+}  // namespace parallel_impl
+
+/// Calls body(begin, end) over a split of [0, n) into contiguous ranges, each at least
+/// `grain` long and starting at a multiple of `align`, on the BLAS's threads; returns when
+/// all are done. An exception from a range is rethrown here (the first one, by range).
+template <class Body>
+void parallel_for(std::size_t n, std::size_t grain, const Body& body, std::size_t align = 16) {
+  parallel_impl::split(parallel_impl::inside_task() ? 1 : parallel_impl::blas_threads(), n, grain, body, align);
+}
+
+/// parallel_for whose ranges may each call the BLAS: OpenBLAS is set to one thread while
+/// they run (a range's GEMM then stays on the thread running it, instead of handing work
+/// to the threads that run the other ranges), and set back after. The ranges follow from n
+/// and the BLAS's thread count alone; in a SerialRegion the same ranges run one after the
+/// other on the caller, so the results are the same bits. Returns false without running
+/// anything where it cannot split: another BLAS, one thread, fewer than two grains, inside
+/// a task, or while another thread of the program is in such a split (the setting is
+/// global). The caller then makes its one BLAS call itself.
+template <class Body>
+bool parallel_for_with_serial_blas(std::size_t n, std::size_t grain, const Body& body, std::size_t align = 16) {
+#if VAELIB_OPENBLAS_THREADS
+  const int threads = parallel_impl::blas_threads();
+  const bool on_caller = parallel_impl::in_serial_region();
+  if (threads <= 1 || openblas_set_num_threads == nullptr || n / std::max<std::size_t>(grain, 1) < 2) return false;
+  if (parallel_impl::inside_task() && !on_caller) return false;
+  std::unique_lock<std::mutex> lock(parallel_impl::serial_blas_mutex(), std::try_to_lock);
+  if (!lock.owns_lock()) return false;
+  struct SetBack {
+    int threads;
+    ~SetBack() { openblas_set_num_threads(threads); }
+  } set_back{threads};
+  openblas_set_num_threads(1);
+  parallel_impl::split(threads, n, grain, body, align, on_caller);
+  return true;
+#else
+  (void)n, (void)grain, (void)body, (void)align;
+  return false;
 #endif
 }
 
 /// The number of threads parallel_for may use (1 when it runs everything on the caller).
 inline int parallel_threads() { return parallel_impl::blas_threads(); }
 
-/// While alive, parallel_for on this thread runs everything on it (the GEMMs keep their
-/// threads): for comparing a kernel's split run with its serial one.
+/// While alive, parallel_for on this thread runs everything on it, and a GEMM split by rows
+/// runs its ranges one after the other on it: for comparing a kernel's split run with its
+/// serial one.
 class SerialRegion {
  public:
-  SerialRegion() : m_was(parallel_impl::inside_task()) { parallel_impl::inside_task() = true; }
-  ~SerialRegion() { parallel_impl::inside_task() = m_was; }
+  SerialRegion() : m_was_inside(parallel_impl::inside_task()), m_was_serial(parallel_impl::in_serial_region()) {
+    parallel_impl::inside_task() = true;
+    parallel_impl::in_serial_region() = true;
+  }
+  ~SerialRegion() {
+    parallel_impl::inside_task() = m_was_inside;
+    parallel_impl::in_serial_region() = m_was_serial;
+  }
   SerialRegion(const SerialRegion&) = delete;
   SerialRegion& operator=(const SerialRegion&) = delete;
 
  private:
-  bool m_was;
+  bool m_was_inside, m_was_serial;
 };
 
 }  // namespace vaelib::detail
