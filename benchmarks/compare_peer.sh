@@ -2,7 +2,9 @@
 # vaelib against the PyTorch peer (../shared/peers/pytorch_vae.py) on the workloads of issue 8,
 # each run alternately ROUNDS times in one session, printing medians and the ratios:
 #   gemm   target 1: the VAE step / its raw cblas GEMMs (bench_vae_step, alternating rounds), with
-#          the step's first layer dense (the same work), and as the example runs it
+#          the step's first layer dense (the same work), and as the example runs it; and the
+#          machine's float FMA peak, which bounds the ratios of targets 2 and 4 (with epoch, iwae):
+#          no library running the GEMMs on dense inputs as dense products can beat it
 #   epoch  targets 2 and 5: the ZhuSuan VAE example against the peer, same model (784-500-500-40),
 #          batch (128), data (MNIST) and epochs: median seconds per epoch, and peak resident
 #          memory of each whole run (/usr/bin/time -v)
@@ -68,7 +70,7 @@ bench_json() { "$bench" --benchmark_filter="$1" --benchmark_min_time="$2" --benc
 
 for ((r = 1; r <= rounds; ++r)); do
   if has gemm; then
-    "$bench" --benchmark_filter='^$' 2> /dev/null | grep 'alternating' > "$work/gemm.$r" || true
+    "$bench" --benchmark_filter='^$' 2> /dev/null | grep -E 'alternating|^PEAK|^BOUND' > "$work/gemm.$r" || true
   fi
   if has epoch; then
     /usr/bin/time -v -o "$work/vaelib.time.$r" "$program" --data "$data" --epochs "$epochs" --ll-particles 0 \
@@ -116,12 +118,28 @@ if "gemm" in workloads:
         print(f"RATIO VAE step, dense input / its raw GEMMs = {med(dense):.3f}   (median of {len(dense)} runs; target <= 1.15)")
     if sparse:
         print(f"RATIO VAE step (sparse first layer) / the raw dense GEMMs = {med(sparse):.3f}   (median of {len(sparse)} runs)")
+# the machine's FMA peak and each step's least time at it (GEMMs on dense inputs), from
+# bench_vae_step: no library that runs those GEMMs as dense products can be faster
+bound = {}
+if "gemm" in workloads:
+    for key, pattern in (("vae", r"BOUND VAE step:.* at least ([0-9.]+) ms"), ("iwae", r"BOUND IWAE k=50 step:.* at least ([0-9.]+) ms"),
+                         ("peak", r"PEAK float FMA peak on \d+ threads: ([0-9.]+) GFLOP/s")):
+        found = [float(m.group(1)) for r in R for m in [re.search(pattern, open(f"{work}/gemm.{r}").read())] if m]
+        if found:
+            bound[key] = med(found)
+    if "peak" in bound:
+        print(f"float FMA peak (median of {rounds}): {bound['peak']:.0f} GFLOP/s; at it a VAE step's GEMMs on dense inputs take "
+              f">= {bound.get('vae', 0):.2f} ms, an IWAE k = 50 step's >= {bound.get('iwae', 0):.0f} ms")
+steps_per_epoch = 469  # 60000 MNIST training images in batches of 128
 if "epoch" in workloads:
     ours = [d["seconds"] for r in R for d in jsonl(f"{work}/vaelib.{r}/metrics.jsonl") if "epoch" in d and "seconds" in d]
     peer = [d["seconds"] for r in R for d in jsonl(f"{work}/peer.log.{r}") if "epoch" in d and "seconds" in d]
     mo, mp = med(ours), med(peer)
     print(f"seconds per epoch (median of {len(ours)} and {len(peer)} epochs): vaelib {mo:.2f}, PyTorch {mp:.2f}")
     print(f"RATIO epoch time PyTorch / vaelib = {mp / mo:.2f}   (target >= 2.5)")
+    if "vae" in bound:
+        print(f"BOUND epoch time PyTorch / (469 steps at the FMA peak) = {mp / (steps_per_epoch * bound['vae'] / 1e3):.2f}"
+              "   (the most a library on dense GEMMs could reach here)")
     ro, rp = med(rss(f"{work}/vaelib.time.{r}") for r in R), med(rss(f"{work}/peer.time.{r}") for r in R)
     print(f"peak RSS (median of {rounds} runs): vaelib {ro:.0f} MB, PyTorch {rp:.0f} MB")
     print(f"RATIO peak RSS vaelib / PyTorch = {ro / rp:.2f}   (target <= 0.5)")
@@ -135,4 +153,7 @@ if "iwae" in workloads:
     peer = med(next(jsonl(f"{work}/peer_iwae.{r}"))["seconds_per_step"] for r in R)
     print(f"IWAE step, k = 50 (median of {rounds}): vaelib {ours * 1e3:.0f} ms, PyTorch {peer * 1e3:.0f} ms")
     print(f"RATIO IWAE step PyTorch / vaelib = {peer / ours:.2f}   (target >= 2.5)")
+    if "iwae" in bound:
+        print(f"BOUND IWAE step PyTorch / (its GEMMs at the FMA peak) = {peer / (bound['iwae'] / 1e3):.2f}"
+              "   (the most a library on dense GEMMs could reach here)")
 PY
