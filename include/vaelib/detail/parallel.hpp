@@ -102,10 +102,6 @@ inline void run_task(void* arg) {
   inside = was_inside;
 }
 
-}  // namespace parallel_impl
-
-namespace parallel_impl {
-
 /// parallel_for on at most `available` threads; with `on_caller`, the same ranges one after
 /// the other on the calling thread.
 template <class Body>
