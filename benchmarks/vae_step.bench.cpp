@@ -8,7 +8,9 @@
 // rest of a step goes, and the two other workloads issue 8 compares with PyTorch
 // (benchmarks/compare_peer.sh runs them alternately with benchmarks/peer_workloads.py): an
 // IWAE step with k = 50 particles, and the importance-sampled log-likelihood with k = 1000
-// (encoder once per image, the decoder over the particles in chunks).
+// (encoder once per image, the decoder over the particles in chunks). Last, it measures the
+// machine's float FMA peak (fma_peak.hpp) and prints each step's GEMM FLOPs and the least
+// time they take at that peak (PEAK and BOUND lines, read by compare_peer.sh).
 
 #include <cblas.h>
 
