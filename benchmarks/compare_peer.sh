@@ -138,7 +138,7 @@ if "epoch" in workloads:
     print(f"seconds per epoch (median of {len(ours)} and {len(peer)} epochs): vaelib {mo:.2f}, PyTorch {mp:.2f}")
     print(f"RATIO epoch time PyTorch / vaelib = {mp / mo:.2f}   (target >= 2.5)")
     if "vae" in bound:
-        print(f"BOUND epoch time PyTorch / (469 steps at the FMA peak) = {mp / (steps_per_epoch * bound['vae'] / 1e3):.2f}"
+        print(f"BOUND epoch time PyTorch / ({steps_per_epoch} steps at the FMA peak) = {mp / (steps_per_epoch * bound['vae'] / 1e3):.2f}"
               "   (the most a library on dense GEMMs could reach here)")
     ro, rp = med(rss(f"{work}/vaelib.time.{r}") for r in R), med(rss(f"{work}/peer.time.{r}") for r in R)
     print(f"peak RSS (median of {rounds} runs): vaelib {ro:.0f} MB, PyTorch {rp:.0f} MB")

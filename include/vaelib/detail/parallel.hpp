@@ -114,12 +114,17 @@ void split(int available, std::size_t n, std::size_t grain, const Body& body, st
     return;
   }
   const std::size_t per = (n / static_cast<std::size_t>(threads) + align - 1) / align * align;
-  if (on_caller) {
-    for (std::size_t begin = 0, used = 0; begin < n && used < static_cast<std::size_t>(threads); ++used) {
-      const std::size_t end = used + 1 == static_cast<std::size_t>(threads) ? n : std::min(n, begin + per);
-      body(begin, end);
+  // f(index, begin, end) for each range: `per` long, the last one taking the rest
+  const auto for_each_range = [&](const auto& f) {
+    std::size_t begin = 0;
+    for (int index = 0; begin < n && index < threads; ++index) {
+      const std::size_t end = index + 1 == threads ? n : std::min(n, begin + per);
+      f(index, begin, end);
       begin = end;
     }
+  };
+  if (on_caller) {
+    for_each_range([&](int, std::size_t begin, std::size_t end) { body(begin, end); });
     return;
   }
 #if VAELIB_OPENBLAS_THREADS
@@ -131,11 +136,10 @@ void split(int available, std::size_t n, std::size_t grain, const Body& body, st
   const unsigned int mxcsr = 0;
 #endif
   int used = 0;
-  for (std::size_t begin = 0; begin < n && used < threads; ++used) {
-    const std::size_t end = used + 1 == threads ? n : std::min(n, begin + per);
-    tasks[used] = {run, &body, begin, end, mxcsr, nullptr};
-    begin = end;
-  }
+  for_each_range([&](int index, std::size_t begin, std::size_t end) {
+    tasks[index] = {run, &body, begin, end, mxcsr, nullptr};
+    used = index + 1;
+  });
   gotoblas_pthread(used, reinterpret_cast<void*>(&run_task), tasks, static_cast<int>(sizeof(Task)));
   for (int t = 0; t < used; ++t)
     if (tasks[t].error) std::rethrow_exception(tasks[t].error);

@@ -189,30 +189,39 @@ class SparseRows {
     }
   }
 
-  /// The last `tail` (< lanes) columns from c: one register over the last `lanes` columns
-  /// of W (out >= lanes), lanes before the tail starting at zero and never stored; below
-  /// one register, one column at a time.
+  /// The last `tail` (< lanes) columns from c of y; below one register, one at a time.
   void times_tail(const T* w, std::size_t out, std::size_t c, std::size_t tail, T* y) const {
-    if (out < lanes) {
-      for (std::size_t r = 0; r < m_rows; ++r) {
-        for (std::size_t j = c; j < c + tail; ++j) {
-          T sum = y[r * out + j];
-          for (std::size_t e = 0; e < m_count.data()[r]; ++e) sum += value(r, e) * w[index(r, e) * out + j];
-          y[r * out + j] = sum;
-        }
-      }
+    if (out >= lanes) {
+      tail_by_register(m_rows, out, c, tail, true, y,
+                       [&](std::size_t r, std::size_t from, B(&acc)[1]) { sum_row_into<1>(r, w, out, from, acc); });
       return;
     }
-    const std::size_t skip = lanes - tail;  // columns of the register that belong to another block
-    alignas(64) T lane[lanes];
     for (std::size_t r = 0; r < m_rows; ++r) {
-      T* yr = y + r * out + c;
-      std::fill_n(lane, skip, T(0));
-      std::copy_n(yr, tail, lane + skip);
+      for (std::size_t j = c; j < c + tail; ++j) {
+        T sum = y[r * out + j];
+        for (std::size_t e = 0; e < m_count.data()[r]; ++e) sum += value(r, e) * w[index(r, e) * out + j];
+        y[r * out + j] = sum;
+      }
+    }
+  }
+
+  /// Columns [c, c + tail) of `result` [rows, out], tail < lanes <= out, one row at a time:
+  /// one register over the last `lanes` columns, whose lanes before the tail start at zero
+  /// and are never stored (they belong to another block), the tail's starting from the
+  /// result (`from_result`) or zero; sum(row, first column, acc) adds the row's products.
+  template <class Sum>
+  static void tail_by_register(std::size_t rows, std::size_t out, std::size_t c, std::size_t tail, bool from_result,
+                               T* result, const Sum& sum) {
+    const std::size_t skip = lanes - tail;
+    alignas(64) T lane[lanes];
+    for (std::size_t r = 0; r < rows; ++r) {
+      T* row = result + r * out + c;
+      std::fill_n(lane, lanes, T(0));
+      if (from_result) std::copy_n(row, tail, lane + skip);
       B acc[1] = {B::load_aligned(lane)};
-      sum_row_into<1>(r, w, out, c - skip, acc);
+      sum(r, c - skip, acc);
       acc[0].store_aligned(lane);
-      std::copy_n(lane + skip, tail, yr);
+      std::copy_n(lane + skip, tail, row);
     }
   }
 
@@ -246,29 +255,20 @@ class SparseRows {
   /// transpose_times's last `tail` columns, as times_tail.
   void transpose_times_tail(const T* g, std::size_t out, std::size_t c, std::size_t tail, bool accumulate,
                             T* dw) const {
-    if (out < lanes) {
-      const std::uint32_t* start = m_col_start.data();
-      const std::uint32_t* row_of = m_col_rows.data();
-      const T* val = m_col_values.data();
-      for (std::size_t j = 0; j < m_cols; ++j) {
-        for (std::size_t i = c; i < c + tail; ++i) {
-          T sum = accumulate ? dw[j * out + i] : T(0);
-          for (std::uint32_t e = start[j]; e < start[j + 1]; ++e) sum += val[e] * g[row_of[e] * out + i];
-          dw[j * out + i] = sum;
-        }
-      }
+    if (out >= lanes) {
+      tail_by_register(m_cols, out, c, tail, accumulate, dw,
+                       [&](std::size_t j, std::size_t from, B(&acc)[1]) { sum_column_into<1>(j, g, out, from, acc); });
       return;
     }
-    const std::size_t skip = lanes - tail;
-    alignas(64) T lane[lanes];
+    const std::uint32_t* start = m_col_start.data();
+    const std::uint32_t* row_of = m_col_rows.data();
+    const T* val = m_col_values.data();
     for (std::size_t j = 0; j < m_cols; ++j) {
-      T* d = dw + j * out + c;
-      std::fill_n(lane, lanes, T(0));
-      if (accumulate) std::copy_n(d, tail, lane + skip);
-      B acc[1] = {B::load_aligned(lane)};
-      sum_column_into<1>(j, g, out, c - skip, acc);
-      acc[0].store_aligned(lane);
-      std::copy_n(lane + skip, tail, d);
+      for (std::size_t i = c; i < c + tail; ++i) {
+        T sum = accumulate ? dw[j * out + i] : T(0);
+        for (std::uint32_t e = start[j]; e < start[j + 1]; ++e) sum += val[e] * g[row_of[e] * out + i];
+        dw[j * out + i] = sum;
+      }
     }
   }
 
