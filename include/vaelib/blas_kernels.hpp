@@ -2,7 +2,8 @@
 // Which GEMM kernels OpenBLAS runs. Debian's OpenBLAS is built for every x86-64 CPU and picks
 // its kernels when it loads; a CPU newer than the library (OpenBLAS 0.3.21 on Intel family 6
 // model 207, Emerald Rapids, say) is not recognised and gets the generic SSE3 "Prescott"
-// kernels, which run vaelib's GEMMs 2-3x slower than the AVX-512 ones the CPU has. Before its
+// kernels, far slower on vaelib's GEMMs than the AVX-512 ones the CPU has (the figure:
+// docs/performance.md, "Figures behind the code's choices"). Before its
 // first GEMM vaelib checks the choice and, when OpenBLAS fell back to a pre-AVX kernel on a
 // CPU with AVX2 or AVX-512, selects the right one (as OPENBLAS_CORETYPE would at start-up).
 //

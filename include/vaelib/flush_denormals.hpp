@@ -3,8 +3,9 @@
 // arithmetic (SSE/AVX control register). Denormal floats (below 1.2e-38) are handled by
 // microcode on x86 and run 10-100x slower; training produces them wherever a weight or a
 // gradient decays towards zero (IWAE's normalised importance weights, saturated sigmoids),
-// and a GEMM fed with them slows down several times over (an IWAE step measured 2x slower
-// here). TensorFlow flushes them by default; PyTorch on request (torch.set_flush_denormal).
+// and a GEMM fed with them slows down several times over (an IWAE step's figure:
+// docs/performance.md, "Figures behind the code's choices"). TensorFlow flushes them by
+// default; PyTorch on request (torch.set_flush_denormal).
 // vaelib's examples and benchmarks turn it on; the library itself never changes the
 // calling thread's floating-point mode behind the user's back.
 //

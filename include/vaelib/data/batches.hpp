@@ -154,7 +154,8 @@ inline void gather(const ImageSet& set, std::span<const std::size_t> indices, st
 inline void gather(const ByteImageSet& set, std::span<const std::size_t> indices, std::span<float> out) {
   const std::size_t d = set.pixels();
   vaelib::detail::check_gather(set.size(), d, indices, out.size());
-  // rows on the BLAS's threads (a batch's conversion is a tenth of a millisecond)
+  // rows on the BLAS's threads (the conversion's time: docs/performance.md, "Figures behind
+  // the code's choices")
   detail::parallel_for(
       indices.size(), detail::grain_for(d),
       [&](std::size_t first, std::size_t last) {

@@ -30,8 +30,8 @@ inline void cblas_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n,
 
 /// GEMMs of at least this many multiply-adds are split by rows of C over the BLAS's threads,
 /// each range one single-threaded GEMM (parallel_for_with_serial_blas). OpenBLAS 0.3.21
-/// threads the VAE's shapes (C with 128 or 500 rows, k from 40 to 784) less well: products
-/// ran 7-15% slower, weight gradients (k = the batch of 128) 1.4-1.5x and k = 40 2x slower.
+/// threads the VAE's shapes (C with 128 or 500 rows, k from 40 to 784) less well (the
+/// figures: docs/performance.md, "Figures behind the code's choices").
 inline constexpr std::size_t gemm_split_min_work = std::size_t{1} << 20;
 inline constexpr std::size_t gemm_split_min_rows = 16;
 

@@ -37,8 +37,8 @@ void openblas_set_num_threads(int num_threads) __attribute__((weak));
 namespace vaelib::detail {
 
 /// Elements a task gets at least: below this, handing work to another thread costs more
-/// than it saves (a hand-off is a few microseconds; a cheap elementwise pass does ~4
-/// floats per nanosecond).
+/// than it saves (a grain of a cheap elementwise pass takes about as long as a hand-off; the
+/// figures: docs/performance.md, "Figures behind the code's choices").
 inline constexpr std::size_t parallel_grain = 16384;
 
 /// The grain, in items, for items of `elements` elements each (rows of a matrix, say).

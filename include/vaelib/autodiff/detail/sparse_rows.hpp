@@ -7,9 +7,10 @@
 // Both products split the output's columns into blocks of up to eight SIMD registers, one
 // block per task, and keep a block's sums in registers: x W walks X by rows (each y row block
 // summed over the row's nonzeros, W's block slice staying in cache), X^T G walks it by
-// columns (each dW row block summed over the column's nonzeros and stored once; about twice
-// as fast as updating dW rows in place). The columns after the last whole register (500 =
-// 62 x 8 + 4) take one register ending at the last column, whose other lanes are dropped,
+// columns (each dW row block summed over the column's nonzeros and stored once: faster than
+// updating dW rows in place, see docs/performance.md, "Figures behind the code's choices"). The
+// columns after the last whole register (500 = 62 x 8 + 4) take one register ending at the
+// last column, whose other lanes are dropped,
 // rather than a scalar loop over every nonzero. Each output element is summed over the same
 // nonzeros in the same order whatever the split, so results do not depend on the number of
 // threads. Without xsimd, assign() declines and callers keep their GEMM.
@@ -155,7 +156,8 @@ class SparseRows {
   }
 
   /// f(std::integral_constant<std::size_t, k>) for k = 0 to K - 1, written out: GCC at -O2
-  /// kept a loop over an array of accumulators in memory, 2.5x slower than in registers.
+  /// kept a loop over an array of accumulators in memory, not in registers (the cost:
+  /// docs/performance.md, "Figures behind the code's choices").
   template <std::size_t K, class F>
   static void unrolled(const F& f) {
     [&]<std::size_t... k>(std::index_sequence<k...>) {

@@ -21,9 +21,9 @@ enum class Activation { none, relu, tanh, sigmoid };
 /// linear() treats x as sparse when at most this fraction of its entries is nonzero: x W
 /// and dW = x^T g then cost in proportion to x's nonzeros (detail/sparse_rows.hpp) instead
 /// of a GEMM's every entry. Binary and grey-scale image batches (MNIST: 13% and 19% nonzero)
-/// take it; hidden ReLU activations (a quarter to a half nonzero) do not. Measured on 2 AVX2
-/// cores (128 x 500 x 500): at 13% nonzero x W takes 0.45x and x^T g 0.3x the GEMM's time,
-/// at 20% 0.8x and 0.5x, at 25% about the same and 0.5x. The results differ from the GEMM's
+/// take it; hidden ReLU activations (a quarter to a half nonzero) do not. The sparse x W
+/// costs about a GEMM's time at a quarter nonzero, hence the 0.2 (the measured figures:
+/// docs/performance.md, "Figures behind the code's choices"). The results differ from the GEMM's
 /// in rounding only (and where W holds an infinity, a zero of x times it gives 0, not NaN).
 /// 0 turns it off: every linear() a GEMM.
 inline std::atomic<double> linear_sparse_input_density{0.2};
