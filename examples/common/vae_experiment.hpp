@@ -248,7 +248,8 @@ class VaeExperiment {
   }
 
   /// The 1-particle lower bound on `set` with its reconstruction term E_q[log p(x | z)] and
-  /// KL(q || p(z)) (closed form for Normal latents, sampled for Bernoulli), per image.
+  /// KL(q || p(z)) in closed form (kl_divergence: Normal and Bernoulli latents alike; the
+  /// 1-sample log q - log p only for a pair with no analytic KL registered), per image.
   BoundTerms evaluate(const data::ImageSet& set) {
     const auto guard = m_tape.no_grad();
     BoundTerms t;
