@@ -1,16 +1,22 @@
 # ctest: an example given a bad command line or bad data stops with exit status 1 (or CLI11's
 # own status for a bad option) and a message naming what was wrong; never a crash, never a
 # run on other data than was asked for.
-#   cmake -DPROGRAM=... -DKIND=vae|family|vimco|gmm -DWORK_DIR=... -DSHARED_DATA=... -P check_bad_input.cmake
+#   cmake -DPROGRAM=... -DKIND=vae|family|vimco|gmm -DWORK_DIR=... -P check_bad_input.cmake
 # KIND: vae (examples/vae), family (the VAE-family harness), vimco (bernoulli_latent_vae),
-# gmm (autoencoder_gmm, which has no --resume).
+# gmm (autoencoder_gmm, which has no --resume). MNIST is found at test time by find_data.cmake,
+# raw or .gz; the damaged folders below are built from whichever form it holds.
 
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
-set(mnist ${SHARED_DATA}/mnist)
-if(NOT EXISTS ${mnist}/train-images-idx3-ubyte.gz)
-  message(FATAL_ERROR "MNIST is missing from ${mnist} (see ../shared/data/README.md or run cmake/get-data.sh)")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/find_data.cmake)
+vaelib_find_data(mnist mnist)
+# each real file: name_<file> its name in ${mnist} (<file> or <file>.gz), re_<file> that name
+# as a regular expression
+foreach(f IN LISTS VAELIB_DATA_FILES)
+  vaelib_data_file(path ${mnist} ${f})
+  get_filename_component(name_${f} ${path} NAME)
+  string(REPLACE "." "\\." re_${f} "${name_${f}}")
+endforeach()
 # small runs: a slice, no log-likelihood, no progress bar
 set(slice --train-n 200 --test-n 100 --ll-particles 0 --no-progress)
 set(small ${slice} --batch-size 100)
@@ -43,7 +49,8 @@ expect_failure("--dataset: foo not in \\{mnist,fashion-mnist\\}" --dataset foo)
 expect_failure("--epochs: 1 required UINT:POSITIVE missing" --epochs)
 
 # ---- the data folder ----------------------------------------------------------------------
-# a --data folder without the data is an error: no search elsewhere (../shared/data has it)
+# a --data folder without the data is an error: no search elsewhere (the places searched by
+# default have it)
 set(empty ${WORK_DIR}/empty)
 file(MAKE_DIRECTORY ${empty})
 expect_failure("cannot find mnist in ${empty}: it has no train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte \\(nor .gz\\); nor in ${empty}/mnist"
@@ -51,29 +58,49 @@ expect_failure("cannot find mnist in ${empty}: it has no train-images-idx3-ubyte
 expect_failure("cannot find mnist in ${WORK_DIR}/typo: it does not exist"
   --data ${WORK_DIR}/typo ${small} --output ${WORK_DIR}/out)
 
-# folders whose files are wrong: built from the real ones (links) and cut or swapped copies
+# folders whose files are wrong: built from the real ones (links, in the form they have) and
+# cut or swapped copies
 function(make_data_folder folder)
   file(MAKE_DIRECTORY ${folder})
-  foreach(f train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
-    file(CREATE_LINK ${mnist}/${f}.gz ${folder}/${f}.gz SYMBOLIC)
+  foreach(f IN LISTS VAELIB_DATA_FILES)
+    file(CREATE_LINK ${mnist}/${name_${f}} ${folder}/${name_${f}} SYMBOLIC)
   endforeach()
 endfunction()
 # labels of the test set beside the training images: 10000 labels for 60000 images
 make_data_folder(${WORK_DIR}/mismatched)
-file(REMOVE ${WORK_DIR}/mismatched/train-labels-idx1-ubyte.gz)
-file(CREATE_LINK ${mnist}/t10k-labels-idx1-ubyte.gz ${WORK_DIR}/mismatched/train-labels-idx1-ubyte.gz SYMBOLIC)
-expect_failure("train-labels-idx1-ubyte.gz: expected 60000 labels \\(one per image of [^)]*train-images-idx3-ubyte.gz\\), got shape \\[10000\\]"
+file(REMOVE ${WORK_DIR}/mismatched/${name_train-labels-idx1-ubyte})
+string(REPLACE "t10k" "train" swapped ${name_t10k-labels-idx1-ubyte})
+string(REPLACE "t10k" "train" swapped_re ${re_t10k-labels-idx1-ubyte})
+file(CREATE_LINK ${mnist}/${name_t10k-labels-idx1-ubyte} ${WORK_DIR}/mismatched/${swapped} SYMBOLIC)
+expect_failure("${swapped_re}: expected 60000 labels \\(one per image of [^)]*${re_train-images-idx3-ubyte}\\), got shape \\[10000\\]"
   --data ${WORK_DIR}/mismatched ${small} --output ${WORK_DIR}/out)
-# the training images' .gz cut after 100000 bytes
-make_data_folder(${WORK_DIR}/truncated)
-file(REMOVE ${WORK_DIR}/truncated/train-images-idx3-ubyte.gz)
-execute_process(COMMAND head -c 100000 ${mnist}/train-images-idx3-ubyte.gz
-                OUTPUT_FILE ${WORK_DIR}/truncated/train-images-idx3-ubyte.gz)
-expect_failure("truncated/train-images-idx3-ubyte.gz: the gzip data is truncated \\(it ends at offset 100000"
-  --data ${WORK_DIR}/truncated ${small} --output ${WORK_DIR}/out)
+# the training images cut, in both forms whatever form the real ones have: a gzip stream cut
+# after 100000 bytes, and the raw IDX file cut after 100000 bytes (gzip(1) converts)
+make_data_folder(${WORK_DIR}/truncated_gz)
+file(REMOVE ${WORK_DIR}/truncated_gz/${name_train-images-idx3-ubyte})
+if(name_train-images-idx3-ubyte MATCHES "\\.gz$")
+  execute_process(COMMAND head -c 100000 ${mnist}/${name_train-images-idx3-ubyte}
+                  OUTPUT_FILE ${WORK_DIR}/truncated_gz/train-images-idx3-ubyte.gz)
+else()
+  execute_process(COMMAND gzip -1 -c ${mnist}/${name_train-images-idx3-ubyte} COMMAND head -c 100000
+                  OUTPUT_FILE ${WORK_DIR}/truncated_gz/train-images-idx3-ubyte.gz)
+endif()
+expect_failure("truncated_gz/train-images-idx3-ubyte\\.gz: the gzip data is truncated \\(it ends at offset 100000"
+  --data ${WORK_DIR}/truncated_gz ${small} --output ${WORK_DIR}/out)
+make_data_folder(${WORK_DIR}/truncated_raw)
+file(REMOVE ${WORK_DIR}/truncated_raw/${name_train-images-idx3-ubyte})
+if(name_train-images-idx3-ubyte MATCHES "\\.gz$")
+  execute_process(COMMAND gzip -d -c ${mnist}/${name_train-images-idx3-ubyte} COMMAND head -c 100000
+                  OUTPUT_FILE ${WORK_DIR}/truncated_raw/train-images-idx3-ubyte)
+else()
+  execute_process(COMMAND head -c 100000 ${mnist}/${name_train-images-idx3-ubyte}
+                  OUTPUT_FILE ${WORK_DIR}/truncated_raw/train-images-idx3-ubyte)
+endif()
+expect_failure("truncated_raw/train-images-idx3-ubyte: truncated IDX data: the header declares \\[60000, 28, 28\\] = 47040000 bytes from offset 16, but the data ends at offset 100000"
+  --data ${WORK_DIR}/truncated_raw ${small} --output ${WORK_DIR}/out)
 # a PNG under the name of the training images
 make_data_folder(${WORK_DIR}/png)
-file(REMOVE ${WORK_DIR}/png/train-images-idx3-ubyte.gz)
+file(REMOVE ${WORK_DIR}/png/${name_train-images-idx3-ubyte})
 file(COPY_FILE ${CMAKE_CURRENT_LIST_DIR}/../docs/images/vae/samples_25.png ${WORK_DIR}/png/train-images-idx3-ubyte)
 expect_failure("png/train-images-idx3-ubyte: not an IDX file: the magic number at offset 0 starts with 89 50, expected 00 00"
   --data ${WORK_DIR}/png ${small} --output ${WORK_DIR}/out)

@@ -1,6 +1,7 @@
 # ctest: runs one VAE-family example on a slice of MNIST and checks what it promises.
-#   cmake -DPROGRAM=... -DWORK_DIR=... -DSHARED_DATA=... -DARGS="a|b|..." -DLOW=.. -DHIGH=..
+#   cmake -DPROGRAM=... -DWORK_DIR=... -DARGS="a|b|..." -DLOW=.. -DHIGH=..
 #         -DIMAGES="a.png|b.png" -P check_example.cmake
+# MNIST is found at test time by find_data.cmake ($VAELIB_DATA, <source>/data, ...).
 # Asserts: --help works; the run succeeds; the train bound improves from the first epoch to
 # the last; the test lower bound lies in [LOW, HIGH]; the importance-sampled log-likelihood
 # is not below it; every listed image is written.
@@ -15,10 +16,8 @@ endif()
 string(REPLACE "|" ";" ARGS "${ARGS}")
 string(REPLACE "|" ";" IMAGES "${IMAGES}")
 file(REMOVE_RECURSE ${WORK_DIR})
-set(data ${SHARED_DATA}/mnist)
-if(NOT EXISTS ${data}/t10k-images-idx3-ubyte.gz AND NOT EXISTS ${data}/t10k-images-idx3-ubyte)
-  message(FATAL_ERROR "MNIST is missing from ${data} (see ../shared/data/README.md or run cmake/get-data.sh)")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/find_data.cmake)
+vaelib_find_data(data mnist)
 
 execute_process(COMMAND ${PROGRAM} --help RESULT_VARIABLE rc OUTPUT_VARIABLE help)
 if(NOT rc EQUAL 0 OR NOT help MATCHES "--epochs")

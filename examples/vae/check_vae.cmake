@@ -1,13 +1,12 @@
 # ctest: the ZhuSuan VAE example on a slice of MNIST (2,000 training images, 2 epochs), then
 # resumed for a third epoch. Asserts that the lower bound improves, lands in its band, and
 # that every output is written.
-#   cmake -DPROGRAM=... -DWORK_DIR=... -DSHARED_DATA=... -P check_vae.cmake
+#   cmake -DPROGRAM=... -DWORK_DIR=... -P check_vae.cmake
+# MNIST is found at test time by ../find_data.cmake ($VAELIB_DATA, <source>/data, ...).
 
 file(REMOVE_RECURSE ${WORK_DIR})
-set(data ${SHARED_DATA}/mnist)
-if(NOT EXISTS ${data}/t10k-images-idx3-ubyte.gz AND NOT EXISTS ${data}/t10k-images-idx3-ubyte)
-  message(FATAL_ERROR "MNIST is missing from ${data} (see ../shared/data/README.md or run cmake/get-data.sh)")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/../find_data.cmake)
+vaelib_find_data(data mnist)
 
 function(run_vae)
   execute_process(COMMAND ${PROGRAM} --data ${data} --train-n 2000 --test-n 500 --batch-size 100

@@ -5,16 +5,24 @@
 #   - after every kill the checkpoint on disk is complete and valid (every CRC and array), and
 #   - the final checkpoint (parameters, Adam's moments, RNG state, step) is bit for bit the
 #     uninterrupted run's.
-#   bash kill_and_resume.sh <vae program> <MNIST folder> <work folder> [kills (6)] [random seed]
+#   bash kill_and_resume.sh <vae program> <MNIST folder, or -> <work folder> [kills (6)] [random seed]
+# With -, MNIST is searched for as cmake/get-data.sh does ($VAELIB_DATA/mnist, <repo>/data/mnist,
+# optionally <repo>/../shared/data/mnist; raw or .gz), and the test fails listing those places
+# when none holds it.
 set -euo pipefail
 program=$1 data=$2 work=$3 kills=${4:-6}
 random_seed=${5:-$(date +%s)}
-RANDOM=$random_seed  # the kill moments; pass it back as the fifth argument to replay them
-echo "kill_and_resume: random seed $random_seed"
 python=/usr/bin/python3
 
+if [[ $data == - ]]; then
+  found=$(bash "$(dirname "$0")/../../cmake/get-data.sh" mnist --find) || exit 1
+  data=${found#mnist: }
+fi
 [[ -e $data/train-images-idx3-ubyte.gz || -e $data/train-images-idx3-ubyte ]] ||
-  { echo "MNIST is missing from $data (see ../shared/data/README.md or run cmake/get-data.sh)" >&2; exit 1; }
+  { echo "MNIST is missing from $data (run \`bash cmake/get-data.sh\`, or pass the folder that holds it)" >&2; exit 1; }
+echo "kill_and_resume: MNIST from $data"
+RANDOM=$random_seed  # the kill moments; pass it back as the fifth argument to replay them
+echo "kill_and_resume: random seed $random_seed"
 rm -rf "$work"
 mkdir -p "$work"
 
