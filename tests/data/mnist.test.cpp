@@ -4,13 +4,14 @@ using namespace vaelib;
 using namespace vaelib::testing;
 using Catch::Matchers::Contains;
 
-// The real files: MNIST from ../shared/data/mnist and Fashion-MNIST from Debian's
-// dataset-fashion-mnist (installed by cmake/setup-debian.sh). Missing data fails the test.
+// The real files: MNIST where test_data_folder finds it ($VAELIB_DATA/mnist, <source>/data/mnist,
+// optionally <source>/../shared/data/mnist; cmake/get-data.sh fetches it) and Fashion-MNIST
+// from Debian's dataset-fashion-mnist (installed by cmake/setup-debian.sh). Missing data fails
+// the test, naming the places searched.
 
 TEST_CASE("load_mnist: the MNIST test set", "[data]") {
-  const auto folder = shared_data() / "mnist";
-  INFO("MNIST is expected at " << folder << " (see ../shared/data/README.md)");
-  REQUIRE(data::has_dataset_files(folder));
+  const auto folder = test_data_folder("mnist");
+  INFO("MNIST from " << folder);
   const data::ImageSet test = data::load_mnist(folder, data::Split::test);
   CHECK(test.size() == 10000);
   CHECK(test.rows == 28);
@@ -36,9 +37,14 @@ TEST_CASE("load_mnist: the MNIST test set", "[data]") {
 
 TEST_CASE("load_mnist: Fashion-MNIST from Debian's package", "[data]") {
   const std::filesystem::path folder = "/usr/share/datasets/fashion-mnist";
-  INFO("Fashion-MNIST is expected at " << folder << " (apt-get install dataset-fashion-mnist)");
+  INFO("Fashion-MNIST is expected at " << folder << " (run `bash cmake/get-data.sh fashion-mnist`)");
   REQUIRE(data::has_dataset_files(folder));
-  CHECK(data::locate_dataset(data::Dataset::fashion_mnist, "/nonexistent") == folder);
+  {
+    // Debian's folder is the last place searched: found when $VAELIB_DATA has no copy
+    const auto no_copy = scratch_folder("fashion_no_copy");
+    const ScopedEnv env("VAELIB_DATA", no_copy.string());
+    CHECK(data::locate_dataset(data::Dataset::fashion_mnist, "/nonexistent") == folder);
+  }
   const data::ImageSet test = data::load_mnist(folder, data::Split::test);
   CHECK(test.size() == 10000);
   CHECK(test.labels[0] == 9);  // an ankle boot
@@ -54,20 +60,27 @@ TEST_CASE("locate_dataset and load errors list what was tried", "[data]") {
                     Contains("t10k-labels-idx1-ubyte: expected 2 labels (one per image of"));
   CHECK(data::parse_dataset("fashion-mnist") == data::Dataset::fashion_mnist);
   CHECK_THROWS_WITH(data::parse_dataset("cifar"), "unknown dataset 'cifar' (expected mnist or fashion-mnist)");
-  // From a folder with no data beside it, every place is tried and listed.
+  // From a folder with no data beside it and a $VAELIB_DATA without it, every place is tried
+  // and listed: the folder given, $VAELIB_DATA, then ./data and ../shared/data (relative to
+  // the current folder).
   const auto previous = std::filesystem::current_path();
   std::filesystem::current_path(folder);
   std::string message = "no error";
-  try {
-    data::locate_dataset(data::Dataset::mnist, folder);
-  } catch (const io::IoError& e) {
-    message = e.what();
+  {
+    const ScopedEnv env("VAELIB_DATA", (folder / "env").string());
+    try {
+      data::locate_dataset(data::Dataset::mnist, folder);
+    } catch (const io::IoError& e) {
+      message = e.what();
+    }
   }
   std::filesystem::current_path(previous);
-  CHECK_THAT(message, Contains("cannot find mnist (the four IDX files, raw or .gz) in:\n  " + folder.string()));
-  CHECK_THAT(message, Contains("\n  data/mnist\n  ../shared/data/mnist\nrun `bash cmake/get-data.sh`"));
-  // the shared copy is found by name
-  CHECK(data::locate_dataset(data::Dataset::mnist, shared_data()) == shared_data() / "mnist");
+  CHECK_THAT(message, Contains("cannot find mnist (the four IDX files, raw or .gz) in:\n  " + folder.string() + "\n  " +
+                               (folder / "mnist").string() + "\n  " + (folder / "env" / "mnist").string() +
+                               "\n  data/mnist\n  ../shared/data/mnist\nrun `bash cmake/get-data.sh`"));
+  // a copy of MNIST is found by the name of its folder
+  const auto mnist = test_data_folder("mnist");
+  CHECK(data::locate_dataset(data::Dataset::mnist, mnist.parent_path()) == mnist);
 }
 
 TEST_CASE("load_mnist: files of the wrong kind, shape or size name the file", "[data]") {
@@ -113,7 +126,8 @@ TEST_CASE("locate_dataset_in: only the folder given, and what it lacks", "[data]
                         " (pass the folder that holds the four IDX files, or run `bash cmake/get-data.sh`)");
   // no fallback to the other places locate_dataset searches, even where the data is
   CHECK_THROWS_AS(data::locate_dataset_in(data::Dataset::mnist, folder), io::IoError);
-  // the folder itself, or its <name> subfolder
-  CHECK(data::locate_dataset_in(data::Dataset::mnist, shared_data()) == shared_data() / "mnist");
-  CHECK(data::locate_dataset_in(data::Dataset::mnist, shared_data() / "mnist") == shared_data() / "mnist");
+  // the folder itself, or its <name> subfolder (every place test_data_folder searches ends in mnist/)
+  const auto mnist = test_data_folder("mnist");
+  CHECK(data::locate_dataset_in(data::Dataset::mnist, mnist.parent_path()) == mnist);
+  CHECK(data::locate_dataset_in(data::Dataset::mnist, mnist) == mnist);
 }

@@ -1,6 +1,6 @@
 #pragma once
-// Files for I/O tests: a fresh scratch folder per test, byte helpers, gzip, and where the
-// shared test data lives (../shared/data beside the repository).
+// Files for I/O tests: a fresh scratch folder per test, byte helpers, gzip, an environment
+// variable set for a scope, and where a test finds MNIST or Fashion-MNIST (test_data_folder).
 
 #include <zlib.h>
 
@@ -8,11 +8,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "vaelib/data.hpp"
+#include "vaelib/io.hpp"
 #include "vaelib/vae.hpp"
 
 namespace vaelib::testing {
@@ -61,7 +66,56 @@ inline std::vector<std::byte> idx_bytes(const std::vector<std::uint32_t>& dims, 
   return out;
 }
 
-/// ../shared/data beside the repository (CI and every development machine have it).
-inline std::filesystem::path shared_data() { return std::filesystem::path(VAELIB_SOURCE_DIR) / ".." / "shared" / "data"; }
+/// Sets (or, given nullopt, unsets) an environment variable for its lifetime, then restores
+/// the value it had.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, const std::optional<std::string>& value) : m_name(std::move(name)) {
+    if (const char* old = std::getenv(m_name.c_str())) m_old = old;
+    set(value);
+  }
+  ~ScopedEnv() { set(m_old); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  void set(const std::optional<std::string>& value) const {
+    if (value)
+      ::setenv(m_name.c_str(), value->c_str(), 1);
+    else
+      ::unsetenv(m_name.c_str());
+  }
+  std::string m_name;
+  std::optional<std::string> m_old;
+};
+
+/// The folders a test searches for a dataset ("mnist" or "fashion-mnist"), in the order of
+/// cmake/get-data.sh and examples/find_data.cmake: $VAELIB_DATA/<name> (when set),
+/// <source>/data/<name>, <source>/../shared/data/<name> (optional: a development machine's
+/// shared copy), and for Fashion-MNIST Debian's /usr/share/datasets/fashion-mnist.
+inline std::vector<std::filesystem::path> test_data_places(const std::string& name) {
+  const std::filesystem::path source(VAELIB_SOURCE_DIR);
+  std::vector<std::filesystem::path> places;
+  if (const char* env = std::getenv("VAELIB_DATA"); env && *env) places.push_back(std::filesystem::path(env) / name);
+  places.push_back(source / "data" / name);
+  places.push_back(source / ".." / "shared" / "data" / name);
+  if (name == "fashion-mnist") places.emplace_back("/usr/share/datasets/fashion-mnist");
+  return places;
+}
+
+/// The first of test_data_places(name) that holds the four IDX files (raw or .gz). Where none
+/// does, the test fails (never skips), naming every place searched and how to get the data.
+inline std::filesystem::path test_data_folder(const std::string& name) {
+  std::string tried;
+  const char* env = std::getenv("VAELIB_DATA");
+  if (!env || !*env) tried += "\n  $VAELIB_DATA/" + name + " (VAELIB_DATA is not set)";
+  for (const auto& folder : test_data_places(name)) {
+    if (data::has_dataset_files(folder)) return folder;
+    tried += "\n  " + folder.string();
+  }
+  FAIL(name << " (the four IDX files, raw or .gz) is in none of:" << tried << "\nrun `bash " << VAELIB_SOURCE_DIR
+            << "/cmake/get-data.sh` to fetch it (or set VAELIB_DATA to a folder holding " << name << "/)");
+  return {};
+}
 
 }  // namespace vaelib::testing
