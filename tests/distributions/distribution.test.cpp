@@ -45,6 +45,31 @@ TEST_CASE("distribution: shape errors name the distribution and the shapes", "[d
   REQUIRE_THROWS_WITH(d.parameter("rate"), "Normal: no parameter 'rate'");
 }
 
+TEST_CASE("distribution: accepts_shape is log_prob's shape check (value_shape last, the rest broadcasting)",
+          "[distributions]") {
+  Tape<double> tape;
+  const Normal<double> d = make_normal(tape, 0);  // batch [2, 3], value []
+  for (const Shape& ok : {Shape{2, 3}, Shape{3}, Shape{1, 3}, Shape{2, 1}, Shape{}, Shape{5, 2, 3}, Shape{4, 1, 1}}) {
+    INFO(to_string(ok));
+    CHECK(d.accepts_shape(ok));
+    CHECK_NOTHROW(d.log_prob(tape.constant(xt::xarray<double>(xt::zeros<double>(ok)))));
+  }
+  for (const Shape& bad : {Shape{3, 5}, Shape{2}, Shape{4, 3, 3}, Shape{3, 2}}) {
+    INFO(to_string(bad));
+    CHECK_FALSE(d.accepts_shape(bad));
+    CHECK_THROWS_AS(d.log_prob(tape.constant(xt::xarray<double>(xt::zeros<double>(bad)))), ShapeError);
+  }
+  // value_shape [4]: a given must end in exactly 4, whatever broadcasts before it
+  const OnehotCategorical<double> c(tape.constant(random_array({2, 4}, -1, 1, 5)));
+  CHECK(c.accepts_shape({2, 4}));
+  CHECK(c.accepts_shape({7, 1, 4}));
+  CHECK(c.accepts_shape({4}));
+  CHECK_FALSE(c.accepts_shape({2, 1}));
+  CHECK_FALSE(c.accepts_shape({2, 4, 1}));
+  CHECK_FALSE(c.accepts_shape({}));
+  CHECK_FALSE(c.accepts_shape({3, 4}));
+}
+
 TEST_CASE("distribution: the path derivative detaches the parameters in log_prob only", "[distributions]") {
   // With use_path_derivative, d log q(z) / d mean is zero when z is held fixed...
   Tape<double> tape;

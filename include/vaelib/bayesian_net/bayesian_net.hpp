@@ -328,18 +328,11 @@ class BayesianNet {
   // n_samples only shapes a draw: an observation replaces the draw and may carry any number
   // of particles (is_loglikelihood evaluates one model on chunks of different sizes).
   void check_observation(std::string_view name, const Distribution<T>& d, const Var<T>& observed) const {
-    Shape node_shape = d.batch_shape();
-    node_shape.insert(node_shape.end(), d.value_shape().begin(), d.value_shape().end());
-    const Shape& o = observed.shape();
-    const std::size_t value_rank = d.value_shape().size();
-    bool ok = o.size() >= value_rank;
-    for (std::size_t i = 0; ok && i < value_rank; ++i) ok = o[o.size() - value_rank + i] == d.value_shape()[i];
-    for (std::size_t i = 0; ok && i < std::min(o.size(), node_shape.size()); ++i) {
-      const std::size_t a = o[o.size() - 1 - i], b = node_shape[node_shape.size() - 1 - i];
-      ok = a == b || a == 1 || b == 1;
-    }
-    if (!ok) {
-      throw ShapeError("BayesianNet: the observed value of node '" + std::string(name) + "' has shape " + to_string(o) +
+    if (!d.accepts_shape(observed.shape())) {
+      Shape node_shape = d.batch_shape();
+      node_shape.insert(node_shape.end(), d.value_shape().begin(), d.value_shape().end());
+      throw ShapeError("BayesianNet: the observed value of node '" + std::string(name) + "' has shape " +
+                       to_string(observed.shape()) +
                        ", which does not broadcast with the node's batch_shape + value_shape " + to_string(node_shape) +
                        " (" + std::string(d.name()) + ")");
     }

@@ -66,6 +66,24 @@ class Distribution {
     return reduce_group(log_prob_impl(given, detach_parameters));
   }
 
+  /// Whether log_prob accepts a value of shape `x`: it ends in value_shape and the rest
+  /// broadcasts with batch_shape (extra leading axes, such as n_samples, are fine). The one
+  /// check of "does this value fit the distribution", used by log_prob and by BayesianNet's
+  /// observe().
+  bool accepts_shape(const Shape& x) const noexcept {
+    const std::size_t value_rank = m_value_shape.size();
+    if (x.size() < value_rank) return false;
+    const std::size_t lead = x.size() - value_rank;
+    for (std::size_t i = 0; i < value_rank; ++i)
+      if (x[lead + i] != m_value_shape[i]) return false;
+    const std::size_t batch_rank = m_batch_shape.size();
+    for (std::size_t i = 0; i < std::min(lead, batch_rank); ++i) {
+      const std::size_t a = x[lead - 1 - i], b = m_batch_shape[batch_rank - 1 - i];
+      if (a != b && a != 1 && b != 1) return false;
+    }
+    return true;
+  }
+
   /// exp(log_prob(given)).
   Var<T> prob(const Var<T>& given) const { return exp(log_prob(given)); }
 
@@ -159,25 +177,11 @@ class Distribution {
 
  private:
   void check_given(const Var<T>& given) const {
-    const Shape& g = given.shape();
-    const std::size_t vr = m_value_shape.size();
-    Shape full = m_batch_shape;
-    full.insert(full.end(), m_value_shape.begin(), m_value_shape.end());
-    bool ok = g.size() >= vr && broadcasts_compatible(g, full);
-    for (std::size_t i = 0; ok && i < vr; ++i) ok = g[g.size() - vr + i] == m_value_shape[i];
-    if (!ok) {
-      throw ShapeError(std::string(name()) + ".log_prob: given has shape " + to_string(g) +
+    if (!accepts_shape(given.shape())) {
+      throw ShapeError(std::string(name()) + ".log_prob: given has shape " + to_string(given.shape()) +
                        ", which does not broadcast with batch_shape " + to_string(m_batch_shape) + " + value_shape " +
                        to_string(m_value_shape) + " (expected [...] + value_shape, the rest broadcasting)");
     }
-  }
-
-  static bool broadcasts_compatible(const Shape& a, const Shape& b) {
-    for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-      const std::size_t x = a[a.size() - 1 - i], y = b[b.size() - 1 - i];
-      if (x != y && x != 1 && y != 1) return false;
-    }
-    return true;
   }
 
   Var<T> drop_leading_axis(const Var<T>& s) const {
