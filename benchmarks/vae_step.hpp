@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "vaelib/data.hpp"
 #include "vaelib/vae.hpp"
 
 namespace vaelib::bench {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vaelib/data.hpp>
 #include <vaelib/vae.hpp>
 
 namespace vaelib::examples {

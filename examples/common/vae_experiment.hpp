@@ -15,6 +15,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <vaelib/io.hpp>
 #include <vaelib/vae.hpp>
 #include <vector>
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <vaelib/io.hpp>
 #include <vaelib/vae.hpp>
 #include <vector>
 

@@ -1,6 +1,9 @@
 #pragma once
-// Files: atomic writes, .npy/.npz, checkpoints, gzip, PNG images and grids, plots, metrics.
+// The io component's umbrella header: include it beside vaelib/vae.hpp and link vaelib::io
+// (the core plus zlib and libpng). Files: atomic writes, .npy/.npz, checkpoints, gzip, PNG
+// images and grids, plots, metrics; and datasets (vaelib/data.hpp: IDX/MNIST readers, batches).
 
+#include "vaelib/data.hpp"
 #include "vaelib/io/atomic_file.hpp"
 #include "vaelib/io/checkpoint.hpp"
 #include "vaelib/io/gzip.hpp"

@@ -2,6 +2,7 @@
 #include <fstream>
 
 #include "support/gradients.hpp"
+#include "vaelib/io/atomic_file.hpp"
 
 using namespace vaelib::io;
 using Catch::Matchers::Contains;

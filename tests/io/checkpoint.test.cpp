@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "support/gradients.hpp"
+#include "vaelib/io/checkpoint.hpp"
 
 using namespace vaelib;
 using namespace vaelib::io;

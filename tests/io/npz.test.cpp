@@ -1,4 +1,5 @@
 #include "support/gradients.hpp"
+#include "vaelib/io/npz.hpp"
 
 using namespace vaelib;
 using namespace vaelib::io;

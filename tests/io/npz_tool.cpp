@@ -7,6 +7,7 @@
 #include <iostream>
 #include <string>
 
+#include "vaelib/io.hpp"
 #include "vaelib/vae.hpp"
 
 int main(int argc, char** argv) {

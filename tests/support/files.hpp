@@ -18,6 +18,7 @@
 
 #include "vaelib/data.hpp"
 #include "vaelib/io.hpp"
+#include "vaelib/io.hpp"
 #include "vaelib/vae.hpp"
 
 namespace vaelib::testing {

@@ -1,7 +1,13 @@
-// A user program: include the umbrella header, differentiate, print.
+// A user program of the core alone: include the umbrella header, differentiate, print.
 #include <iostream>
 
 #include <vaelib/vae.hpp>
+
+// Besides ../forbidden_headers (which fail any #include <zlib.h> / <png.h>): the macros those
+// headers define must be absent.
+#if defined(ZLIB_VERSION) || defined(PNG_LIBPNG_VER_STRING)
+#error "vaelib/vae.hpp brought in zlib or libpng"
+#endif
 
 int main() {
   vaelib::Tape<double> tape;
