@@ -18,7 +18,6 @@
 
 #include "vaelib/data.hpp"
 #include "vaelib/io.hpp"
-#include "vaelib/io.hpp"
 #include "vaelib/vae.hpp"
 
 namespace vaelib::testing {
