@@ -2,7 +2,7 @@
 // same GEMMs called raw through cblas: issue 8's target 1 is the ratio step / raw GEMMs
 // (<= 1.15), taken with the step's first layer as a dense GEMM (vae_step_dense_input: the
 // same work); the step as the example runs it takes that layer's mostly-zero input as sparse
-// (linear_sparse_input_density) and so does less than the raw GEMMs. Also timed: the step
+// (LinearOptions::sparse_input_density) and so does less than the raw GEMMs. Also timed: the step
 // with Adam's pass after the backward sweep rather than in it (vae_step_unfused), and the step's parts (forward only and data preparation, both with a
 // fresh batch, and the Adam pass), so the profile in docs/performance.md can say where the
 // rest of a step goes, and the two other workloads issue 8 compares with PyTorch

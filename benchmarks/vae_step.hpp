@@ -33,14 +33,10 @@ inline const vaelib::data::ByteImageSet& training_images() {
   return set;
 }
 
-/// Sets linear()'s sparse-input threshold while alive, and puts the previous one back.
-struct SparseInputDensity {
-  double previous;
-  explicit SparseInputDensity(double density) : previous(vaelib::linear_sparse_input_density.exchange(density)) {}
-  ~SparseInputDensity() { vaelib::linear_sparse_input_density = previous; }
-  SparseInputDensity(const SparseInputDensity&) = delete;
-  SparseInputDensity& operator=(const SparseInputDensity&) = delete;
-};
+/// Sets every linear()'s sparse-input threshold on this thread while alive (the step's layers
+/// are dense() calls inside models::VAE, which take the library's default), and puts the
+/// previous setting back.
+using SparseInputDensity = vaelib::detail::LinearSparseInputDensity;
 
 /// The VAE step as the example runs it: the next shuffled batch gathered and binarised,
 /// q(z | x), elbo(...).sgvb() (or the IWAE bound with `particles` > 1), backward, Adam. A
@@ -75,7 +71,7 @@ struct VaelibStep {
 
   /// linear()'s sparse-input threshold for this step's layers (the library's default; 0: the
   /// first layer runs as a dense GEMM, the step then does exactly the raw GEMMs' work).
-  double sparse_input_density = vaelib::linear_sparse_input_density.load();
+  double sparse_input_density = vaelib::LinearOptions{}.sparse_input_density;
 
   /// One step (forward only unless `train`); `fused`: Adam updates each parameter during
   /// the backward sweep (minimize), as the example does.

@@ -1,7 +1,7 @@
 #pragma once
-// Parameters and scopes, initialisers, activations, Dense and MLP.
+// Parameters and scopes, initialisers, Dense and MLP (their activations: autodiff/activation.hpp).
 
-#include "vaelib/layers/activation.hpp"
+#include "vaelib/autodiff/activation.hpp"
 #include "vaelib/layers/dense.hpp"
 #include "vaelib/layers/initializers.hpp"
 #include "vaelib/layers/mlp.hpp"

@@ -20,7 +20,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "vaelib/autodiff/detail/sparse_rows.hpp"
+#include "vaelib/autodiff/detail/op_cache.hpp"
 #include "vaelib/autodiff/shape.hpp"
 #include "vaelib/autodiff/var.hpp"
 #include "vaelib/detail/buffer.hpp"
@@ -55,9 +55,18 @@ struct Node {
   std::uint32_t generation = 0;  // the tape generation this node was recorded in (handles must match)
   detail::Buffer<T> value_storage;
   detail::Buffer<T> grad_storage;
-  detail::Buffer<T> scratch;  // per-op workspace kept across steps (see Tape::scratch)
-  detail::SparseRows<T> sparse_input;  // linear's input when it is mostly zeros (ops/linear.hpp)
+  detail::Buffer<T> scratch;  // per-op workspace kept across steps (`scratch.ensure(n)`)
+  detail::OpCache cache;      // one object of the op's own type, kept across steps (op_cache())
 };
+
+/// The object of type U that `record`'s op keeps in it across steps: a workspace more
+/// structured than `scratch` (linear() keeps its input's nonzeros there). Value-initialised
+/// on the op's first use of the record and kept across clear(), so a step that records the
+/// same ops again finds it in place and allocates nothing.
+template <class U, class T>
+U& op_cache(TapeRecord<T>& record) {
+  return record.cache.template get<U>();
+}
 
 /// Where a backward closure writes an input's gradient: assign on the first write of a
 /// sweep (`accumulate == false`), add afterwards.

@@ -6,10 +6,10 @@
 #include <string>
 #include <string_view>
 
+#include "vaelib/autodiff/activation.hpp"
 #include "vaelib/autodiff/ops/linear.hpp"
 #include "vaelib/autodiff/ops/matmul.hpp"
 #include "vaelib/autodiff/ops/reshape.hpp"
-#include "vaelib/layers/activation.hpp"
 #include "vaelib/layers/initializers.hpp"
 #include "vaelib/layers/parameters.hpp"
 

@@ -8,18 +8,6 @@ using namespace vaelib::testing;
 using Catch::Matchers::Contains;
 
 namespace {
-const Activation linear_activations[] = {Activation::none, Activation::relu, Activation::tanh, Activation::sigmoid};
-
-const char* name(Activation a) {
-  switch (a) {
-    case Activation::none: return "none";
-    case Activation::relu: return "relu";
-    case Activation::tanh: return "tanh";
-    case Activation::sigmoid: return "sigmoid";
-  }
-  return "?";
-}
-
 double activate(Activation a, double z) {
   switch (a) {
     case Activation::none: return z;
@@ -98,8 +86,8 @@ TEST_CASE("linear: value for each activation", "[ops]") {
   require_close(linear(x, w, b, Activation::tanh).value(),
                 xt::xarray<double>{{std::tanh(7.5), std::tanh(9.0)}, {std::tanh(-6.5), std::tanh(-11.0)}});
 
-  for (Activation a : linear_activations) {
-    INFO(name(a));
+  for (Activation a : all_activations) {
+    INFO(to_string(a));
     for (const Shape& sx : {Shape{5, 3}, Shape{2, 4, 3}, Shape{3}, Shape{1, 3}}) {
       INFO(to_string(sx));
       const auto xv = random_array(sx, -2, 2, 1), wv = random_array({3, 4}, -2, 2, 2), bv = random_array({4}, -2, 2, 3);
@@ -110,8 +98,8 @@ TEST_CASE("linear: value for each activation", "[ops]") {
 }
 
 TEST_CASE("linear: gradient for each activation", "[ops]") {
-  for (Activation a : linear_activations) {
-    INFO(name(a));
+  for (Activation a : all_activations) {
+    INFO(to_string(a));
     std::uint32_t seed = 10;
     for (const Shape& sx : {Shape{5, 3}, Shape{2, 4, 3}, Shape{3}}) {
       INFO(to_string(sx));
@@ -140,8 +128,8 @@ TEST_CASE("linear: gradient for each activation", "[ops]") {
 }
 
 TEST_CASE("linear: equals matmul + b then the activation, in value and every gradient", "[ops]") {
-  for (Activation a : linear_activations) {
-    INFO(name(a));
+  for (Activation a : all_activations) {
+    INFO(to_string(a));
     for (const Shape& sx : {Shape{6, 3}, Shape{2, 5, 3}}) {
       INFO(to_string(sx));
       const auto x = random_array(sx, -2, 2, 20), w = random_array({3, 4}, -2, 2, 21), b = random_array({4}, -2, 2, 22);
@@ -181,8 +169,8 @@ TEST_CASE("linear: gradients accumulate into parameters", "[ops]") {
 }
 
 TEST_CASE("linear: float smoke test", "[ops]") {
-  for (Activation a : linear_activations) {
-    INFO(name(a));
+  for (Activation a : all_activations) {
+    INFO(to_string(a));
     Tape<float> tape;
     const auto x = random_array({5, 3}, -2, 2, 1), w = random_array({3, 4}, -2, 2, 2), b = random_array({4}, -2, 2, 3);
     const xt::xarray<float> xf = xt::cast<float>(x), wf = xt::cast<float>(w), bf = xt::cast<float>(b);
@@ -222,12 +210,8 @@ TEST_CASE("linear: wrong shapes throw ShapeError", "[ops]") {
 
 namespace {
 
-/// linear_sparse_input_density set for a scope.
-struct SparseInputDensity {
-  double previous = linear_sparse_input_density.exchange(0);
-  explicit SparseInputDensity(double density) { linear_sparse_input_density = density; }
-  ~SparseInputDensity() { linear_sparse_input_density = previous; }
-};
+/// Every linear()'s sparse_input_density overridden for a scope (run() calls linear() itself).
+using SparseInputDensity = detail::LinearSparseInputDensity;
 
 /// x with about 15% nonzeros, big enough for linear() to look at its sparsity.
 xt::xarray<double> mostly_zeros(const Shape& shape, std::uint32_t seed) {
@@ -243,9 +227,9 @@ xt::xarray<double> mostly_zeros(const Shape& shape, std::uint32_t seed) {
 TEST_CASE("linear: a mostly-zero input takes the sparse path with the GEMM's value and gradients", "[ops]") {
   const auto x = mostly_zeros({2, 40, 100}, 60);
   const auto w = random_array({100, 70}, -1, 1, 62), b = random_array({70}, -1, 1, 63);
-  REQUIRE(2 * 40 * 100 * 70 >= linear_sparse_min_work);
-  for (Activation a : linear_activations) {
-    INFO(name(a));
+  REQUIRE(2 * 40 * 100 * 70 >= detail::linear_sparse_min_work);
+  for (Activation a : all_activations) {
+    INFO(to_string(a));
     Result sparse, dense;
     {
       const SparseInputDensity on(0.3);
@@ -266,7 +250,17 @@ TEST_CASE("linear: a mostly-zero input takes the sparse path with the GEMM's val
   xt::xarray<float> xf = xt::cast<float>(x), wf = xt::cast<float>(w), bf = xt::cast<float>(b);
   xt::xarray<float> gw = xt::zeros<float>({100, 70}), gb = xt::zeros<float>({70});
   const auto y = linear(tape.constant(xf), tape.parameter(wf, gw), tape.parameter(bf, gb), Activation::tanh);
-  CHECK(tape.node(y).sparse_input.rows() == (VAELIB_SIMD ? 80u : 0u));  // the sparse path was taken
+  CHECK(detail::linear_took_sparse_path(tape.node(y)) == bool(VAELIB_SIMD));  // the sparse path was taken
+  // the threshold is an option of the call: 0 turns the sparse path off, a lower one declines x
+  const auto y_dense = linear(tape.constant(xf), tape.constant(wf), tape.constant(bf),
+                              {.activation = Activation::tanh, .sparse_input_density = 0});
+  CHECK_FALSE(detail::linear_took_sparse_path(tape.node(y_dense)));
+  const auto y_low = linear(tape.constant(xf), tape.constant(wf), tape.constant(bf), {.sparse_input_density = 0.05});
+  CHECK_FALSE(detail::linear_took_sparse_path(tape.node(y_low)));
+  const auto y_high = linear(tape.constant(xf), tape.constant(wf), tape.constant(bf), {.sparse_input_density = 0.3});
+  CHECK(detail::linear_took_sparse_path(tape.node(y_high)) == bool(VAELIB_SIMD));
+  require_close(y_dense.value(), y.value(), 1e-5);
+  CHECK(LinearOptions{}.sparse_input_density == 0.2);
   tape.backward(sum(y));
   tape.backward(sum(y));
   Tape<double> check;
@@ -280,7 +274,7 @@ TEST_CASE("linear: a mostly-zero input takes the sparse path with the GEMM's val
 
 TEST_CASE("linear: gradient with a mostly-zero input", "[ops]") {
   const SparseInputDensity on(0.3);
-  REQUIRE(64 * 80 * 60 >= linear_sparse_min_work);
+  REQUIRE(64 * 80 * 60 >= detail::linear_sparse_min_work);
   require_gradient(
       [](Tape<double>& t, const Vars& v) {
         return linear(t.constant(mostly_zeros({64, 80}, 70)), v[0], v[1], Activation::sigmoid);
