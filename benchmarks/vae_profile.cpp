@@ -102,10 +102,9 @@ int main(int argc, char** argv) {
     end_phase();
     s.tape.clear();
     const auto x = s.tape.external(s.binary.data(), nullptr, {vaelib::bench::batch, vaelib::bench::x_dim});
-    s.vae.prepare(vaelib::bench::batch);
     const auto q = s.vae.variational(x, 1);
     end_phase();
-    auto lower_bound = vaelib::elbo(s.vae.model(), {{"x", x}}, q, 0);
+    auto lower_bound = vaelib::elbo(s.vae.model(vaelib::bench::batch), {{"x", x}}, q, 0);
     const auto cost = vaelib::mean(lower_bound.sgvb());
     end_phase();
     s.adam.minimize(s.tape, cost);

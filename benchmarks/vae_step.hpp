@@ -80,14 +80,13 @@ struct VaelibStep {
     prepare_batch();
     tape.clear();
     const auto x = tape.external(binary.data(), nullptr, {batch, x_dim});
-    vae.prepare(batch);
     const auto q = vae.variational(x, particles);
     vaelib::Var<float> cost;
     if (particles == 1) {
-      auto lower_bound = vaelib::elbo(vae.model(), {{"x", x}}, q, 0);
+      auto lower_bound = vaelib::elbo(vae.model(batch), {{"x", x}}, q, 0);
       cost = vaelib::mean(lower_bound.sgvb());
     } else {
-      auto bound = vaelib::iw_objective(vae.model(), {{"x", x}}, q, 0);
+      auto bound = vaelib::iw_objective(vae.model(batch), {{"x", x}}, q, 0);
       cost = vaelib::mean(bound.sgvb());
     }
     if (train && fused) {
@@ -104,14 +103,13 @@ struct VaelibStep {
   double log_likelihood(std::size_t n, std::size_t k, std::size_t chunk) {
     tape.clear();
     const auto x = tape.external(binary.data(), nullptr, {n, x_dim});
-    vae.prepare(n);
     vaelib::models::VAE<float>::Encoding e;
     {
       const auto guard = tape.no_grad();
       e = vae.encode(x);
     }
     auto proposal = [&](std::size_t particles_now) { return vae.variational(e, particles_now); };
-    const auto ll = vaelib::is_loglikelihood(vae.model(), {{"x", x}}, proposal, 0, {.n_particles = k, .chunk_size = chunk});
+    const auto ll = vaelib::is_loglikelihood(vae.model(n), {{"x", x}}, proposal, 0, {.n_particles = k, .chunk_size = chunk});
     return xt::sum(ll.log_likelihood)();
   }
 };

@@ -148,9 +148,8 @@ struct VaeStep {
       binary[i] = ((i + 17 * batch) * 2654435761u) % (batch == 3 ? 6 : 9) == 0 ? 1.0f : 0.0f;
     tape.clear();
     const auto x = tape.external(binary.data(), nullptr, {128, 784});
-    vae.prepare(128);
     const auto q = vae.variational(x, 1);
-    auto lower_bound = elbo(vae.model(), {{"x", x}}, q, 0);
+    auto lower_bound = elbo(vae.model(128), {{"x", x}}, q, 0);
     const auto cost = mean(lower_bound.sgvb());
     adam.minimize(tape, cost);
     return cost.item();
@@ -180,7 +179,7 @@ TEST_CASE("a steady-state VAE training step (BayesianNet, elbo().sgvb(), Adam) a
   // the first layer took the sparse path (without xsimd it is always a GEMM)
   bool sparse_first_layer = false;
   for (std::uint32_t i = 0; i < vae.tape.size(); ++i) {
-    const Node<float>& n = vae.tape.node(vae.tape.handle(i));
+    const TapeRecord<float>& n = vae.tape.node(vae.tape.handle(i));
     if (std::string_view(n.op) == "linear") {
       sparse_first_layer = detail::linear_took_sparse_path(n);
       break;

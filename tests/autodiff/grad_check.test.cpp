@@ -12,7 +12,7 @@ Var<double> cube_with_wrong_gradient(const Var<double>& x) {
   Tape<double>& tape = x.tape();
   const Var<double> y = tape.make_node("wrong_cube", x.shape(), {x});
   for (std::size_t i = 0; i < x.size(); ++i) tape.value_ptr(y)[i] = x.data()[i] * x.data()[i] * x.data()[i];
-  tape.set_backward(y, [x](Tape<double>& t, Node<double>& self) {
+  tape.set_backward(y, [x](Tape<double>& t, TapeRecord<double>& self) {
     const GradTarget<double> g = t.grad_target(x);
     for (std::size_t i = 0; i < self.size; ++i) {
       const double contribution = 2 * t.value_ptr(x)[i] * self.grad[i];

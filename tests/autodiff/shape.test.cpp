@@ -13,6 +13,13 @@ TEST_CASE("shape: size, printing and broadcasting", "[shape]") {
   CHECK(broadcast_shapes("op", Shape{5, 1, 4}, Shape{3, 1}) == Shape{5, 3, 4});
   REQUIRE_THROWS_WITH(broadcast_shapes("add", Shape{2, 3}, Shape{4}),
                       "add: cannot broadcast shapes [2, 3] and [4] (axis -1: 3 vs 4; sizes must be equal or 1)");
+  CHECK(checked_shape_size("op", Shape{2, 3, 4}) == 24);
+  CHECK(checked_shape_size("op", Shape{}) == 1);
+  // a zero anywhere makes an empty shape, however large the other dimensions
+  CHECK(checked_shape_size("op", Shape{SIZE_MAX, SIZE_MAX, 0}) == 0);
+  CHECK(checked_shape_size("op", Shape{SIZE_MAX, 1}) == SIZE_MAX);
+  REQUIRE_THROWS_WITH(checked_shape_size("reshape", Shape{std::size_t{1} << 32, std::size_t{1} << 32}),
+                      "reshape: shape [4294967296, 4294967296] has more elements than fit in size_t");
   CHECK(broadcasts_to(Shape{1, 4}, Shape{3, 4}));
   CHECK_FALSE(broadcasts_to(Shape{3, 4}, Shape{4}));
 }

@@ -132,6 +132,28 @@ TEST_CASE("tape: clear keeps node buffers for the next step", "[tape]") {
   }
 }
 
+TEST_CASE("tape: zeros and full are constants filled in the tape's own buffers", "[tape]") {
+  Tape<double> tape;
+  const double* first = nullptr;
+  for (int step = 0; step < 2; ++step) {
+    tape.clear();
+    const auto z = tape.zeros({3, 2});
+    const auto f = tape.full({2}, 1.5);
+    CHECK(z.shape() == Shape{3, 2});
+    CHECK((z.value() == xt::xarray<double>(xt::zeros<double>({3, 2}))));
+    CHECK((f.value() == xt::xarray<double>{1.5, 1.5}));
+    CHECK_FALSE(z.requires_grad());
+    CHECK(std::string_view(tape.node(z).op) == "full");
+    if (step == 0) first = z.data();
+    CHECK(z.data() == first);  // the second step reuses the first one's buffer
+  }
+  const auto scalar = tape.full({}, -2.0);
+  CHECK(scalar.item() == -2.0);
+  CHECK(tape.zeros({0, 4}).shape() == Shape{0, 4});
+  REQUIRE_THROWS_WITH(tape.zeros({std::size_t{1} << 40, std::size_t{1} << 40}),
+                      "full: shape [1099511627776, 1099511627776] has more elements than fit in size_t");
+}
+
 TEST_CASE("tape: a chain of a million nodes runs backward without recursion", "[tape]") {
   Tape<float> tape;
   auto x = tape.variable(xt::xarray<float>{0.5f});

@@ -26,10 +26,9 @@ TEST_CASE("models::VAE: the ZhuSuan VAE's nodes and shapes", "[models]") {
   ParameterStore<float> params(2);
   models::VAE<float> vae(tape, rng, params.scope("vae"), toy_config(), models::bernoulli_likelihood<float>());
   const auto x = tape.constant(toy_images());
-  vae.prepare(8);
   const auto q = vae.variational(x, 3);
   CHECK(q["z"].value().shape() == Shape{3, 8, 2});
-  auto lb = elbo(vae.model(), {{"x", x}}, q, 0);
+  auto lb = elbo(vae.model(8), {{"x", x}}, q, 0);
   CHECK(lb.value().shape() == Shape{8});
   tape.backward(mean(lb.sgvb()));
   for (const char* name : {"vae/q/h1/weight", "vae/q/z_mean/weight", "vae/q/z_logstd/bias", "vae/gen/h1/weight",
@@ -39,8 +38,7 @@ TEST_CASE("models::VAE: the ZhuSuan VAE's nodes and shapes", "[models]") {
     REQUIRE(p != nullptr);
     CHECK(xt::amax(xt::abs(p->grad_view()))() > 0.0f);
   }
-  vae.prepare(5);
-  const auto generated = vae.model().observe();
+  const auto generated = vae.model(5).observe();
   CHECK(generated["x_mean"].value().shape() == Shape{1, 5, 16});
   const auto means = vae.decode_mean(tape.constant(xt::xarray<float>(xt::zeros<float>({4, 2}))));
   CHECK(means.shape() == Shape{4, 16});
@@ -54,9 +52,8 @@ TEST_CASE("models::VAE: the likelihood is one parameter (Normal heads, a user's 
   const auto x = tape.constant(xt::xarray<double>(xt::cast<double>(toy_images())));
   // Normal: mean and log-std heads; log p(x | z) by hand from the same heads
   models::VAE<double> normal(tape, rng, params.scope("n"), toy_config(), models::normal_likelihood<double>(-3.0));
-  normal.prepare(8);
   const auto q = normal.variational(x, 1);
-  const auto bn = normal.model().observe({{"x", x}, {"z", q["z"].value()}});
+  const auto bn = normal.model(8).observe({{"x", x}, {"z", q["z"].value()}});
   const auto& d = bn["x"].distribution_as<Normal<double>>();
   const auto by_hand = sum(Normal<double>::with_logstd(d.mean(), d.logstd()).log_prob(x), {-1});
   require_close(bn.cond_log_prob("x").value(), by_hand.value(), 1e-12);
@@ -69,9 +66,8 @@ TEST_CASE("models::VAE: the likelihood is one parameter (Normal heads, a user's 
       },
       [](std::span<const Var<double>> h) { return h[0]; }};
   models::VAE<double> custom(tape, rng, params.scope("l"), toy_config(), laplace);
-  custom.prepare(8);
   const auto q_custom = custom.variational(x, 2);  // q must outlive the objective
-  auto lb = elbo(custom.model(), {{"x", x}}, q_custom, 0);
+  auto lb = elbo(custom.model(8), {{"x", x}}, q_custom, 0);
   CHECK(lb.model_net()["x"].distribution().name() == "Laplace");
   tape.backward(mean(lb.sgvb()));
   CHECK(xt::amax(xt::abs(params.at("l/gen/x_1/weight").grad_view()))() > 0.0);
@@ -84,10 +80,9 @@ TEST_CASE("models::VAE: Bernoulli latents train with reinforce, not sgvb", "[mod
   models::VAE<float> vae(tape, rng, params.scope("b"), toy_config(models::LatentKind::bernoulli),
                          models::bernoulli_likelihood<float>());
   const auto x = tape.constant(toy_images());
-  vae.prepare(8);
   const auto q = vae.variational(x, 2);
   CHECK(q["z"].distribution().name() == "Bernoulli");
-  auto lb = elbo(vae.model(), {{"x", x}}, q, 0);
+  auto lb = elbo(vae.model(8), {{"x", x}}, q, 0);
   CHECK_THROWS_WITH(lb.sgvb(), Contains("latent 'z' follows a Bernoulli distribution"));
   MovingAverageBaseline baseline;
   tape.backward(mean(lb.reinforce({.moving_average = &baseline})));
@@ -105,9 +100,8 @@ TEST_CASE("models::VAE: training raises the bound on a toy set", "[models]") {
   auto step = [&] {
     tape.clear();
     const auto x = tape.constant(images);
-    vae.prepare(8);
     const auto q = vae.variational(x, 4);
-    auto lb = elbo(vae.model(), {{"x", x}}, q, 0, {.analytic_kl = true});
+    auto lb = elbo(vae.model(8), {{"x", x}}, q, 0, {.analytic_kl = true});
     const double value = mean(lb.value()).item();
     adam.zero_grad();
     tape.backward(mean(lb.sgvb()));
@@ -145,14 +139,13 @@ TEST_CASE("models::VAE: inputs of the wrong width, an empty batch and zero parti
   CHECK_THROWS_WITH(vae.variational(tape.constant(toy_images()), 0), "Normal.sample: n_samples must be at least 1");
   // An empty batch: the bound of each of no images is an empty tensor; averaging it is refused.
   const auto empty = tape.constant(xt::xarray<float>(xt::zeros<float>({0, 16})));
-  vae.prepare(0);
   const auto q = vae.variational(empty, 1);
-  auto lb = elbo(vae.model(), {{"x", empty}}, q, 0);
+  auto lb = elbo(vae.model(0), {{"x", empty}}, q, 0);
   CHECK(lb.value().shape() == Shape{0});
   CHECK_THROWS_WITH(mean(lb.sgvb()),
                     "mean: cannot average over an empty axis of shape [0] (the mean of no elements is undefined)");
   const auto q3 = vae.variational(empty, 3);
-  auto iw = iw_objective(vae.model(), {{"x", empty}}, q3, 0);
+  auto iw = iw_objective(vae.model(0), {{"x", empty}}, q3, 0);
   CHECK(iw.value().shape() == Shape{0});
   CHECK_THROWS_WITH(mean(iw.sgvb()), Contains("mean: cannot average over an empty axis"));
   // A NaN pixel is refused by the Bernoulli likelihood, naming where it is.
@@ -160,9 +153,8 @@ TEST_CASE("models::VAE: inputs of the wrong width, an empty batch and zero parti
   xt::xarray<float> x = toy_images();
   x(1, 3) = std::nanf("");
   const auto xv = tape.constant(x);
-  vae.prepare(8);
   const auto qv = vae.variational(xv, 1);
-  CHECK_THROWS_WITH(elbo(vae.model(), {{"x", xv}}, qv, 0).value(),
+  CHECK_THROWS_WITH(elbo(vae.model(8), {{"x", xv}}, qv, 0).value(),
                     Contains("Bernoulli: logits must be finite or infinite, not NaN, got nan at flat index"));
   // anomaly mode names the input itself
   tape.clear();
@@ -170,7 +162,7 @@ TEST_CASE("models::VAE: inputs of the wrong width, an empty batch and zero parti
   const auto xa = tape.constant(x);
   auto with_anomaly_mode = [&] {
     const auto qa = vae.variational(xa, 1);
-    return elbo(vae.model(), {{"x", xa}}, qa, 0).value();
+    return elbo(vae.model(8), {{"x", xa}}, qa, 0).value();
   };
   CHECK_THROWS_WITH(with_anomaly_mode(),
                     Contains("anomaly: NaN in the forward value of node") &&

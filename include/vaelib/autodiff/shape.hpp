@@ -25,6 +25,23 @@ inline std::size_t shape_size(const Shape& shape) {
 }
 
 /// "[2, 3]"; a scalar is "[]".
+inline std::string to_string(const Shape& shape);
+
+/// shape_size(shape) for a shape a user gave `op`; throws ShapeError when the element count
+/// does not fit in size_t (a wrapped product would size a buffer smaller than the shape).
+inline std::size_t checked_shape_size(std::string_view op, const Shape& shape) {
+  if (std::find(shape.begin(), shape.end(), std::size_t(0)) != shape.end()) return 0;
+  std::size_t n = 1;
+  for (std::size_t d : shape) {
+    if (n > SIZE_MAX / d) {
+      throw ShapeError(std::string(op) + ": shape " + to_string(shape) + " has more elements than fit in size_t");
+    }
+    n *= d;
+  }
+  return n;
+}
+
+/// "[2, 3]"; a scalar is "[]".
 inline std::string to_string(const Shape& shape) {
   std::string s = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) {

@@ -34,12 +34,12 @@ namespace vaelib {
 template <class T>
 class Tape;
 
-/// One recorded value. Op authors read `value`, `grad`, `shape` and `inputs`; everything
-/// else is the tape's bookkeeping.
+/// One recorded value: a node of the tape (BayesianNet's nodes are another thing). Op
+/// authors read `value`, `grad`, `shape` and `inputs`; everything else is bookkeeping.
 template <class T>
-struct Node {
+struct TapeRecord {
   /// Backward closures are called with the tape and the node they belong to.
-  using Backward = detail::InlineFunction<void(Tape<T>&, Node&), 96>;
+  using Backward = detail::InlineFunction<void(Tape<T>&, TapeRecord&), 96>;
 
   const char* op = "";                // static name of the op, for messages
   Shape shape;                        // row-major, contiguous
@@ -95,13 +95,27 @@ class Tape {
   }
   /// A rank-0 constant (written in place: no temporary array).
   Var<T> constant(T scalar) {
-    Node<T>& n = push_node("constant");
+    TapeRecord<T>& n = push_node("constant");
     n.shape.clear();
     n.size = 1;
     n.value = n.value_storage.ensure(1);
     n.value[0] = scalar;
     return handle_of_last();
   }
+
+  /// A constant of `shape` with every element `value` (a prior's zero mean, say). Filled in
+  /// the node's own buffer, so a step that asks for the same shape again allocates nothing.
+  Var<T> full(const Shape& shape, T value) {
+    const std::size_t size = checked_shape_size("full", shape);
+    TapeRecord<T>& n = push_node("full");
+    n.shape = shape;
+    n.size = size;
+    n.value = n.value_storage.ensure(size);
+    std::fill_n(n.value, size, value);
+    return handle_of_last();
+  }
+  /// full(shape, 0).
+  Var<T> zeros(const Shape& shape) { return full(shape, T(0)); }
 
   /// A copy of `e` whose gradient is kept on the tape (read it with `grad()`).
   template <class E>
@@ -124,7 +138,7 @@ class Tape {
   /// A leaf over user memory (row-major, `shape_size(shape)` elements, alive until
   /// clear()). With `grad == nullptr` it is a constant; otherwise backward adds into `grad`.
   Var<T> external(const T* value, T* grad, const Shape& shape) {
-    Node<T>& n = push_node(grad != nullptr ? "parameter" : "constant");
+    TapeRecord<T>& n = push_node(grad != nullptr ? "parameter" : "constant");
     n.shape = shape;
     n.size = shape_size(shape);
     n.value = const_cast<T*>(value);  // never written: only op outputs are
@@ -149,7 +163,7 @@ class Tape {
   template <class OnFinal>
   void backward(const Var<T>& root, OnFinal&& on_final) {
     check_handle("backward", root);
-    Node<T>& r = at(root.index());
+    TapeRecord<T>& r = at(root.index());
     if (r.size != 1) {
       throw TapeError("backward: the root must be a scalar (one element), got shape " + to_string(r.shape) +
                       " from op '" + r.op + "'; reduce it first, e.g. with sum() or mean()");
@@ -169,7 +183,7 @@ class Tape {
     const GradTarget<T> seed = grad_target(root);
     seed.data[0] = seed.accumulate ? seed.data[0] + T(1) : T(1);
     for (std::size_t i = root.index() + 1; i-- > 0;) {
-      Node<T>& n = at(i);
+      TapeRecord<T>& n = at(i);
       if (n.grad_written && n.backward) {
         n.backward(*this, n);
         if (m_detect_anomaly) check_input_gradients(i);
@@ -257,7 +271,7 @@ class Tape {
       requires_grad = requires_grad || at(in.index()).requires_grad;
       if (m_detect_anomaly) check_forward_value(in.index());  // complete once an op consumes it
     }
-    Node<T>& n = push_node(op);
+    TapeRecord<T>& n = push_node(op);
     n.shape = shape;
     n.size = shape_size(shape);
     n.value = n.value_storage.ensure(n.size);
@@ -270,10 +284,10 @@ class Tape {
   Var<T> make_alias(const char* op, const Var<T>& source, const Shape& shape, bool differentiable) {
     check_handle(op, source);
     if (m_detect_anomaly) check_forward_value(source.index());
-    Node<T>& src = at(source.index());
+    TapeRecord<T>& src = at(source.index());
     T* value = src.value;
     const bool requires_grad = differentiable && src.requires_grad && m_grad_enabled;
-    Node<T>& n = push_node(op);
+    TapeRecord<T>& n = push_node(op);
     n.shape = shape;
     n.size = shape_size(shape);
     n.value = value;
@@ -286,16 +300,16 @@ class Tape {
   /// called as f(tape, out_node) and must capture handles and scalars only.
   template <class F>
   void set_backward(const Var<T>& out, const F& f) {
-    Node<T>& n = at(out.index());
+    TapeRecord<T>& n = at(out.index());
     if (n.requires_grad) n.backward.assign(f);
   }
 
   /// The node behind a handle, after checking that the handle is current and ours.
-  Node<T>& node(const Var<T>& v) {
+  TapeRecord<T>& node(const Var<T>& v) {
     check_handle("tape", v);
     return at(v.index());
   }
-  const Node<T>& node(const Var<T>& v) const {
+  const TapeRecord<T>& node(const Var<T>& v) const {
     check_handle("tape", v);
     return at(v.index());
   }
@@ -307,7 +321,7 @@ class Tape {
 
   /// Where backward writes `x`'s gradient this sweep (see GradTarget).
   GradTarget<T> grad_target(const Var<T>& x) {
-    Node<T>& n = at(x.index());
+    TapeRecord<T>& n = at(x.index());
     if (n.external_grad) {
       n.grad_written = true;
       return {n.grad, true};
@@ -345,7 +359,7 @@ class Tape {
   /// Gradient of a node after backward; zero-filled if the sweep did not reach it.
   const T* grad_of(const Var<T>& v) {
     check_handle("grad", v);
-    Node<T>& n = at(v.index());
+    TapeRecord<T>& n = at(v.index());
     if (!n.requires_grad) {
       throw TapeError(std::string("grad: node ") + std::to_string(v.index()) + " (op '" + n.op + "', shape " +
                       to_string(n.shape) + ") does not require a gradient");
@@ -361,13 +375,13 @@ class Tape {
   static constexpr std::size_t chunk_bits = 10;
   static constexpr std::size_t chunk_size = std::size_t{1} << chunk_bits;
 
-  Node<T>& at(std::size_t i) { return m_chunks[i >> chunk_bits][i & (chunk_size - 1)]; }
-  const Node<T>& at(std::size_t i) const { return m_chunks[i >> chunk_bits][i & (chunk_size - 1)]; }
+  TapeRecord<T>& at(std::size_t i) { return m_chunks[i >> chunk_bits][i & (chunk_size - 1)]; }
+  const TapeRecord<T>& at(std::size_t i) const { return m_chunks[i >> chunk_bits][i & (chunk_size - 1)]; }
 
-  Node<T>& push_node(const char* op) {
+  TapeRecord<T>& push_node(const char* op) {
     if (m_size == std::size_t{UINT32_MAX}) throw TapeError("tape: more than 2^32 - 1 nodes recorded without clear()");
-    if (m_size == m_chunks.size() * chunk_size) m_chunks.push_back(std::make_unique<Node<T>[]>(chunk_size));
-    Node<T>& n = at(m_size++);
+    if (m_size == m_chunks.size() * chunk_size) m_chunks.push_back(std::make_unique<TapeRecord<T>[]>(chunk_size));
+    TapeRecord<T>& n = at(m_size++);
     n.op = op;
     n.grad = nullptr;
     n.inputs.clear();
@@ -397,7 +411,7 @@ class Tape {
   void find_external_gradients(std::size_t root) {
     m_external_final.clear();
     for (std::size_t i = 0; i <= root; ++i) {
-      const Node<T>& n = at(i);
+      const TapeRecord<T>& n = at(i);
       if (n.external_grad && n.size > 0) m_external_final.push_back({n.grad, n.size, i});
     }
     const std::less<const T*> before;
@@ -422,7 +436,7 @@ class Tape {
   Var<T> handle_of_last() { return Var<T>(this, static_cast<std::uint32_t>(m_size - 1), m_generation); }
 
   std::string describe(std::size_t i) const {
-    const Node<T>& n = at(i);
+    const TapeRecord<T>& n = at(i);
     return "node " + std::to_string(i) + " (op '" + n.op + "', shape " + to_string(n.shape) + ")";
   }
 
@@ -430,11 +444,11 @@ class Tape {
   // before backward), so the first one reported is where the value first appeared: its
   // inputs were finite (a leaf: the data put on the tape).
   void check_forward_value(std::size_t i) const {
-    const Node<T>& n = at(i);
+    const TapeRecord<T>& n = at(i);
     if (n.value_checked) return;
     const std::size_t k = detail::first_non_finite(n.value, n.size);
     if (k == n.size) {
-      const_cast<Node<T>&>(n).value_checked = true;  // a cache: the value itself is untouched
+      const_cast<TapeRecord<T>&>(n).value_checked = true;  // a cache: the value itself is untouched
       return;
     }
     const bool leaf = n.inputs.empty();
@@ -447,9 +461,9 @@ class Tape {
     for (std::size_t i = 0; i < end; ++i) check_forward_value(i);
   }
   void check_input_gradients(std::size_t i) const {
-    const Node<T>& n = at(i);
+    const TapeRecord<T>& n = at(i);
     for (const std::uint32_t j : n.inputs) {
-      const Node<T>& in = at(j);
+      const TapeRecord<T>& in = at(j);
       if (!in.grad_written || in.grad == nullptr) continue;
       const std::size_t k = detail::first_non_finite(in.grad, in.size);
       if (k == in.size) continue;
@@ -464,7 +478,7 @@ class Tape {
   Var<T> leaf_copy(const char* op, const E& e, bool requires_grad) {
     const auto& expr = e;
     Shape shape(expr.shape().begin(), expr.shape().end());
-    Node<T>& n = push_node(op);
+    TapeRecord<T>& n = push_node(op);
     n.shape = shape;
     n.size = shape_size(shape);
     n.value = n.value_storage.ensure(n.size);
@@ -474,7 +488,7 @@ class Tape {
     return handle_of_last();
   }
 
-  std::vector<std::unique_ptr<Node<T>[]>> m_chunks;
+  std::vector<std::unique_ptr<TapeRecord<T>[]>> m_chunks;
   std::vector<ExternalGradient> m_external_final;  // backward's workspace, kept across steps
   std::size_t m_size = 0;
   std::uint32_t m_generation = 0;
@@ -512,7 +526,7 @@ const T* Var<T>::data() const {
 }
 template <class T>
 T Var<T>::item() const {
-  const Node<T>& n = tape().node(*this);
+  const TapeRecord<T>& n = tape().node(*this);
   if (n.size != 1) {
     throw ShapeError(std::string("item: expected a one-element tensor, got shape ") + to_string(n.shape) + " from op '" +
                      n.op + "'");

@@ -6,11 +6,11 @@
 //
 //   models::VAE<float> vae(tape, rng, params.scope("vae"), {.x_dim = 784, .z_dim = 40},
 //                          models::bernoulli_likelihood<float>());
-//   vae.prepare(batch);                                   // batch size for this step
 //   auto q = vae.variational(x, /*n_particles=*/1);
-//   auto cost = mean(elbo(vae.model(), {{"x", x}}, q, 0).sgvb());
+//   auto cost = mean(elbo(vae.model(batch), {{"x", x}}, q, 0).sgvb());
 //
-// The model is a MetaBayesianNet with nodes "z", "x" and the deterministic "x_mean" (the
+// The model is a MetaBayesianNet taking the batch size and the particle count (they size the
+// prior when z is not observed) with nodes "z", "x" and the deterministic "x_mean" (the
 // likelihood's mean, for pictures, computed when first read); q has the node "z".
 
 #include <functional>
@@ -82,11 +82,14 @@ class VAE {
   struct Encoding {
     Var<T> mean, logstd, logits;
   };
+  /// The generative model's type: its builder takes the batch size and the particle count.
+  using Model = MetaBayesianNet<T, std::size_t, std::size_t>;
 
   VAE(Tape<T>& tape, Rng& rng, ParameterScope<T> scope, VaeConfig config, Likelihood<T> likelihood)
       : m_tape(&tape), m_rng(&rng), m_scope(std::move(scope)), m_config(std::move(config)),
         m_likelihood(std::move(likelihood)),
-        m_model(tape, rng, m_scope.scope("gen"), [this](BayesianNet<T>& bn) { build_model(bn); }) {
+        m_model(tape, rng, m_scope.scope("gen"),
+                [this](BayesianNet<T>& bn, std::size_t n, std::size_t n_particles) { build_model(bn, n, n_particles); }) {
     if (m_config.x_dim == 0 || m_config.z_dim == 0) throw ArgumentError("models::VAE: x_dim and z_dim must be positive");
     if (m_likelihood.heads == 0 || !m_likelihood.make || !m_likelihood.mean) {
       throw ArgumentError("models::VAE: the likelihood '" + m_likelihood.name + "' needs heads, make and mean");
@@ -95,16 +98,13 @@ class VAE {
   VAE(const VAE&) = delete;  // the model's builder refers to this object
   VAE& operator=(const VAE&) = delete;
 
-  /// The batch size and particle count the prior uses when z is not observed (generation);
-  /// call before observing the model or building an objective for a batch of n.
-  void prepare(std::size_t n, std::size_t n_particles = 1) {
-    m_n = n;
-    m_particles = n_particles;
-  }
-
-  /// p(z) p(x | z) with nodes "z", "x" and "x_mean".
-  const MetaBayesianNet<T>& model() const noexcept { return m_model; }
-  MetaBayesianNet<T>& model() noexcept { return m_model; }
+  /// p(z) p(x | z) with nodes "z", "x" and "x_mean", built for a batch size and a particle
+  /// count: model().observe(observed, n, n_particles).
+  const Model& model() const noexcept { return m_model; }
+  Model& model() noexcept { return m_model; }
+  /// The model bound to a batch of n (and n_particles draws of z when z is not observed), as
+  /// the objectives take it: elbo(vae.model(n), {{"x", x}}, q, 0).
+  MetaBayesianNet<T> model(std::size_t n, std::size_t n_particles = 1) const { return m_model(n, n_particles); }
 
   Encoding encode(const Var<T>& x) const {
     // checked here: on a fresh model a wrong width would silently build a wrong-sized encoder
@@ -161,15 +161,13 @@ class VAE {
     return heads;
   }
 
-  void build_model(BayesianNet<T>& bn) {
-    const std::size_t d = m_config.z_dim;
-    m_zeros.resize(m_n * d, T(0));
-    const Var<T> zeros = m_tape->external(m_zeros.data(), nullptr, {m_n, d});
+  void build_model(BayesianNet<T>& bn, std::size_t n, std::size_t n_particles) const {
+    const Var<T> zeros = m_tape->zeros({n, m_config.z_dim});
     Var<T> z;
     if (m_config.latent == LatentKind::bernoulli) {
-      z = bn.bernoulli("z", zeros, {.group_ndims = 1, .n_samples = m_particles});  // logits 0: p = 1/2
+      z = bn.bernoulli("z", zeros, {.group_ndims = 1, .n_samples = n_particles});  // logits 0: p = 1/2
     } else {
-      z = bn.normal("z", zeros, T(1), {.group_ndims = 1, .n_samples = m_particles});
+      z = bn.normal("z", zeros, T(1), {.group_ndims = 1, .n_samples = n_particles});
     }
     const std::vector<Var<T>> heads = decoder_heads(z);
     bn.stochastic("x", m_likelihood.make(heads, {.group_ndims = 1}));
@@ -182,9 +180,7 @@ class VAE {
   ParameterScope<T> m_scope;
   VaeConfig m_config;
   Likelihood<T> m_likelihood;
-  MetaBayesianNet<T> m_model;
-  std::size_t m_n = 1, m_particles = 1;
-  std::vector<T> m_zeros;
+  Model m_model;
 };
 
 }  // namespace vaelib::models

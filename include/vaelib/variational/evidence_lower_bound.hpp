@@ -64,7 +64,7 @@ class EvidenceLowerBound {
  public:
   EvidenceLowerBound(const MetaBayesianNet<T>& model, Observations<T> observed, VariationalLatents<T> q,
                      std::optional<std::ptrdiff_t> axis, ElboOptions options)
-      : m_model(&model), m_observed(std::move(observed)), m_q(std::move(q)), m_axis(axis), m_options(options) {
+      : m_model(model), m_observed(std::move(observed)), m_q(std::move(q)), m_axis(axis), m_options(options) {
     if (!(options.kl_weight >= 0.0)) {
       throw ArgumentError("elbo: kl_weight must be non-negative, got " + std::to_string(options.kl_weight));
     }
@@ -158,7 +158,7 @@ class EvidenceLowerBound {
   }
 
   Evaluation evaluate(const std::vector<Var<T>>& values, bool score_function) const {
-    BayesianNet<T> bn = m_q.observe_model(*m_model, m_observed, values);
+    BayesianNet<T> bn = m_q.observe_model(m_model, m_observed, values);
     const auto& latents = m_q.latents();
     const T beta = static_cast<T>(m_options.kl_weight);
     std::optional<Var<T>> score_log_q;
@@ -219,7 +219,7 @@ class EvidenceLowerBound {
     return {std::move(bn), bound, weighted, signal, score_log_q};
   }
 
-  const MetaBayesianNet<T>* m_model;
+  MetaBayesianNet<T> m_model;  // a handle: a temporary bound model (model(n, k)) stays alive
   Observations<T> m_observed;
   VariationalLatents<T> m_q;
   std::optional<std::ptrdiff_t> m_axis;

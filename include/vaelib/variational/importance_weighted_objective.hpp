@@ -35,7 +35,7 @@ class ImportanceWeightedObjective {
  public:
   ImportanceWeightedObjective(const MetaBayesianNet<T>& model, Observations<T> observed, VariationalLatents<T> q,
                               std::ptrdiff_t axis)
-      : m_model(&model), m_observed(std::move(observed)), m_q(std::move(q)), m_axis(axis) {}
+      : m_model(model), m_observed(std::move(observed)), m_q(std::move(q)), m_axis(axis) {}
 
   /// The bound per example: logsumexp over the particles of log w, minus log k.
   Var<T> value() {
@@ -106,7 +106,7 @@ class ImportanceWeightedObjective {
     const auto& latents = m_q.latents();
     if (mode != Mode::doubly_reparameterized) {
       const std::vector<Var<T>> values = mode == Mode::score ? m_q.detached_values() : m_q.values();
-      BayesianNet<T> bn = m_q.observe_model(*m_model, m_observed, values);
+      BayesianNet<T> bn = m_q.observe_model(m_model, m_observed, values);
       std::optional<Var<T>> log_q;
       if (mode == Mode::score) log_q = m_q.log_q_total(values, LogQ::live);
       const Var<T> log_w = bn.log_joint() - (log_q ? *log_q : m_q.log_q_total(values, LogQ::as_scored));
@@ -130,7 +130,7 @@ class ImportanceWeightedObjective {
                          ", which does not start with the per-particle shape " + to_string(particle_shape));
       }
     }
-    BayesianNet<T> bn = m_q.observe_model(*m_model, m_observed, scaled);
+    BayesianNet<T> bn = m_q.observe_model(m_model, m_observed, scaled);
     const Var<T> log_w = bn.log_joint() - m_q.log_q_total(scaled, LogQ::detached);
     if (log_w.shape() != particle_shape) {
       throw ShapeError("iw_objective.dreg: the log-weights have shape " + to_string(log_w.shape()) +
@@ -142,7 +142,7 @@ class ImportanceWeightedObjective {
     return {mode, std::move(bn), log_w, std::nullopt, surrogate, ax, log_w.shape()[ax]};
   }
 
-  const MetaBayesianNet<T>* m_model;
+  MetaBayesianNet<T> m_model;  // a handle: a temporary bound model (model(n, k)) stays alive
   Observations<T> m_observed;
   VariationalLatents<T> m_q;
   std::ptrdiff_t m_axis;

@@ -33,12 +33,12 @@ class InclusiveKLObjective {
  public:
   InclusiveKLObjective(const MetaBayesianNet<T>& model, Observations<T> observed, VariationalLatents<T> q,
                        std::ptrdiff_t axis)
-      : m_model(&model), m_observed(std::move(observed)), m_q(std::move(q)), m_axis(axis) {}
+      : m_model(model), m_observed(std::move(observed)), m_q(std::move(q)), m_axis(axis) {}
 
   /// The surrogate cost per example: -sum_j detach(w~_j) log q(z_j) [- sum_j detach(w~_j) log p(x, z_j)].
   Var<T> importance(ImportanceOptions options = {}) {
     const std::vector<Var<T>> values = m_q.detached_values();
-    BayesianNet<T> bn = m_q.observe_model(*m_model, m_observed, values);
+    BayesianNet<T> bn = m_q.observe_model(m_model, m_observed, values);
     const Var<T> log_q = m_q.log_q_total(values, LogQ::live);
     const Var<T> log_joint = bn.log_joint();
     const Var<T> log_w = log_joint - log_q;
@@ -51,7 +51,7 @@ class InclusiveKLObjective {
   }
 
  private:
-  const MetaBayesianNet<T>* m_model;
+  MetaBayesianNet<T> m_model;  // a handle: a temporary bound model (model(n, k)) stays alive
   Observations<T> m_observed;
   VariationalLatents<T> m_q;
   std::ptrdiff_t m_axis;

@@ -90,7 +90,7 @@ Var<T> unary_op(const char* name, const Var<T>& x, Forward forward, Backward bac
   tape.check_handle(name, x);
   const Var<T> y = tape.make_node(name, x.shape(), {x});
   assign_flat(tape.value_ptr(y), tape.node(y).size, false, forward, x.data());
-  tape.set_backward(y, [x, backward](Tape<T>& t, Node<T>& self) {
+  tape.set_backward(y, [x, backward](Tape<T>& t, TapeRecord<T>& self) {
     write_grad(t.grad_target(x), self.size, backward, static_cast<const T*>(t.value_ptr(x)),
                static_cast<const T*>(self.value), static_cast<const T*>(self.grad));
   });
@@ -102,7 +102,7 @@ Var<T> unary_op(const char* name, const Var<T>& x, Forward forward, Backward bac
 /// sum is needed the contribution goes through the output node's scratch buffer (kept
 /// across steps). The caller keeps the adaptors inside `contribution` alive.
 template <class T, class E>
-void write_grad_summed_to_shape(Tape<T>& tape, Node<T>& self, const Var<T>& target, const E& contribution) {
+void write_grad_summed_to_shape(Tape<T>& tape, TapeRecord<T>& self, const Var<T>& target, const E& contribution) {
   const Shape& target_shape = tape.node(target).shape;
   if (target_shape == self.shape) {
     const GradTarget<T> g = tape.grad_target(target);
@@ -123,7 +123,7 @@ void write_grad_summed_to_shape(Tape<T>& tape, Node<T>& self, const Var<T>& targ
 /// n elements (its shape is the output's, up to leading 1s: the same row-major layout) or
 /// repeated when it has one; neither (a broadcast row or column) needs the strided path.
 template <class T>
-bool flat_operand(const Node<T>& operand, std::size_t n, FlatOperand<T>& out) {
+bool flat_operand(const TapeRecord<T>& operand, std::size_t n, FlatOperand<T>& out) {
   out = {static_cast<const T*>(operand.value), operand.size != n};
   return operand.size == n || operand.size == 1;
 }
@@ -133,10 +133,10 @@ bool flat_operand(const Node<T>& operand, std::size_t n, FlatOperand<T>& out) {
 /// value read as flat vectors; others broadcast through xtensor, into the output node's
 /// scratch buffer when a sum is needed.
 template <class T, class Formula>
-void binary_grad(Tape<T>& tape, Node<T>& self, const Var<T>& a, const Var<T>& b, const Var<T>& target,
+void binary_grad(Tape<T>& tape, TapeRecord<T>& self, const Var<T>& a, const Var<T>& b, const Var<T>& target,
                  const Formula& formula) {
-  const Node<T>& na = tape.node(a);
-  const Node<T>& nb = tape.node(b);
+  const TapeRecord<T>& na = tape.node(a);
+  const TapeRecord<T>& nb = tape.node(b);
   FlatOperand<T> fa, fb;
   if (tape.node(target).size == self.size && flat_operand(na, self.size, fa) && flat_operand(nb, self.size, fb)) {
     const GradTarget<T> g = tape.grad_target(target);
@@ -178,7 +178,7 @@ Var<T> binary_op(const char* name, const Var<T>& a, const Var<T>& b, Forward for
       xt::noalias(shaped(tape.value_ptr(y), out_shape)) = forward(va, vb);
     }
   }
-  tape.set_backward(y, [a, b, grad_a, grad_b](Tape<T>& t, Node<T>& self) {
+  tape.set_backward(y, [a, b, grad_a, grad_b](Tape<T>& t, TapeRecord<T>& self) {
     if (t.node(a).requires_grad) binary_grad(t, self, a, b, a, grad_a);
     if (t.node(b).requires_grad) binary_grad(t, self, a, b, b, grad_b);
   });

@@ -18,7 +18,7 @@ Var<T> broadcast_to(const Var<T>& x, const Shape& shape) {
   }
   const Var<T> y = tape.make_node("broadcast_to", shape, {x});
   detail::expand_into(tape.value_ptr(y), shape, x.data(), x.shape(), false);
-  tape.set_backward(y, [x](Tape<T>& t, Node<T>& self) {
+  tape.set_backward(y, [x](Tape<T>& t, TapeRecord<T>& self) {
     const GradTarget<T> g = t.grad_target(x);
     detail::reduce_sum_into(g.data, t.node(x).shape, static_cast<const T*>(self.grad), self.shape, g.accumulate);
   });

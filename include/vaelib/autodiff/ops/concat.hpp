@@ -45,12 +45,12 @@ Var<T> concat(std::span<const Var<T>> xs, std::ptrdiff_t axis) {
       std::copy_n(in + o * block, block, out + o * out_view.n * out_view.inner + offset);
     offset += block;
   }
-  tape.set_backward(y, [ax](Tape<T>& t, Node<T>& self) {
+  tape.set_backward(y, [ax](Tape<T>& t, TapeRecord<T>& self) {
     const detail::AxisView v = detail::axis_view(self.shape, ax);
     std::size_t offset = 0;
     for (std::uint32_t index : self.inputs) {
       const Var<T> x = t.handle(index);
-      const Node<T>& in = t.node(x);
+      const TapeRecord<T>& in = t.node(x);
       const std::size_t block = in.shape[ax] * v.inner;
       if (in.requires_grad) {
         const GradTarget<T> g = t.grad_target(x);

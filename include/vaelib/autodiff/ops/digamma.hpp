@@ -61,7 +61,7 @@ Var<T> digamma(const Var<T>& x) {
   T* out = tape.value_ptr(y);
   for (std::size_t i = 0, n = tape.node(y).size; i < n; ++i)
     out[i] = static_cast<T>(detail::digamma(static_cast<double>(in[i])));
-  tape.set_backward(y, [x](Tape<T>& t, Node<T>& self) {
+  tape.set_backward(y, [x](Tape<T>& t, TapeRecord<T>& self) {
     const GradTarget<T> g = t.grad_target(x);
     const T* xv = t.value_ptr(x);
     for (std::size_t i = 0; i < self.size; ++i) {

@@ -54,7 +54,7 @@ Var<T> lgamma(const Var<T>& x) {
   const T* in = x.data();
   T* out = tape.value_ptr(y);
   for (std::size_t i = 0, n = tape.node(y).size; i < n; ++i) out[i] = std::lgamma(in[i]);
-  tape.set_backward(y, [x](Tape<T>& t, Node<T>& self) {
+  tape.set_backward(y, [x](Tape<T>& t, TapeRecord<T>& self) {
     const GradTarget<T> g = t.grad_target(x);
     const T* xv = t.value_ptr(x);
     for (std::size_t i = 0; i < self.size; ++i) {

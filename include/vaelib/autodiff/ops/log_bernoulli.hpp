@@ -51,7 +51,7 @@ Var<T> log_bernoulli(const Var<T>& x, const Var<T>& logits) {
   T* out = tape.value_ptr(y);
   for (std::size_t r = 0; r < fit.repeats; ++r)
     detail::simd::map(fit.block, out + r * fit.block, forward, x.data(), logits.data() + r * fit.block);
-  tape.set_backward(y, [x, logits, fit](Tape<T>& t, Node<T>& self) {
+  tape.set_backward(y, [x, logits, fit](Tape<T>& t, TapeRecord<T>& self) {
     const T* xv = t.value_ptr(x);
     const T* lv = t.value_ptr(logits);
     const T* dy = self.grad;

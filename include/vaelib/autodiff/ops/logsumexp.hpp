@@ -41,8 +41,8 @@ Var<T> logsumexp(const Var<T>& x, std::ptrdiff_t axis, bool keep_dims = false) {
       res[i] = m + std::log(s);
     }
   }
-  tape.set_backward(y, [x, ax](Tape<T>& t, Node<T>& self) {
-    const Node<T>& in_node = t.node(x);
+  tape.set_backward(y, [x, ax](Tape<T>& t, TapeRecord<T>& self) {
+    const TapeRecord<T>& in_node = t.node(x);
     const detail::AxisView w = detail::axis_view(in_node.shape, ax);
     const GradTarget<T> g = t.grad_target(x);
     for (std::size_t o = 0; o < w.outer; ++o) {

@@ -82,7 +82,7 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, MatmulOptions options = {}) {
     detail::gemm_stored(p.transpose_a, p.transpose_b, p.m, p.n, p.k, a.data() + i * p.stride_a,
                         b.data() + i * p.stride_b, T(0), c + i * p.m * p.n);
   }
-  tape.set_backward(y, [a, b, p](Tape<T>& t, Node<T>& self) {
+  tape.set_backward(y, [a, b, p](Tape<T>& t, TapeRecord<T>& self) {
     const T* av = t.value_ptr(a);
     const T* bv = t.value_ptr(b);
     const T* dc = self.grad;

@@ -35,8 +35,8 @@ Var<T> max(const Var<T>& x, std::ptrdiff_t axis, bool keep_dims = false) {
         if (c > res[i] || c != c) res[i] = c;  // NaN wins, so it is not hidden
       }
   }
-  tape.set_backward(y, [x, ax](Tape<T>& t, Node<T>& self) {
-    const Node<T>& in_node = t.node(x);
+  tape.set_backward(y, [x, ax](Tape<T>& t, TapeRecord<T>& self) {
+    const TapeRecord<T>& in_node = t.node(x);
     const detail::AxisView w = detail::axis_view(in_node.shape, ax);
     T* g = t.grad_target_zeroed(x);
     for (std::size_t o = 0; o < w.outer; ++o) {

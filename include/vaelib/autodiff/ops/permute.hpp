@@ -68,7 +68,7 @@ Var<T> permute(const Var<T>& x, const Axes& axes) {
   for (std::size_t i = 0; i < p.rank; ++i) out_shape[i] = x.shape()[p.axes[i]];
   const Var<T> y = tape.make_node("permute", out_shape, {x});
   detail::permute_copy(tape.value_ptr(y), x.data(), x.shape(), p, false);
-  tape.set_backward(y, [x, p](Tape<T>& t, Node<T>& self) {
+  tape.set_backward(y, [x, p](Tape<T>& t, TapeRecord<T>& self) {
     detail::Permutation inverse;
     inverse.rank = p.rank;
     for (std::size_t i = 0; i < p.rank; ++i) inverse.axes[p.axes[i]] = static_cast<std::uint8_t>(i);

@@ -57,7 +57,7 @@ Var<T> reshape(const Var<T>& x, const Dims& dims) {
   Tape<T>& tape = x.tape();
   tape.check_handle("reshape", x);
   const Var<T> y = tape.make_alias("reshape", x, detail::resolve_reshape(x.shape(), dims), /*differentiable=*/true);
-  tape.set_backward(y, [x](Tape<T>& t, Node<T>& self) {
+  tape.set_backward(y, [x](Tape<T>& t, TapeRecord<T>& self) {
     const GradTarget<T> g = t.grad_target(x);
     if (g.accumulate)
       for (std::size_t i = 0; i < self.size; ++i) g.data[i] += self.grad[i];

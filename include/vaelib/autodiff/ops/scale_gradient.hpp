@@ -32,8 +32,8 @@ Var<T> scale_gradient(const Var<T>& x, const Var<T>& scale) {
   }
   const Var<T> y = tape.make_node("scale_gradient", xs, {x, scale});
   std::copy_n(x.data(), x.size(), tape.value_ptr(y));
-  tape.set_backward(y, [x, scale](Tape<T>& t, Node<T>& self) {
-    const Node<T>& s = t.node(scale);
+  tape.set_backward(y, [x, scale](Tape<T>& t, TapeRecord<T>& self) {
+    const TapeRecord<T>& s = t.node(scale);
     const std::size_t inner = s.size == 0 ? 0 : self.size / s.size;
     const GradTarget<T> g = t.grad_target(x);
     for (std::size_t r = 0; r < s.size; ++r) {

@@ -38,7 +38,7 @@ Var<T> slice(const Var<T>& x, std::ptrdiff_t axis, std::ptrdiff_t start, std::pt
   for (std::size_t o = 0; o < in_v.outer; ++o)
     for (std::size_t j = 0; j < len; ++j)
       std::copy_n(in + (o * in_v.n + first + j * stride) * in_v.inner, in_v.inner, out + (o * len + j) * in_v.inner);
-  tape.set_backward(y, [x, ax, first, stride](Tape<T>& t, Node<T>& self) {
+  tape.set_backward(y, [x, ax, first, stride](Tape<T>& t, TapeRecord<T>& self) {
     const detail::AxisView v = detail::axis_view(t.node(x).shape, ax);
     const std::size_t count = self.shape[ax];
     T* g = t.grad_target_zeroed(x);

@@ -25,8 +25,8 @@ Var<T> scaled_sum(const char* name, const Var<T>& x, AxisSet axes, bool keep_dim
   reduce_sum_into(out, kept, x.data(), in_shape, false);
   if (divide_by_count)
     for (std::size_t i = 0, n = shape_size(kept); i < n; ++i) out[i] *= scale;
-  tape.set_backward(y, [x, axes, scale, divide_by_count](Tape<T>& t, Node<T>& self) {
-    const Node<T>& in = t.node(x);
+  tape.set_backward(y, [x, axes, scale, divide_by_count](Tape<T>& t, TapeRecord<T>& self) {
+    const TapeRecord<T>& in = t.node(x);
     const Shape kept_shape = reduced_shape(in.shape, axes, true);
     const GradTarget<T> g = t.grad_target(x);
     if (!divide_by_count) {

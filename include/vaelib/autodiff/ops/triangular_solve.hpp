@@ -64,9 +64,9 @@ Var<T> triangular_solve(const Var<T>& l, const Var<T>& b) {
       for (std::size_t c = 0; c < m; ++c) yi[c] *= inv;
     }
   }
-  tape.set_backward(y, [l, b](Tape<T>& t, Node<T>& self) {
-    const Node<T>& nl = t.node(l);
-    const Node<T>& nb = t.node(b);
+  tape.set_backward(y, [l, b](Tape<T>& t, TapeRecord<T>& self) {
+    const TapeRecord<T>& nl = t.node(l);
+    const TapeRecord<T>& nb = t.node(b);
     const std::size_t rank = self.shape.size() - 2;
     const std::size_t dd = self.shape[rank];
     const std::size_t mm = self.shape[rank + 1];

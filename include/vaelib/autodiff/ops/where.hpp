@@ -21,8 +21,8 @@ Var<T> where(const Var<T>& cond, const Var<T>& a, const Var<T>& b) {
     const auto vb = detail::shaped(b.data(), b.shape());
     xt::noalias(detail::shaped(tape.value_ptr(y), out_shape)) = xt::where(xt::not_equal(vc, T(0)), va, vb);
   }
-  tape.set_backward(y, [cond, a, b](Tape<T>& t, Node<T>& self) {
-    const Node<T>& nc = t.node(cond);
+  tape.set_backward(y, [cond, a, b](Tape<T>& t, TapeRecord<T>& self) {
+    const TapeRecord<T>& nc = t.node(cond);
     const auto vc = detail::shaped(static_cast<const T*>(nc.value), nc.shape);
     const auto vg = detail::shaped(static_cast<const T*>(self.grad), self.shape);
     const auto zero = T(0);
