@@ -19,58 +19,31 @@
 #include <vaelib/vae.hpp>
 #include <vector>
 
-#include "cli_checks.hpp"
+#include <errno.h>  // program_invocation_short_name (glibc): the program named in checkpoints
+
 #include "dataset_folder.hpp"
+#include "experiment_parts.hpp"
 #include "progress_bar.hpp"
 
 namespace vaelib::examples {
 
-struct ExperimentOptions {
-  std::size_t epochs = 10;
-  std::size_t batch_size = 128;
+/// The family's options: the common ones, training particles, and early stopping.
+struct ExperimentOptions : CommonOptions {
   std::size_t particles = 1;  // training particles per image (k of the IW objective)
-  double learning_rate = 1e-3;
-  std::uint64_t seed = 1234;
-  std::string dataset = "mnist";
-  std::string data_folder;
-  std::string output;
-  int threads = 0;
-  bool resume = false;
-  std::size_t train_n = 0;
   std::size_t validation_n = 0;
   std::size_t patience = 0;
-  std::size_t test_n = 0;
-  std::size_t ll_particles = 1000;
-  std::size_t ll_test_n = 1000;
-  bool progress = true;
-  bool detect_anomaly = false;
 };
 
 /// The options every VAE-family example takes (defaults as set in `o`).
 inline void add_experiment_options(CLI::App& app, ExperimentOptions& o) {
-  app.add_option("--epochs", o.epochs, "Training epochs (the most, with --patience)")->capture_default_str()->check(vaelib::examples::at_least_one);
-  app.add_option("--batch-size", o.batch_size, "Images per training step")->capture_default_str()->check(vaelib::examples::at_least_one);
-  app.add_option("--lr", o.learning_rate, "Adam learning rate")->capture_default_str()->check(vaelib::examples::above_zero);
-  app.add_option("--seed", o.seed, "Seed of parameters, sampling, shuffling and binarisation")->capture_default_str();
-  app.add_option("--dataset", o.dataset, "mnist or fashion-mnist")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"mnist", "fashion-mnist"}));
-  app.add_option("--data", o.data_folder, "Folder with the four IDX files (default: search $VAELIB_DATA, ./data, ../shared/data)");
-  app.add_option("--output", o.output, "Folder for images, metrics and checkpoints")->capture_default_str();
-  app.add_option("--threads", o.threads, "OpenBLAS threads (0: OpenBLAS's default)")->capture_default_str();
-  app.add_flag("--resume", o.resume, "Continue from <output>/checkpoint.npz (parameters, Adam, RNG, step)");
-  app.add_option("--train-n", o.train_n, "Use only the first N training images (0: all)")->capture_default_str();
+  add_common_options(app, o);
   app.add_option("--validation-n", o.validation_n, "Hold out the last N training images for validation (0: none)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(zero_or_more_up_to(max_images));
   app.add_option("--patience", o.patience,
                  "Early stopping: stop after this many epochs without a better validation bound, keep the best (0: off)")
-      ->capture_default_str();
-  app.add_option("--test-n", o.test_n, "Use only the first N test images (0: all)")->capture_default_str();
-  app.add_option("--ll-particles", o.ll_particles, "Particles for the test log-likelihood (0: skip it)")->capture_default_str();
-  app.add_option("--ll-test-n", o.ll_test_n, "Test images for the log-likelihood (0: all)")->capture_default_str();
-  app.add_flag("--detect-anomaly", o.detect_anomaly,
-               "Stop at the first NaN or infinity in a value or gradient, naming the op (slower)");
-  app.add_flag_callback("--no-progress", [&o] { o.progress = false; }, "No progress bar");
+      ->capture_default_str()
+      ->check(zero_or_more_up_to(max_epochs));
 }
 
 struct Datasets {
@@ -91,6 +64,8 @@ inline Datasets load_datasets(const ExperimentOptions& o, bool grey) {
     d.train = std::move(train);
   }
   const data::ImageSet test = data::head(data::load_mnist(folder, data::Split::test), o.test_n);
+  require_same_image_size(folder, d.train.rows, d.train.cols, test.rows, test.cols);
+  if (test.size() == 0) throw ArgumentError("no test images (" + folder.string() + " has an empty test set)");
   d.test = grey ? test : data::binarize_static(test, o.seed + 1);
   std::printf("%s: %zu training, %zu validation, %zu test images (%s)\n", o.dataset.c_str(), d.train.size(),
               d.validation.size(), d.test.size(), grey ? "grey levels" : "binarised");
@@ -147,20 +122,24 @@ class VaeExperiment {
     data::BatchSampler sampler(m_data.train.size(), m_o.batch_size);
     const std::size_t steps_per_epoch = sampler.batches();
     const io::TrainingState<float> state{&m_params, &m_adam, &m_rng, &m_step};
-    std::size_t first_epoch = 1;
-    double best_validation = -std::numeric_limits<double>::infinity();
-    std::size_t since_best = 0;
-    if (m_o.resume) {
-      if (!fs::exists(checkpoint)) throw io::IoError("--resume: no checkpoint at " + checkpoint.string());
-      io::load_checkpoint(checkpoint, state);
-      first_epoch = m_step / steps_per_epoch + 1;
-      std::printf("Resumed from %s at epoch %zu\n", checkpoint.string().c_str(), first_epoch - 1);
-    }
+    RunRecord record;
+    record.program = program_invocation_short_name;
+    record.batch_size = m_o.batch_size;
+    record.train_size = m_data.train.size();
+    const std::size_t first_epoch =
+        resume_from_checkpoint(m_o.resume, checkpoint, state, m_step, steps_per_epoch, record, output() / "metrics.jsonl");
+    double& best_validation = record.best_validation;  // restored on resume: best.npz is replaced only by better weights
+    std::size_t& since_best = record.since_best;
+    const std::string resumed_parameters = m_o.resume ? record.parameters : std::string();
     io::MetricsLog metrics(output() / "metrics.jsonl", m_o.resume);
+    if (m_o.patience > 0 && m_data.validation.size() > 0 && since_best >= m_o.patience) {
+      std::printf("Early stop (before the checkpoint): no better validation bound for %zu epochs\n", since_best);
+      m_epochs_done_stop = true;
+    }
     const std::size_t d = m_data.train.pixels();
     std::vector<float> batch(m_o.batch_size * d), binary(m_o.batch_size * d);
     std::size_t epoch = first_epoch;
-    for (; epoch <= m_o.epochs; ++epoch) {
+    for (; epoch <= m_o.epochs && !m_epochs_done_stop; ++epoch) {
       const auto start = std::chrono::steady_clock::now();
       sampler.shuffle(m_rng);
       ProgressBar bar(steps_per_epoch, "lower bound", m_o.progress);
@@ -171,6 +150,9 @@ class VaeExperiment {
         if (!m_grey) data::binarize(batch, binary, m_rng);
         const auto x = m_tape.external(m_grey ? batch.data() : binary.data(), nullptr, {m_o.batch_size, d});
         sum += step(x);
+        if (!resumed_parameters.empty() && epoch == first_epoch && t == 0) {
+          check_resumed_parameters(m_params, resumed_parameters);
+        }
         bar.update(t + 1, sum / static_cast<double>(t + 1));
       }
       bar.finish();
@@ -188,7 +170,7 @@ class VaeExperiment {
         if (validation > best_validation) {
           best_validation = validation;
           since_best = 0;
-          io::save_checkpoint(best, io::TrainingState<float>{&m_params});
+          save_run_checkpoint(best, io::TrainingState<float>{&m_params}, record);
         } else if (m_o.patience > 0 && ++since_best >= m_o.patience) {
           stop = true;
         }
@@ -196,7 +178,7 @@ class VaeExperiment {
       std::printf("\n");
       std::fflush(stdout);
       metrics.write(fields);
-      io::save_checkpoint(checkpoint, state);
+      save_run_checkpoint(checkpoint, state, record);
       if (stop) {
         std::printf("Early stop: no better validation bound for %zu epochs\n", m_o.patience);
         break;
@@ -211,20 +193,19 @@ class VaeExperiment {
   /// One optimisation step on the batch x; returns the batch's mean lower bound.
   double step(const Var<float>& x) {
     const std::size_t n = x.shape()[0];
-    m_vae.prepare(n);
     const auto encoding = m_vae.encode(x);
     const auto q = m_vae.variational(encoding, m_o.particles);
     Var<float> cost, bound;
     switch (m_objective) {
       case Objective::elbo_sgvb:
       case Objective::elbo_analytic: {
-        auto lb = elbo(m_vae.model(), {{"x", x}}, q, 0, {.analytic_kl = m_objective == Objective::elbo_analytic});
+        auto lb = elbo(m_vae.model(n), {{"x", x}}, q, 0, {.analytic_kl = m_objective == Objective::elbo_analytic});
         cost = mean(lb.sgvb());
         bound = mean(lb.value());
         break;
       }
       case Objective::elbo_reinforce: {
-        auto lb = elbo(m_vae.model(), {{"x", x}}, q, 0);
+        auto lb = elbo(m_vae.model(n), {{"x", x}}, q, 0);
         // c(x): a small network on the image, trained towards E[f | x] (seed 004's c(x))
         const ParameterScope<float> b = m_params.scope("baseline");
         const auto h = dense(b, "h", x, 100, {.activation = Activation::tanh});
@@ -237,7 +218,7 @@ class VaeExperiment {
       case Objective::iwae:
       case Objective::iwae_dreg:
       case Objective::vimco: {
-        auto iw = iw_objective(m_vae.model(), {{"x", x}}, q, 0);
+        auto iw = iw_objective(m_vae.model(n), {{"x", x}}, q, 0);
         cost = mean(m_objective == Objective::iwae ? iw.sgvb() : m_objective == Objective::iwae_dreg ? iw.dreg() : iw.vimco());
         bound = mean(iw.value());
         break;
@@ -254,23 +235,14 @@ class VaeExperiment {
   BoundTerms evaluate(const data::ImageSet& set) {
     const auto guard = m_tape.no_grad();
     BoundTerms t;
-    const std::size_t d = set.pixels(), chunk = 500;
-    for (std::size_t begin = 0; begin < set.size(); begin += chunk) {
-      m_tape.clear();
-      const std::size_t n = std::min(chunk, set.size() - begin);
-      const auto x = m_tape.external(set.images.data() + begin * d, nullptr, {n, d});
-      m_vae.prepare(n);
+    t.reconstruction = mean_over_chunks(m_tape, set, set.size(), 500, [&](const Var<float>& x, std::size_t n) {
       const auto q = m_vae.variational(x, 1);
-      const auto bn = m_vae.model().observe({{"x", x}, {"z", q["z"].value()}});
-      const double reconstruction = sum(bn.cond_log_prob("x")).item();
+      const auto bn = m_vae.model(n).observe({{"x", x}, {"z", q["z"].value()}});
       const auto& prior = bn["z"].distribution();
-      const double kl = has_analytic_kl(q["z"].distribution(), prior)
-                            ? sum(kl_divergence(q["z"].distribution(), prior)).item()
-                            : sum(q["z"].log_prob() - bn.cond_log_prob("z")).item();
-      t.reconstruction += reconstruction;
-      t.kl += kl;
-    }
-    t.reconstruction /= static_cast<double>(set.size());
+      t.kl += has_analytic_kl(q["z"].distribution(), prior) ? sum(kl_divergence(q["z"].distribution(), prior)).item()
+                                                           : sum(q["z"].log_prob() - bn.cond_log_prob("z")).item();
+      return sum(bn.cond_log_prob("x")).item();
+    });
     t.kl /= static_cast<double>(set.size());
     t.lower_bound = t.reconstruction - t.kl;
     return t;
@@ -278,24 +250,16 @@ class VaeExperiment {
 
   /// Importance-sampled log p(x) on the first n images of `set` (mean per image).
   double log_likelihood(const data::ImageSet& set, std::size_t particles, std::size_t n_images) {
-    const std::size_t n_total = std::min(n_images == 0 ? set.size() : n_images, set.size());
-    const std::size_t d = set.pixels(), chunk = 50;
-    double total = 0;
-    for (std::size_t begin = 0; begin < n_total; begin += chunk) {
-      m_tape.clear();
-      const std::size_t n = std::min(chunk, n_total - begin);
-      const auto x = m_tape.external(set.images.data() + begin * d, nullptr, {n, d});
-      m_vae.prepare(n);
+    return mean_over_chunks(m_tape, set, n_images == 0 ? set.size() : n_images, 50, [&](const Var<float>& x, std::size_t n) {
       models::VAE<float>::Encoding e;
       {
         const auto guard = m_tape.no_grad();
         e = m_vae.encode(x);
       }
       auto proposal = [&](std::size_t k) { return m_vae.variational(e, k); };
-      const auto ll = is_loglikelihood(m_vae.model(), {{"x", x}}, proposal, 0, {.n_particles = particles, .chunk_size = 100});
-      for (double v : ll.log_likelihood) total += v;
-    }
-    return total / static_cast<double>(n_total);
+      const auto ll = is_loglikelihood(m_vae.model(n), {{"x", x}}, proposal, 0, {.n_particles = particles, .chunk_size = 100});
+      return xt::sum(ll.log_likelihood)();
+    });
   }
 
   /// Test bound (with its terms) and log-likelihood: printed and written to metrics.jsonl.
@@ -339,8 +303,7 @@ class VaeExperiment {
   xt::xarray<float> sample_means(std::size_t n) {
     const auto guard = m_tape.no_grad();
     m_tape.clear();
-    m_vae.prepare(n);
-    const auto bn = m_vae.model().observe();
+    const auto bn = m_vae.model(n).observe();
     const Var<float> means = bn["x_mean"].value();  // [1, n, x_dim]: one particle
     xt::xarray<float> out = xt::xarray<float>::from_shape({n, m_vae.config().x_dim});
     std::copy_n(means.data(), out.size(), out.data());
@@ -348,52 +311,17 @@ class VaeExperiment {
   }
 
   void save_grid(const std::string& file, const xt::xarray<float>& images, std::size_t grid_rows, std::size_t grid_cols) {
-    io::save_image_grid(output() / file, std::span<const float>(images.data(), images.size()), m_data.train.rows,
-                        m_data.train.cols, {.grid_rows = grid_rows, .grid_cols = grid_cols, .zoom = 2});
+    examples::save_grid(output() / file, images, m_data.train.rows, m_data.train.cols, grid_rows, grid_cols);
   }
   /// The first n test images (rows of 10) each above its reconstruction from q's mean.
   void save_reconstructions(const std::string& file, std::size_t n) {
-    n = std::min(n, m_data.test.size());
-    const std::size_t d = m_data.test.pixels();
-    const xt::xarray<float> originals = xt::view(m_data.test.images, xt::range(0, n), xt::all());
-    const xt::xarray<float> recon = decode(encode(originals));
-    std::vector<float> grid;
-    for (std::size_t r = 0; r < n; r += 10) {
-      const std::size_t m = std::min<std::size_t>(10, n - r);
-      grid.insert(grid.end(), originals.data() + r * d, originals.data() + (r + m) * d);
-      grid.resize(grid.size() + (10 - m) * d, 0.5f);
-      grid.insert(grid.end(), recon.data() + r * d, recon.data() + (r + m) * d);
-      grid.resize(grid.size() + (10 - m) * d, 0.5f);
-    }
-    io::save_image_grid(output() / file, grid, m_data.test.rows, m_data.test.cols, {.grid_cols = 10, .zoom = 2});
+    const xt::xarray<float> originals = xt::view(m_data.test.images, xt::range(0, std::min(n, m_data.test.size())), xt::all());
+    save_reconstruction_grid(output() / file, originals, decode(encode(originals)), m_data.test.rows, m_data.test.cols);
   }
   /// The training curve (train and, if any, validation bound per epoch) from metrics.jsonl.
-  void save_training_curve(const std::string& title) {
-    const auto epochs = column("epoch"), train = column("train_lower_bound"), validation = column("validation_lower_bound");
-    std::vector<io::Series> series{{"train", std::vector<double>(epochs.begin(), epochs.begin() + train.size()), train}};
-    if (!validation.empty()) {
-      series.push_back({"validation", std::vector<double>(epochs.begin(), epochs.begin() + validation.size()), validation});
-    }
-    if (!train.empty()) {
-      io::plot_lines(output() / "training_curve.png", series,
-                     {.title = title, .x_label = "epoch", .y_label = "lower bound (nats per image)"});
-    }
-  }
+  void save_training_curve(const std::string& title) { examples::save_training_curve(output(), title); }
 
  private:
-  std::vector<double> column(const std::string& key) const {
-    std::vector<double> out;
-    std::ifstream in(output() / "metrics.jsonl");
-    std::string line;
-    const std::string needle = "\"" + key + "\": ";
-    while (std::getline(in, line)) {
-      if (line.find("\"summary\"") != std::string::npos) continue;
-      const auto at = line.find(needle);
-      if (at != std::string::npos) out.push_back(std::strtod(line.c_str() + at + needle.size(), nullptr));
-    }
-    return out;
-  }
-
   FlushDenormals m_flush_denormals;  // the experiment's float arithmetic flushes denormals (speed)
   ExperimentOptions m_o;
   bool m_grey;
@@ -406,6 +334,7 @@ class VaeExperiment {
   Datasets m_data;
   MovingAverageBaseline m_moving_average{0.8};
   std::uint64_t m_step = 0;
+  bool m_epochs_done_stop = false;  // early stopping had already stopped the resumed run
 };
 
 }  // namespace vaelib::examples

@@ -4,7 +4,11 @@
 # last checkpoint each time (or starting over if none was written yet). Checks that
 #   - after every kill the checkpoint on disk is complete and valid (every CRC and array), and
 #   - the final checkpoint (parameters, Adam's moments, RNG state, step) is bit for bit the
-#     uninterrupted run's.
+#     uninterrupted run's;
+#   - metrics.jsonl lists each epoch once, and no temporary file of a killed save is left;
+#   - a resume with another --batch-size, or of another program's checkpoint, is refused;
+#   - the family harness (course_vae, beside the vae program) resumed after its validation
+#     peak keeps best.npz and stops early where an uninterrupted run does.
 #   bash kill_and_resume.sh <vae program> <MNIST folder, or -> <work folder> [kills (6)] [random seed]
 # With -, MNIST is searched for as cmake/get-data.sh does ($VAELIB_DATA/mnist, <repo>/data/mnist,
 # optionally <repo>/../shared/data/mnist; raw or .gz), and the test fails listing those places
@@ -13,6 +17,10 @@ set -euo pipefail
 program=$1 data=$2 work=$3 kills=${4:-6}
 random_seed=${5:-$(date +%s)}
 python=/usr/bin/python3
+# The family harness's checks (refusals, a resume after the validation peak) use course_vae,
+# built beside the vae program.
+COURSE_VAE=${COURSE_VAE:-$(dirname "$program")/course_vae}
+[[ -x $COURSE_VAE ]] || { echo "no course_vae program at $COURSE_VAE (set COURSE_VAE)" >&2; exit 1; }
 
 if [[ $data == - ]]; then
   found=$(bash "$(dirname "$0")/../../cmake/get-data.sh" mnist --find) || exit 1
@@ -114,4 +122,55 @@ PY
   echo "the interrupted-and-resumed training did not end where the uninterrupted one did" >&2
   exit 1
 fi
+
+# The metrics log agrees with the checkpoint after the kills: epochs 1..8 once each, in order.
+epochs_logged=$(grep -o '"epoch": [0-9]*' "$run/metrics.jsonl" | awk '{printf "%s ", $2}')
+[[ $epochs_logged == "1 2 3 4 5 6 7 8 " ]] ||
+  { echo "metrics.jsonl after the kills lists the epochs '$epochs_logged', not 1..8 once each" >&2; exit 1; }
+# No temporary file of a killed save is left (each save removes those of dead processes).
+if stray=$(ls -A "$run" | grep '\.tmp-'); then
+  echo "temporary files left after the last save: $stray" >&2
+  exit 1
+fi
+
+# A resume with another batch size is refused (exit status non-zero, the message names it),
+# and leaves the checkpoint and the log as they were.
+expect_refusal() {  # <log> <what the message must say> <command...>
+  local log=$1 message=$2
+  shift 2
+  if "$@" > "$log" 2>&1; then
+    cat "$log"; echo "expected a refusal ($message), the run succeeded" >&2; exit 1
+  fi
+  grep -qF -- "$message" "$log" || { cat "$log"; echo "the refusal does not say: $message" >&2; exit 1; }
+  echo "refused as expected: $(grep -F -- "$message" "$log" | head -1 | cut -c1-160)"
+}
+cp "$run/checkpoint.npz" "$work/before_refusals.npz"
+expect_refusal "$work/batch_size.log" "was made with --batch-size 50, this run has 100" \
+  "$program" "${args[@]/#50/100}" --output "$run" --resume
+# Another program's checkpoint: the family harness refuses the VAE example's, naming both.
+expect_refusal "$work/other_program.log" "was made by 'vae', not 'course_vae'" \
+    "$COURSE_VAE" --data "$data" --train-n 1000 --validation-n 200 --test-n 100 --batch-size 50 --ll-particles 0 \
+    --threads 1 --no-progress --output "$run" --resume
+cmp "$work/before_refusals.npz" "$run/checkpoint.npz" || { echo "a refused resume changed the checkpoint" >&2; exit 1; }
+
+# The family harness resumed after its validation peak (epoch 22 of this slice; 23 and 24 are
+# worse, early stopping after 25) keeps the best weights: best.npz and the stop are the
+# uninterrupted run's.
+{
+  family=(--data "$data" --train-n 400 --validation-n 200 --test-n 50 --ll-particles 0 --batch-size 50 --lr 3e-3
+          --patience 3 --seed 1234 --threads 1 --no-progress)
+  "$COURSE_VAE" "${family[@]}" --epochs 30 --output "$work/family_reference" > "$work/family_reference.log" 2>&1 ||
+    { cat "$work/family_reference.log"; echo "the family reference run failed" >&2; exit 1; }
+  "$COURSE_VAE" "${family[@]}" --epochs 23 --output "$work/family" > "$work/family1.log" 2>&1 ||
+    { cat "$work/family1.log"; echo "the family run to epoch 23 failed" >&2; exit 1; }
+  "$COURSE_VAE" "${family[@]}" --epochs 30 --output "$work/family" --resume > "$work/family2.log" 2>&1 ||
+    { cat "$work/family2.log"; echo "the resumed family run failed" >&2; exit 1; }
+  cmp "$work/family_reference/best.npz" "$work/family/best.npz" ||
+    { echo "resumed after the validation peak, the harness replaced best.npz with other weights" >&2; exit 1; }
+  cmp "$work/family_reference/checkpoint.npz" "$work/family/checkpoint.npz" ||
+    { echo "the resumed family run did not stop where the uninterrupted one did" >&2; exit 1; }
+  expect_refusal "$work/family_batch.log" "was made with --batch-size 50, this run has 25" \
+    "$COURSE_VAE" "${family[@]/#50/25}" --epochs 31 --output "$work/family" --resume
+  echo "family harness: resumed after the validation peak, best.npz and the early stop unchanged"
+}
 echo "kill_and_resume: $interrupted kills, final checkpoint bit for bit equal to the uninterrupted run's"

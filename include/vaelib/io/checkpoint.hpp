@@ -10,6 +10,8 @@
 //   optimizer/<kind>/<slot>/<name> <f4|<f8 [shape]   (e.g. optimizer/adam/m/gen/h1/weight)
 //   rng/state                      uint64 [4]   seed, counter (low, high), position
 //   step                           uint64 [1]
+//   run/metadata                   uint8 [n]    optional: text the program keeps with its
+//                                               state (what made the checkpoint), UTF-8
 
 #include <cmath>
 #include <cstdint>
@@ -38,6 +40,9 @@ struct TrainingState {
   optim::Optimizer<T>* optimizer = nullptr;
   Rng* rng = nullptr;
   std::uint64_t* step = nullptr;
+  /// Text saved beside the state (e.g. what program, model and options made it); on load it
+  /// is set to the file's text, or emptied when the file has none (an older checkpoint).
+  std::string* metadata = nullptr;
 };
 
 namespace detail {
@@ -92,6 +97,10 @@ void save_checkpoint(const std::filesystem::path& path, const TrainingState<T>& 
     archive.add("rng/state", detail::u64_array(words));
   }
   if (state.step != nullptr) archive.add("step", detail::u64_array({state.step, 1}));
+  if (state.metadata != nullptr) {
+    const auto* text = reinterpret_cast<const std::uint8_t*>(state.metadata->data());
+    archive.add("run/metadata", make_npy<std::uint8_t>(Shape{state.metadata->size()}, {text, state.metadata->size()}));
+  }
   save_npz(path, archive);
 }
 
@@ -130,6 +139,14 @@ void load_checkpoint_from_bytes(std::span<const std::byte> bytes, const std::str
       throw fail("array '" + name + "' does not name a valid parameter (expected non-empty scope parts joined by '/')");
     }
     require(name, npy_dtype<T>(), existing != nullptr ? &existing->shape : nullptr);
+    {  // save_checkpoint refuses NaN or infinite parameters; so does loading
+      const std::vector<T> values = detail::values_of<T>(array);
+      const std::size_t k = vaelib::detail::first_non_finite(values.data(), values.size());
+      if (k != values.size()) {
+        throw fail("array '" + name + "' holds " + vaelib::detail::describe_non_finite(values[k]) + " at element " +
+                   std::to_string(k) + " (save_checkpoint never writes one); nothing was loaded");
+      }
+    }
     file_parameters.emplace_back(parameter, &array);
     in_file.insert(parameter);
   }
@@ -156,6 +173,11 @@ void load_checkpoint_from_bytes(std::span<const std::byte> bytes, const std::str
     throw fail("array 'rng/state' holds an impossible generator position (expected 0..4)");
   }
   if (state.step != nullptr) require("step", "<u8", &one);
+  const NpyArray* metadata = state.metadata != nullptr ? archive.find("run/metadata") : nullptr;
+  if (metadata != nullptr && (metadata->dtype != "|u1" || metadata->shape.size() != 1)) {
+    throw fail("array 'run/metadata' has dtype " + metadata->dtype + " and shape " + to_string(metadata->shape) +
+               ", expected |u1 text of one dimension");
+  }
 
   // 2. Apply (nothing below can fail on the file's account).
   for (const auto& [parameter, array] : file_parameters) {
@@ -181,6 +203,10 @@ void load_checkpoint_from_bytes(std::span<const std::byte> bytes, const std::str
     state.rng->set_state(RngState{w[0], w[1], w[2], w[3]});
   }
   if (state.step != nullptr) *state.step = detail::values_of<std::uint64_t>(*archive.find("step"))[0];
+  if (state.metadata != nullptr) {
+    state.metadata->assign(metadata != nullptr ? reinterpret_cast<const char*>(metadata->data.data()) : "",
+                           metadata != nullptr ? metadata->data.size() : 0);
+  }
 }
 
 /// Restores `state` from `path`. Every check runs before anything is changed: a truncated,

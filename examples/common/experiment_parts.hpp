@@ -1,0 +1,300 @@
+#pragma once
+// The pieces every VAE example's run is made of, whatever its model: the command-line
+// options they share, resuming from a checkpoint, a metric averaged over chunks of a data
+// set, and the pictures (image grids, test images above their reconstructions, the training
+// curve from metrics.jsonl). examples/vae uses them beside its own model and training loop;
+// VaeExperiment (vae_experiment.hpp) builds the family's whole run from them.
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <span>
+#include <utility>
+#include <string>
+#include <vaelib/io.hpp>
+#include <vaelib/vae.hpp>
+#include <vector>
+
+#include "cli_checks.hpp"
+
+namespace vaelib::examples {
+
+/// The options every VAE example takes.
+struct CommonOptions {
+  std::size_t epochs = 10;
+  std::size_t batch_size = 128;
+  double learning_rate = 1e-3;
+  std::uint64_t seed = 1234;
+  std::string dataset = "mnist";
+  std::string data_folder;
+  std::string output;
+  int threads = 0;
+  bool resume = false;
+  std::size_t train_n = 0;
+  std::size_t test_n = 0;
+  std::size_t ll_particles = 1000;
+  std::size_t ll_test_n = 1000;
+  bool progress = true;
+  bool detect_anomaly = false;
+};
+
+/// Adds the options of CommonOptions to `app` (defaults as set in `o`).
+inline void add_common_options(CLI::App& app, CommonOptions& o) {
+  app.add_option("--epochs", o.epochs, "Training epochs")->capture_default_str()->check(at_least_one_up_to(max_epochs));
+  app.add_option("--batch-size", o.batch_size, "Images per training step")->capture_default_str()->check(at_least_one_up_to(max_width));
+  app.add_option("--lr", o.learning_rate, "Adam learning rate")->capture_default_str()->check(above_zero);
+  app.add_option("--seed", o.seed, "Seed of parameters, sampling, shuffling and binarisation")->capture_default_str()->check(any_whole_number);
+  app.add_option("--dataset", o.dataset, "mnist or fashion-mnist")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"mnist", "fashion-mnist"}));
+  app.add_option("--data", o.data_folder, "Folder with the four IDX files (default: search $VAELIB_DATA, ./data, ../shared/data)");
+  app.add_option("--output", o.output, "Folder for images, metrics and checkpoints")->capture_default_str();
+  app.add_option("--threads", o.threads, "OpenBLAS threads (0: OpenBLAS's default; at most the hardware threads)")
+      ->capture_default_str()
+      ->check(threads_count());
+  app.add_flag("--resume", o.resume, "Continue from the checkpoint, exactly (parameters, Adam, RNG, step)");
+  app.add_option("--train-n", o.train_n, "Use only the first N training images (0: all)")->capture_default_str()->check(zero_or_more_up_to(max_images));
+  app.add_option("--test-n", o.test_n, "Use only the first N test images (0: all)")->capture_default_str()->check(zero_or_more_up_to(max_images));
+  app.add_option("--ll-particles", o.ll_particles, "Particles for the test log-likelihood (0: skip it)")
+      ->capture_default_str()
+      ->check(zero_or_more_up_to(max_ll_particles));
+  app.add_option("--ll-test-n", o.ll_test_n, "Test images for the log-likelihood (0: all)")->capture_default_str()->check(zero_or_more_up_to(max_images));
+  app.add_flag("--detect-anomaly", o.detect_anomaly,
+               "Stop at the first NaN or infinity in a value or gradient, naming the op (slower)");
+  app.add_flag_callback("--no-progress", [&o] { o.progress = false; },
+                        "No progress bar (it is also off when stderr is not a terminal)");
+}
+
+/// Training and test images must have one size (the model's x_dim is the training images'):
+/// refused before anything is trained or written, naming both files and their sizes.
+inline void require_same_image_size(const std::filesystem::path& folder, std::size_t train_rows, std::size_t train_cols,
+                                    std::size_t test_rows, std::size_t test_cols) {
+  if (train_rows == test_rows && train_cols == test_cols) return;
+  auto file = [&](const char* name) {
+    const auto found = data::find_idx_file(folder, name);
+    return (found ? *found : folder / name).string();
+  };
+  throw ArgumentError("the test images are not the size of the training images: " + file("t10k-images-idx3-ubyte") +
+                      " holds " + std::to_string(test_rows) + "x" + std::to_string(test_cols) + " images, " +
+                      file("train-images-idx3-ubyte") + " holds " + std::to_string(train_rows) + "x" +
+                      std::to_string(train_cols));
+}
+
+/// What made a checkpoint, saved in it (TrainingState::metadata, as "key=value" lines):
+/// the program, the batch size, the training-set size, the model's parameters (name and
+/// shape) and, for early stopping, the best validation bound and the epochs since it.
+struct RunRecord {
+  std::string program;
+  std::size_t batch_size = 0, train_size = 0;
+  double best_validation = -std::numeric_limits<double>::infinity();
+  std::size_t since_best = 0;
+  std::string parameters;  // "name [shape]" per line, as in the checkpoint's store
+
+  static std::string signature(const ParameterStore<float>& store) {
+    std::string s;
+    for (const auto& p : store) s += p->name + " " + to_string(p->shape) + ";";
+    return s;
+  }
+  std::string to_text() const {
+    char best[40];
+    std::snprintf(best, sizeof best, "%.17g", best_validation);
+    return "program=" + program + "\nbatch_size=" + std::to_string(batch_size) + "\ntrain_size=" +
+           std::to_string(train_size) + "\nbest_validation=" + best + "\nsince_best=" + std::to_string(since_best) +
+           "\nparameters=" + parameters + "\n";
+  }
+  static RunRecord parse(const std::string& text) {
+    RunRecord r;
+    std::size_t at = 0;
+    while (at < text.size()) {
+      const std::size_t end = std::min(text.find('\n', at), text.size());
+      const std::string line = text.substr(at, end - at);
+      at = end + 1;
+      const std::size_t eq = line.find('=');
+      if (eq == std::string::npos) continue;
+      const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+      if (key == "program") r.program = value;
+      else if (key == "batch_size") r.batch_size = std::stoull(value);
+      else if (key == "train_size") r.train_size = std::stoull(value);
+      else if (key == "best_validation") r.best_validation = std::strtod(value.c_str(), nullptr);
+      else if (key == "since_best") r.since_best = std::stoull(value);
+      else if (key == "parameters") r.parameters = value;
+    }
+    return r;
+  }
+};
+
+/// The parameters named in one signature and not in the other, for messages.
+inline std::string signature_difference(const std::string& model, const std::string& file) {
+  auto entries = [](const std::string& s) {
+    std::vector<std::string> v;
+    for (std::size_t at = 0, end; (end = s.find(';', at)) != std::string::npos; at = end + 1) v.push_back(s.substr(at, end - at));
+    return v;
+  };
+  const auto m = entries(model), f = entries(file);
+  std::string lacks, extra;
+  for (const auto& e : f)
+    if (std::find(m.begin(), m.end(), e) == m.end()) lacks += (lacks.empty() ? "" : ", ") + e;
+  for (const auto& e : m)
+    if (std::find(f.begin(), f.end(), e) == f.end()) extra += (extra.empty() ? "" : ", ") + e;
+  std::string out;
+  if (!lacks.empty()) out += "the checkpoint has parameters the model lacks: " + lacks;
+  if (!extra.empty()) out += std::string(out.empty() ? "" : "; ") + "the model has parameters the checkpoint lacks: " + extra;
+  return out;
+}
+
+/// Saves `state` with `record` (its parameter signature taken from the store) atomically.
+inline void save_run_checkpoint(const std::filesystem::path& file, io::TrainingState<float> state, RunRecord record) {
+  record.parameters = RunRecord::signature(*state.parameters);
+  std::string text = record.to_text();
+  state.metadata = &text;
+  io::save_checkpoint(file, state);
+}
+
+/// Keeps the lines of metrics.jsonl up to epoch `done` (training lines; a summary after them
+/// belongs to a finished run and is written again), rewritten atomically: after a kill
+/// between a metrics line and the checkpoint, the log and the checkpoint agree again.
+inline void truncate_metrics(const std::filesystem::path& file, std::size_t done) {
+  if (!std::filesystem::exists(file)) return;
+  std::ifstream in(file);
+  std::string kept, line;
+  bool changed = false;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const auto record = io::detail::MetricsLineParser(line, file.string() + " line " + std::to_string(number)).parse();
+    const auto epoch = record.number("epoch");
+    if (record.find("summary") == nullptr && epoch && *epoch <= static_cast<double>(done)) {
+      kept += line + "\n";
+    } else {
+      changed = true;
+    }
+  }
+  if (!changed) return;
+  io::write_file_atomically(file, std::as_bytes(std::span<const char>(kept.data(), kept.size())));
+  std::printf("metrics.jsonl: dropped the lines past epoch %zu (the checkpoint's)\n", done);
+}
+
+/// With `resume`, loads the checkpoint into `state` and returns the epoch to continue from;
+/// otherwise 1. `expected` holds the run's program, batch size and training-set size; a
+/// checkpoint made by another program, batch size or training set is refused (nothing
+/// loaded), as is one whose step count is not a whole number of epochs. On success
+/// `expected` gets the checkpoint's early-stopping state and parameter signature, and
+/// metrics.jsonl (`metrics`) keeps only the lines up to the checkpoint's epoch.
+inline std::size_t resume_from_checkpoint(bool resume, const std::filesystem::path& checkpoint,
+                                          const io::TrainingState<float>& state, const std::uint64_t& step,
+                                          std::size_t steps_per_epoch, RunRecord& expected,
+                                          const std::filesystem::path& metrics) {
+  if (!resume) return 1;
+  if (!std::filesystem::exists(checkpoint)) throw io::IoError("--resume: no checkpoint at " + checkpoint.string());
+  {  // read what made it first: nothing is loaded into the run when it differs
+    ParameterStore<float> scratch(0);
+    std::string text;
+    io::TrainingState<float> header;
+    header.parameters = &scratch;
+    header.metadata = &text;
+    io::load_checkpoint(checkpoint, header);
+    const std::string where = "--resume: " + checkpoint.string() + " ";
+    if (text.empty()) {
+      throw ArgumentError(where + "records no program, batch size or training-set size (a checkpoint of an older "
+                          "vaelib); start afresh without --resume");
+    }
+    const RunRecord found = RunRecord::parse(text);
+    if (found.program != expected.program) {
+      const std::string diff = signature_difference("", found.parameters);
+      throw ArgumentError(where + "was made by '" + found.program + "', not '" + expected.program + "' (" +
+                          (diff.empty() ? "no parameters" : diff) + ")");
+    }
+    if (found.batch_size != expected.batch_size) {
+      throw ArgumentError(where + "was made with --batch-size " + std::to_string(found.batch_size) + ", this run has " +
+                          std::to_string(expected.batch_size) + " (resume with the same batch size)");
+    }
+    if (found.train_size != expected.train_size) {
+      throw ArgumentError(where + "was made with " + std::to_string(found.train_size) + " training images, this run has " +
+                          std::to_string(expected.train_size) + " (resume with the same --train-n and --validation-n)");
+    }
+    expected.best_validation = found.best_validation;
+    expected.since_best = found.since_best;
+    expected.parameters = found.parameters;
+  }
+  io::load_checkpoint(checkpoint, state);
+  if (step % steps_per_epoch != 0) {
+    throw ArgumentError("--resume: the checkpoint is at step " + std::to_string(step) + ", not at the end of an epoch of " +
+                        std::to_string(steps_per_epoch) + " steps (was it made with another --batch-size or --train-n?)");
+  }
+  const std::size_t done = step / steps_per_epoch;
+  truncate_metrics(metrics, done);
+  std::printf("Resumed from %s at epoch %zu (step %llu)\n", checkpoint.string().c_str(), done,
+              static_cast<unsigned long long>(step));
+  return done + 1;
+}
+
+/// After the first step of a resumed run has built the model: its parameters must be the
+/// checkpoint's (`recorded`, RunRecord::parameters), or the run stops naming the difference.
+inline void check_resumed_parameters(const ParameterStore<float>& store, const std::string& recorded) {
+  const std::string diff = signature_difference(RunRecord::signature(store), recorded);
+  if (!diff.empty()) throw ArgumentError("--resume: the checkpoint does not fit this model: " + diff);
+}
+
+/// sum over chunks of the first `n_images` of `set` of `chunk_sum(x, n)`, divided by
+/// n_images: x is a chunk of n images [n, pixels] on the cleared tape, and chunk_sum returns
+/// the sum of a per-image metric over it (a lower bound, a log-likelihood).
+template <class ChunkSum>
+double mean_over_chunks(Tape<float>& tape, const data::ImageSet& set, std::size_t n_images, std::size_t chunk,
+                        ChunkSum&& chunk_sum) {
+  n_images = std::min(n_images, set.size());
+  const std::size_t d = set.pixels();
+  double total = 0;
+  for (std::size_t begin = 0; begin < n_images; begin += chunk) {
+    tape.clear();
+    const std::size_t n = std::min(chunk, n_images - begin);
+    total += chunk_sum(tape.external(set.images.data() + begin * d, nullptr, {n, d}), n);
+  }
+  return total / static_cast<double>(n_images);
+}
+
+/// Images [n, rows * cols] (or any shape holding them in order) as a grid_rows x grid_cols grid.
+inline void save_grid(const std::filesystem::path& file, const xt::xarray<float>& images, std::size_t rows,
+                      std::size_t cols, std::size_t grid_rows, std::size_t grid_cols, std::size_t zoom = 2) {
+  io::save_image_grid(file, std::span<const float>(images.data(), images.size()), rows, cols,
+                      {.grid_rows = grid_rows, .grid_cols = grid_cols, .zoom = zoom});
+}
+
+/// Images [n, d] in rows of 10, each row above the reconstructions [n, d] of its images.
+inline void save_reconstruction_grid(const std::filesystem::path& file, const xt::xarray<float>& originals,
+                                     const xt::xarray<float>& reconstructions, std::size_t rows, std::size_t cols) {
+  const std::size_t n = originals.shape()[0], d = rows * cols;
+  std::vector<float> grid;
+  for (std::size_t r = 0; r < n; r += 10) {
+    const std::size_t m = std::min<std::size_t>(10, n - r);
+    for (const xt::xarray<float>* images : {&originals, &reconstructions}) {
+      grid.insert(grid.end(), images->data() + r * d, images->data() + (r + m) * d);
+      grid.resize(grid.size() + (10 - m) * d, 0.5f);  // a short last row, padded grey
+    }
+  }
+  io::save_image_grid(file, grid, rows, cols, {.grid_cols = 10, .zoom = 2});
+}
+
+/// training_curve.png: the train (and, if logged, validation) bound per epoch, read back
+/// from metrics.jsonl so that a resumed run plots every epoch.
+inline void save_training_curve(const std::filesystem::path& output, const std::string& title) {
+  const auto records = io::read_metrics(output / "metrics.jsonl");
+  const auto epochs = io::metrics_column(records, "epoch");
+  std::vector<io::Series> series;
+  for (const auto& [label, key] : {std::pair{"train", "train_lower_bound"}, std::pair{"validation", "validation_lower_bound"}}) {
+    auto values = io::metrics_column(records, key);
+    if (values.empty()) continue;
+    std::vector<double> xs(epochs.begin(), epochs.begin() + static_cast<std::ptrdiff_t>(std::min(values.size(), epochs.size())));
+    values.resize(xs.size());
+    series.push_back({label, std::move(xs), std::move(values)});
+  }
+  if (!series.empty()) {
+    io::plot_lines(output / "training_curve.png", series,
+                   {.title = title, .x_label = "epoch", .y_label = "lower bound (nats per image)"});
+  }
+}
+
+}  // namespace vaelib::examples
