@@ -56,6 +56,9 @@ inline Datasets load_datasets(const ExperimentOptions& o, bool grey) {
   const auto folder = dataset_folder(o.dataset, o.data_folder);
   Datasets d;
   data::ImageSet train = data::head(data::load_mnist(folder, data::Split::train), o.train_n);
+  const data::ImageSet test = data::head(data::load_mnist(folder, data::Split::test), o.test_n);
+  require_same_image_size(folder, train.rows, train.cols, test.rows, test.cols);
+  if (test.size() == 0) throw ArgumentError("no test images (" + folder.string() + " has an empty test set)");
   if (o.validation_n > 0) {
     auto [fit, validation] = data::split_train_validation(train, o.validation_n);
     d.train = std::move(fit);
@@ -63,9 +66,6 @@ inline Datasets load_datasets(const ExperimentOptions& o, bool grey) {
   } else {
     d.train = std::move(train);
   }
-  const data::ImageSet test = data::head(data::load_mnist(folder, data::Split::test), o.test_n);
-  require_same_image_size(folder, d.train.rows, d.train.cols, test.rows, test.cols);
-  if (test.size() == 0) throw ArgumentError("no test images (" + folder.string() + " has an empty test set)");
   d.test = grey ? test : data::binarize_static(test, o.seed + 1);
   std::printf("%s: %zu training, %zu validation, %zu test images (%s)\n", o.dataset.c_str(), d.train.size(),
               d.validation.size(), d.test.size(), grey ? "grey levels" : "binarised");

@@ -65,7 +65,7 @@ echo "uninterrupted run: ${reference_seconds} s"
 
 run=$work/interrupted
 interrupted=0 resumed_kills=0 round=0
-# Each delay is drawn within the first third of the uninterrupted run's time (the first half
+# Each delay is drawn within the first third of the uninterrupted run's time (the first 70%
 # while no checkpoint exists yet, so that a kill can land after the first one is written), so
 # most kills land before the run can finish. A run that does finish first is started over,
 # so that every one of the kills interrupts a run. Rounds go on until at least one kill has
@@ -78,7 +78,7 @@ while ((interrupted < kills || resumed_kills == 0)); do
   fi
   resume=()
   [[ -e $run/checkpoint.npz ]] && resume=(--resume)
-  share=$( ((${#resume[@]})) && echo 3000 || echo 2000)
+  share=$( ((${#resume[@]})) && echo 3000 || echo 1400)
   delay=$(awk -v r=$((RANDOM % 1000)) -v t="$reference_seconds" -v s="$share" 'BEGIN { printf "%.3f", 0.1 + r * t / s }')
   "$program" "${args[@]}" --output "$run" "${resume[@]}" > "$work/round$round.log" 2>&1 &
   pid=$!
@@ -127,6 +127,9 @@ fi
 epochs_logged=$(grep -o '"epoch": [0-9]*' "$run/metrics.jsonl" | awk '{printf "%s ", $2}')
 [[ $epochs_logged == "1 2 3 4 5 6 7 8 " ]] ||
   { echo "metrics.jsonl after the kills lists the epochs '$epochs_logged', not 1..8 once each" >&2; exit 1; }
+# --ll-particles 0: the skipped log-likelihood is logged as null, not as a made-up 0.
+grep -q '"test_log_likelihood": null' "$run/metrics.jsonl" ||
+  { grep summary "$run/metrics.jsonl"; echo "the skipped test log-likelihood is not written as null" >&2; exit 1; }
 # No temporary file of a killed save is left (each save removes those of dead processes).
 if stray=$(ls -A "$run" | grep '\.tmp-'); then
   echo "temporary files left after the last save: $stray" >&2
