@@ -23,6 +23,7 @@
 
 #include "dataset_folder.hpp"
 #include "experiment_parts.hpp"
+#include "interruption.hpp"
 #include "progress_bar.hpp"
 
 namespace vaelib::examples {
@@ -139,6 +140,7 @@ class VaeExperiment {
     const std::size_t d = m_data.train.pixels();
     std::vector<float> batch(m_o.batch_size * d), binary(m_o.batch_size * d);
     std::size_t epoch = first_epoch;
+    const InterruptionGuard interruption;  // SIGINT/SIGTERM: finish the step, exit 130/143
     for (; epoch <= m_o.epochs && !m_epochs_done_stop; ++epoch) {
       const auto start = std::chrono::steady_clock::now();
       sampler.shuffle(m_rng);
@@ -154,6 +156,7 @@ class VaeExperiment {
           check_resumed_parameters(m_params, resumed_parameters);
         }
         bar.update(t + 1, sum / static_cast<double>(t + 1));
+        stop_if_interrupted(checkpoint, epoch - 1);
       }
       bar.finish();
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -179,6 +182,7 @@ class VaeExperiment {
       std::fflush(stdout);
       metrics.write(fields);
       save_run_checkpoint(checkpoint, state, record);
+      stop_if_interrupted(checkpoint, epoch);
       if (stop) {
         std::printf("Early stop: no better validation bound for %zu epochs\n", m_o.patience);
         break;

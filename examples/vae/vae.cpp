@@ -15,6 +15,7 @@
 
 #include "../common/dataset_folder.hpp"
 #include "../common/experiment_parts.hpp"
+#include "../common/interruption.hpp"
 #include "../common/progress_bar.hpp"
 
 namespace {
@@ -96,6 +97,7 @@ int run(const Options& o) {
 
   // ---- training: the tutorial's loop -------------------------------------------------------
   std::vector<float> batch(o.batch_size * x_dim), binary(o.batch_size * x_dim);
+  const examples::InterruptionGuard interruption;  // SIGINT/SIGTERM: finish the step, exit 130/143
   for (std::size_t epoch = first_epoch; epoch <= o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     sampler.shuffle(rng);
@@ -116,6 +118,7 @@ int run(const Options& o) {
         examples::check_resumed_parameters(params, resumed_parameters);
       }
       bar.update(t + 1, sum_lb / static_cast<double>(t + 1));
+      examples::stop_if_interrupted(checkpoint, epoch - 1);
     }
     bar.finish();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -124,6 +127,7 @@ int run(const Options& o) {
     std::fflush(stdout);
     metrics.write({{"epoch", static_cast<double>(epoch)}, {"seconds", seconds}, {"train_lower_bound", epoch_lb}});
     examples::save_run_checkpoint(checkpoint, state, record);
+    examples::stop_if_interrupted(checkpoint, epoch);
     if (o.save_freq > 0 && epoch % o.save_freq == 0) {
       const auto guard = tape.no_grad();
       const auto generated = model.observe({}, 100, 1);  // z ~ p(z), x ~ p(x | z): nothing observed
