@@ -5,7 +5,12 @@
 // curve from metrics.jsonl). examples/vae uses them beside its own model and training loop;
 // VaeExperiment (vae_experiment.hpp) builds the family's whole run from them.
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -83,6 +88,19 @@ inline void require_same_image_size(const std::filesystem::path& folder, std::si
                       " holds " + std::to_string(test_rows) + "x" + std::to_string(test_cols) + " images, " +
                       file("train-images-idx3-ubyte") + " holds " + std::to_string(train_rows) + "x" +
                       std::to_string(train_cols));
+}
+
+/// Checks up front (not after a whole epoch) that `file` can be written: its folder exists and
+/// takes a new file. Throws ArgumentError naming `what` (e.g. "--checkpoint"), the file and why.
+inline void require_writable(const std::string& what, const std::filesystem::path& file) {
+  const std::filesystem::path folder = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  const std::filesystem::path probe = folder / ("." + file.filename().string() + ".write-test-" + std::to_string(::getpid()));
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw ArgumentError(what + ": cannot write " + file.string() + " (" + std::strerror(errno) + " in " + folder.string() + ")");
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 /// What made a checkpoint, saved in it (TrainingState::metadata, as "key=value" lines):

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -120,6 +121,7 @@ class VaeExperiment {
   void train() {
     namespace fs = std::filesystem;
     const fs::path checkpoint = output() / "checkpoint.npz", best = output() / "best.npz";
+    require_writable("--output", checkpoint);
     data::BatchSampler sampler(m_data.train.size(), m_o.batch_size);
     const std::size_t steps_per_epoch = sampler.batches();
     const io::TrainingState<float> state{&m_params, &m_adam, &m_rng, &m_step};
@@ -161,6 +163,11 @@ class VaeExperiment {
       bar.finish();
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const double train_bound = sum / static_cast<double>(steps_per_epoch);
+      if (!std::isfinite(train_bound)) {
+        throw NumericalError("the training bound of epoch " + std::to_string(epoch) + " is " + std::to_string(train_bound) +
+                             ": training diverged; the checkpoint keeps the last finished epoch (try a smaller --lr, "
+                             "or --detect-anomaly to find the op)");
+      }
       std::vector<io::MetricsLog::Field> fields{{"epoch", static_cast<double>(epoch)},
                                                 {"seconds", seconds},
                                                 {"train_lower_bound", train_bound}};

@@ -171,6 +171,10 @@ expect_refusal() {  # <log> <what the message must say> <command...>
   echo "refused as expected: $(grep -F -- "$message" "$log" | head -1 | cut -c1-160)"
 }
 cp "$run/checkpoint.npz" "$work/before_refusals.npz"
+# An unwritable --checkpoint is found before training, not after a whole epoch.
+expect_refusal "$work/unwritable.log" "--checkpoint: cannot write $work/no_such_folder/ck.npz (No such file or directory" \
+  "$program" "${args[@]}" --output "$work/unwritable" --checkpoint "$work/no_such_folder/ck.npz"
+if grep -q '^Epoch' "$work/unwritable.log"; then echo "the unwritable --checkpoint was found only after training" >&2; exit 1; fi
 expect_refusal "$work/batch_size.log" "was made with --batch-size 50, this run has 100" \
   "$program" "${args[@]/#50/100}" --output "$run" --resume
 # Another program's checkpoint: the family harness refuses the VAE example's, naming both.

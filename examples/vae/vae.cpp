@@ -63,6 +63,8 @@ int run(const Options& o) {
   const fs::path out = o.output;
   fs::create_directories(out);
   const fs::path checkpoint = o.checkpoint.empty() ? out / "checkpoint.npz" : fs::path(o.checkpoint);
+  examples::require_writable("--checkpoint", checkpoint);
+  examples::require_writable("--output", out / "metrics.jsonl");
   // The training set stays bytes (each batch gathered, then binarised dynamically); the test
   // set is binarised once with a fixed seed.
   const auto folder = examples::dataset_folder(o.dataset, o.data_folder);
