@@ -40,7 +40,8 @@ if(NOT last_output MATCHES "Resumed from .* at epoch 2")
   message(FATAL_ERROR "the resumed run did not start after epoch 2")
 endif()
 
-# metrics.jsonl: epochs 1 and 2, then the first summary, epoch 3 and the second summary
+# metrics.jsonl: epochs 1, 2 and 3, then the summary (the resume dropped the first run's summary,
+# which followed its epoch 2)
 file(STRINGS ${WORK_DIR}/metrics.jsonl lines)
 set(train_lb "")
 set(test_lb "")
