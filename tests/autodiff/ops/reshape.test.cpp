@@ -65,3 +65,18 @@ TEST_CASE("reshape: errors", "[ops]") {
   REQUIRE_THROWS_AS(reshape(x, {6}), TapeError);
   REQUIRE_THROWS_WITH(reshape(x, {6}), Contains("stale"));
 }
+
+TEST_CASE("reshape: sizes whose product overflows size_t are refused (issue 20)", "[ops]") {
+  Tape<double> tape;
+  const auto x = tape.variable(random_array({4}));
+  // (2^62 + 1) * 4 wraps to 4: once accepted, and a later slice read far past the 4 elements
+  const auto big = static_cast<std::ptrdiff_t>((std::size_t{1} << 62) + 1);
+  REQUIRE_THROWS_AS(reshape(x, std::vector<std::ptrdiff_t>{big, 4}), ShapeError);
+  REQUIRE_THROWS_WITH(reshape(x, std::vector<std::ptrdiff_t>{big, 4}),
+                      Contains("reshape: shape [4611686018427387905, 4] has more elements than fit in size_t"));
+  // the same through the -1 inference: the known sizes alone overflow
+  REQUIRE_THROWS_WITH(reshape(x, std::vector<std::ptrdiff_t>{big, -1, 4}), Contains("more elements than fit in size_t"));
+  // a zero among huge sizes is an empty shape, not an overflow
+  const auto e = tape.variable(xt::xarray<double>::from_shape({0}));
+  CHECK(reshape(e, std::vector<std::ptrdiff_t>{big, 0, big}).shape() == Shape{std::size_t(big), 0, std::size_t(big)});
+}

@@ -1,5 +1,7 @@
 #include "support/gradients.hpp"
 
+#include <limits>
+
 using namespace vaelib;
 using namespace vaelib::testing;
 using Catch::Matchers::Contains;
@@ -74,4 +76,15 @@ TEST_CASE("slice: out-of-range bounds, a bad step and a bad axis throw ArgumentE
   tape.clear();
   REQUIRE_THROWS_AS(slice(x, 0, 0, 1), TapeError);
   REQUIRE_THROWS_WITH(slice(x, 0, 0, 1), Contains("stale"));
+}
+
+TEST_CASE("slice: huge steps and bounds neither overflow nor read out of bounds (issue 20)", "[ops]") {
+  Tape<double> tape;
+  const auto x = tape.variable(xt::xarray<double>{1, 2, 3, 4, 5});
+  const auto huge = std::numeric_limits<std::ptrdiff_t>::max();
+  // (stop - start + step - 1) once overflowed for a huge step
+  require_close(slice(x, 0, 1, 5, huge).value(), xt::xarray<double>{2});
+  CHECK(slice(x, 0, 5, 5, huge).shape() == Shape{0});
+  REQUIRE_THROWS_AS(slice(x, 0, 0, huge), ArgumentError);
+  REQUIRE_THROWS_AS(slice(x, 0, std::numeric_limits<std::ptrdiff_t>::min(), 2), ArgumentError);
 }

@@ -31,9 +31,10 @@ Shape resolve_reshape(const Shape& from, const Dims& dims) {
       throw ShapeError("reshape: negative size " + std::to_string(d) + " in the new shape");
     } else {
       out.push_back(static_cast<std::size_t>(d));
-      known *= static_cast<std::size_t>(d);
     }
   }
+  // the -1 entry counts as 1 here; a product past size_t once wrapped round to a size that matched
+  known = checked_shape_size("reshape", out);
   const std::size_t total = shape_size(from);
   if (infer >= 0) {
     if (known == 0 || total % known != 0) {

@@ -2,6 +2,7 @@
 // slice: the elements start, start + step, ... (< stop) along one axis.
 
 #include <cstddef>
+#include <limits>
 #include <string>
 
 #include "vaelib/autodiff/detail/axis_view.hpp"
@@ -17,6 +18,9 @@ Var<T> slice(const Var<T>& x, std::ptrdiff_t axis, std::ptrdiff_t start, std::pt
   Tape<T>& tape = x.tape();
   tape.check_handle("slice", x);
   const std::size_t ax = normalize_axis("slice", axis, x.rank());
+  if (x.shape()[ax] > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max())) {
+    throw ShapeError("slice: axis " + std::to_string(ax) + " of shape " + to_string(x.shape()) + " is too long to index");
+  }
   const auto n = static_cast<std::ptrdiff_t>(x.shape()[ax]);
   const std::ptrdiff_t b = start < 0 ? start + n : start;
   const std::ptrdiff_t e = stop < 0 ? stop + n : stop;
@@ -27,7 +31,8 @@ Var<T> slice(const Var<T>& x, std::ptrdiff_t axis, std::ptrdiff_t start, std::pt
                         "and step >= 1)");
   }
   Shape out_shape = x.shape();
-  out_shape[ax] = static_cast<std::size_t>((e - b + step - 1) / step);
+  // (e - b + step - 1) / step would overflow for a huge step
+  out_shape[ax] = e == b ? 0 : static_cast<std::size_t>((e - b - 1) / step + 1);
   const auto first = static_cast<std::size_t>(b);
   const auto stride = static_cast<std::size_t>(step);
   const Var<T> y = tape.make_node("slice", out_shape, {x});
