@@ -56,3 +56,17 @@ TEST_CASE("plot_histogram: counts in equal bins", "[io]") {
   CHECK(io::load_png(folder / "h.png").height == 560);
   CHECK_THROWS_WITH(io::plot_histogram(folder / "x.png", v, 0, 0.0, 1.0), Contains("need values, at least one bin"));
 }
+
+TEST_CASE("plot_histogram: a NaN value or bound is refused, infinities go to the end bins (issue 20)", "[io]") {
+  const auto folder = scratch_folder("histogram_nan");
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  // a NaN once indexed the counts at static_cast<size_t>(NaN) and corrupted the heap
+  CHECK_THROWS_AS(io::plot_histogram(folder / "n.png", {0.5, nan}, 4, 0.0, 1.0), ArgumentError);
+  CHECK_THROWS_WITH(io::plot_histogram(folder / "n.png", {0.5, nan}, 4, 0.0, 1.0),
+                    "plot_histogram: value 1 of 2 is NaN (a histogram has no bin for it)");
+  CHECK_FALSE(std::filesystem::exists(folder / "n.png"));
+  CHECK_THROWS_WITH(io::plot_histogram(folder / "b.png", {0.5}, 4, -inf, 1.0), Contains("finite low < high"));
+  CHECK_THROWS_WITH(io::plot_histogram(folder / "b.png", {0.5}, 4, 0.0, nan), Contains("finite low < high"));
+  io::plot_histogram(folder / "i.png", {-inf, 0.5, inf}, 4, 0.0, 1.0);
+  CHECK(std::filesystem::exists(folder / "i.png"));
+}

@@ -137,13 +137,20 @@ inline void plot_scatter(const std::filesystem::path& path, const std::vector<do
 }
 
 /// A histogram of `values` in `bins` equal bins over [low, high] (values outside are
-/// counted in the end bins).
+/// counted in the end bins, infinities included). A NaN value has no bin: it is refused with
+/// an ArgumentError naming its index (it once indexed far outside the counts).
 inline void plot_histogram(const std::filesystem::path& path, const std::vector<double>& values, std::size_t bins,
                            double low, double high, const PlotOptions& options = {}) {
-  if (values.empty() || bins == 0 || !(high > low)) {
-    throw ArgumentError("plot_histogram: need values, at least one bin and low < high (got " +
+  if (values.empty() || bins == 0 || !(high > low) || !std::isfinite(low) || !std::isfinite(high)) {
+    throw ArgumentError("plot_histogram: need values, at least one bin and finite low < high (got " +
                         std::to_string(values.size()) + " values, " + std::to_string(bins) + " bins, [" +
                         std::to_string(low) + ", " + std::to_string(high) + "])");
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (std::isnan(values[i])) {
+      throw ArgumentError("plot_histogram: value " + std::to_string(i) + " of " + std::to_string(values.size()) +
+                          " is NaN (a histogram has no bin for it)");
+    }
   }
   std::vector<std::size_t> counts(bins, 0);
   const double width = (high - low) / static_cast<double>(bins);
