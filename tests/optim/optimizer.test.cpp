@@ -458,3 +458,46 @@ TEST_CASE("optimizer: minimize with a cost the tape refuses changes nothing", "[
   CHECK(adam.steps() == 1);
   CHECK(w.value[0] == Approx(1.0 - 1e-3));  // Adam's first step moves each weight by lr
 }
+
+TEST_CASE("optimizer: infinite or NaN hyperparameters and schedules are refused (issue 20)", "[optimizer]") {
+  ParameterStore<float> store;
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+  optim::AdamOptions adam;
+  adam.learning_rate = inf;  // once accepted: the first step made every parameter NaN
+  REQUIRE_THROWS_AS(optim::Adam<float>(store, adam), ArgumentError);
+  REQUIRE_THROWS_WITH(optim::Adam<float>(store, adam), "optimizer: learning_rate must be finite, got inf");
+  adam.learning_rate = 1e-3;
+  adam.weight_decay = inf;
+  REQUIRE_THROWS_WITH(optim::Adam<float>(store, adam), "optimizer: weight_decay must be finite, got inf");
+  adam.decoupled_weight_decay = true;
+  REQUIRE_THROWS_WITH(optim::Adam<float>(store, adam), "optimizer: weight_decay must be finite, got inf");
+  adam.weight_decay = 0;
+  adam.clip_norm = inf;
+  REQUIRE_THROWS_WITH(optim::Adam<float>(store, adam), "optimizer: clip_norm must be finite, got inf");
+  adam.clip_norm = 0;
+  for (double eps : {inf, nan, -1.0}) {
+    adam.epsilon = eps;
+    REQUIRE_THROWS_WITH(optim::Adam<float>(store, adam), Catch::Matchers::Contains("Adam: epsilon must be finite and >= 0"));
+  }
+  optim::AdamaxOptions adamax;
+  adamax.learning_rate = inf;
+  REQUIRE_THROWS_WITH(optim::Adamax<float>(store, adamax), "optimizer: learning_rate must be finite, got inf");
+  adamax.learning_rate = 2e-3;
+  adamax.epsilon = nan;
+  REQUIRE_THROWS_WITH(optim::Adamax<float>(store, adamax), Catch::Matchers::Contains("Adamax: epsilon must be finite and >= 0"));
+  optim::SgdOptions sgd;
+  sgd.learning_rate = inf;
+  REQUIRE_THROWS_WITH(optim::SGD<float>(store, sgd), "optimizer: learning_rate must be finite, got inf");
+
+  // a schedule that gives an infinite rate is refused at that step, before anything changes
+  Parameter<float>& p = store.get_or_create("p", Shape{2}, {});
+  p.grad[0] = 1.0f;
+  optim::SgdOptions scheduled;
+  scheduled.schedule = [](std::uint64_t step) { return step == 0 ? 0.1 : std::numeric_limits<double>::infinity(); };
+  optim::SGD<float> opt(store, scheduled);
+  opt.step();
+  const float after_first = p.value[0];
+  REQUIRE_THROWS_AS(opt.step(), ArgumentError);
+  REQUIRE_THROWS_WITH(opt.step(), "optimizer: the schedule gave the learning rate inf at step 1 (expected a finite number >= 0)");
+  CHECK(p.value[0] == after_first);
+}

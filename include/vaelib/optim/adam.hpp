@@ -32,8 +32,12 @@ class Adam final : public Optimizer<T> {
     if (!(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1)) {
       throw ArgumentError("Adam: beta1 and beta2 must be in [0, 1)");
     }
+    if (!(options.epsilon >= 0) || !std::isfinite(options.epsilon)) {
+      throw ArgumentError("Adam: epsilon must be finite and >= 0, got " + std::to_string(options.epsilon));
+    }
     // The base checks the L2 decay it is given; AdamW's decoupled decay bypasses it (0 there).
     if (!(options.weight_decay >= 0)) throw ArgumentError("optimizer: weight_decay must be >= 0");
+    require_finite("optimizer", "weight_decay", options.weight_decay);
   }
   std::string_view name() const override { return "adam"; }
 

@@ -31,6 +31,9 @@ class Adamax final : public Optimizer<T> {
     if (!(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1)) {
       throw ArgumentError("Adamax: beta1 and beta2 must be in [0, 1)");
     }
+    if (!(options.epsilon >= 0) || !std::isfinite(options.epsilon)) {
+      throw ArgumentError("Adamax: epsilon must be finite and >= 0, got " + std::to_string(options.epsilon));
+    }
   }
   std::string_view name() const override { return "adamax"; }
 

@@ -38,6 +38,13 @@ struct UpdateContext {
   std::uint64_t step;  // 1 for the first update (bias corrections)
 };
 
+/// Refuses an infinite or NaN hyperparameter: "optimizer: learning_rate must be finite, got inf".
+inline void require_finite(const char* who, const char* name, double value) {
+  if (!std::isfinite(value)) {
+    throw ArgumentError(std::string(who) + ": " + name + " must be finite, got " + std::to_string(value));
+  }
+}
+
 template <class T>
 class Optimizer {
  public:
@@ -46,6 +53,9 @@ class Optimizer {
     if (!(m_common.learning_rate >= 0)) throw ArgumentError("optimizer: learning_rate must be >= 0");
     if (!(m_common.weight_decay >= 0)) throw ArgumentError("optimizer: weight_decay must be >= 0");
     if (!(m_common.clip_norm >= 0)) throw ArgumentError("optimizer: clip_norm must be >= 0 (0 turns clipping off)");
+    require_finite("optimizer", "learning_rate", m_common.learning_rate);
+    require_finite("optimizer", "weight_decay", m_common.weight_decay);
+    require_finite("optimizer", "clip_norm", m_common.clip_norm);
   }
   virtual ~Optimizer() = default;
   Optimizer(const Optimizer&) = delete;
@@ -172,6 +182,10 @@ class Optimizer {
   /// Counts the step and computes what its updates share.
   UpdateContext<T> begin_update(double gradient_scale) {
     const double lr = learning_rate();
+    if (!(lr >= 0) || !std::isfinite(lr)) {  // a schedule's value, checked before anything changes
+      throw ArgumentError("optimizer: the schedule gave the learning rate " + std::to_string(lr) + " at step " +
+                          std::to_string(m_steps) + " (expected a finite number >= 0)");
+    }
     ++m_steps;
     const UpdateContext<T> ctx{static_cast<T>(lr), static_cast<T>(gradient_scale), static_cast<T>(m_common.weight_decay),
                                m_steps};
