@@ -242,3 +242,24 @@ TEST_CASE("checkpoint: NaN or infinite parameters are refused and the last good 
   CHECK(read_bytes(folder / "ck.npz") == good);
   CHECK(std::distance(std::filesystem::directory_iterator(folder), std::filesystem::directory_iterator()) == 1);
 }
+
+TEST_CASE("checkpoint: a file holding NaN or infinite parameters is refused on loading too (issue 20)", "[io][checkpoint]") {
+  const std::uint64_t version = 1;
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    NpzArchive archive;  // made by hand: save_checkpoint would refuse to write it
+    archive.add("vaelib/format", make_npy<std::uint64_t>(Shape{1}, std::span<const std::uint64_t>(&version, 1)));
+    const std::vector<float> good{1.0f, 2.0f, 3.0f}, values{1.0f, 2.0f, bad};
+    archive.add("param/enc/a", make_npy<float>(Shape{3}, good));
+    archive.add("param/enc/w", make_npy<float>(Shape{3}, values));
+    const std::vector<std::byte> bytes = encode_npz(archive);
+    ParameterStore<float> store;
+    Parameter<float>& a = store.get_or_create("enc/a", Shape{3}, {});
+    a.value[0] = 7.0f;
+    REQUIRE_THROWS_AS(load_checkpoint_from_bytes(bytes, "nan.npz", TrainingState<float>{&store}), FormatError);
+    REQUIRE_THROWS_WITH(load_checkpoint_from_bytes(bytes, "nan.npz", TrainingState<float>{&store}),
+                        std::string("load_checkpoint nan.npz: array 'param/enc/w' holds ") + (std::isnan(bad) ? "NaN" : "+inf") +
+                            " at element 2 (save_checkpoint never writes one); nothing was loaded");
+    CHECK(store.size() == 1);  // nothing created
+    CHECK(a.value[0] == 7.0f);  // nothing loaded
+  }
+}
