@@ -17,13 +17,13 @@ int main(int argc, char** argv) {
   std::string objective = "reinforce";
   CLI::App app{"VAE with Bernoulli latents (seed 004, section 5.2), trained with reinforce() and baselines, or VIMCO."};
   vaelib::examples::add_experiment_options(app, o);
-  app.add_option("--latent", z_dim, "Binary latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one);
+  app.add_option("--latent", z_dim, "Binary latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
   app.add_option("--objective", objective, "reinforce (ELBO, moving-average and learned baselines) or vimco (IW bound)")
       ->capture_default_str()
       ->check(CLI::IsMember({"reinforce", "vimco"}));
   app.add_option("--particles", o.particles, "Particles per image (VIMCO needs at least 2)")
       ->capture_default_str()
-      ->check(vaelib::examples::at_least_one);
+      ->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_particles));
   CLI11_PARSE(app, argc, argv);
   try {
     // VIMCO's default is 10 particles; an explicit --particles 1 is refused, not replaced

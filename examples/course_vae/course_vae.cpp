@@ -22,8 +22,8 @@ int main(int argc, char** argv) {
   vaelib::examples::add_experiment_options(app, o);
   app.add_option("--latent", z_dim, "Latent dimensions k (the assignment compares 3 and 20)")
       ->capture_default_str()
-      ->check(vaelib::examples::at_least_one);
-  app.add_option("--hidden", hidden, "Units of the tanh hidden layer")->capture_default_str()->check(vaelib::examples::at_least_one);
+      ->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
+  app.add_option("--hidden", hidden, "Units of the tanh hidden layer")->capture_default_str()->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
   CLI11_PARSE(app, argc, argv);
   try {
     vaelib::examples::VaeExperiment run(

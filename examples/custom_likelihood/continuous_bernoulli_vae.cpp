@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   CLI::App app{"A VAE whose likelihood, the continuous Bernoulli on grey-level pixels, is written in user code and "
                "plugged into models::VAE through the Distribution interface."};
   vaelib::examples::add_experiment_options(app, o);
-  app.add_option("--latent", z_dim, "Latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one);
+  app.add_option("--latent", z_dim, "Latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
   CLI11_PARSE(app, argc, argv);
   try {
     check_normalised();

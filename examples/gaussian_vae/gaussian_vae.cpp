@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
   float min_logstd = -4.0f;
   CLI::App app{"VAE with a Gaussian likelihood (mean and log-std heads) on grey-level MNIST (seed 000, section 4.2)."};
   vaelib::examples::add_experiment_options(app, o);
-  app.add_option("--latent", z_dim, "Latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one);
-  app.add_option("--min-logstd", min_logstd, "Lower clamp of the pixels' log-std")->capture_default_str();
+  app.add_option("--latent", z_dim, "Latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
+  app.add_option("--min-logstd", min_logstd, "Lower clamp of the pixels' log-std")->capture_default_str()->check(vaelib::examples::finite_number);
   CLI11_PARSE(app, argc, argv);
   try {
     vaelib::examples::VaeExperiment run(o, {.x_dim = 784, .z_dim = z_dim},

@@ -17,11 +17,11 @@ int main(int argc, char** argv) {
   vaelib::examples::add_experiment_options(app, o);
   app.add_option("--particles", o.particles, "k, the particles per image in the bound")
       ->capture_default_str()
-      ->check(vaelib::examples::at_least_one);
+      ->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_particles));
   app.add_option("--estimator", estimator, "sgvb (IWAE) or dreg (doubly reparameterised)")
       ->capture_default_str()
       ->check(CLI::IsMember({"sgvb", "dreg"}));
-  app.add_option("--latent", z_dim, "Latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one);
+  app.add_option("--latent", z_dim, "Latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
   CLI11_PARSE(app, argc, argv);
   try {
     vaelib::examples::VaeExperiment run(

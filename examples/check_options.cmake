@@ -1,0 +1,81 @@
+# ctest: every numeric option of an example refuses negative, out-of-range and malformed
+# values before any work, with a message naming the option, the accepted range and the value
+# (issue 20: --ll-particles -1 once meant 2^64 - 1 particles and hung). Values are passed as
+# --option=value, so that -inf is not read as short flags.
+#   cmake -DPROGRAM=... -DNAME=<example> -P check_options.cmake
+# The table below lists each example's numeric options; the bounds are those documented in
+# examples/common/cli_checks.hpp.
+
+# option:low:high for whole-number options
+set(common_counts
+  --epochs:1:1000000 --batch-size:1:1000000 --seed:0:18446744073709551615
+  --train-n:0:100000000 --test-n:0:100000000 --ll-particles:0:1000000 --ll-test-n:0:100000000)
+set(family_counts ${common_counts} --validation-n:0:100000000 --patience:0:1000000)
+set(counts_vae ${common_counts} --latent:1:1000000 --hidden:1:1000000 --save-freq:0:1000000)
+set(counts_gaussian_vae ${family_counts} --latent:1:1000000)
+set(counts_continuous_bernoulli_vae ${family_counts} --latent:1:1000000)
+set(counts_course_vae ${family_counts} --latent:1:1000000 --hidden:1:1000000)
+set(counts_iwae ${family_counts} --particles:1:10000 --latent:1:1000000)
+set(counts_bernoulli_latent_vae ${family_counts} --latent:1:1000000 --particles:1:10000)
+set(counts_autoencoder_gmm ${family_counts} --components:1:1000000 --em-iterations:1:1000000 --vae-epochs:0:1000000)
+# options taking a number above 0, and options taking any finite number
+set(positive_numbers --lr)
+set(finite_numbers_gaussian_vae --min-logstd)
+if(NOT DEFINED counts_${NAME})
+  message(FATAL_ERROR "check_options.cmake: no option table for '${NAME}'")
+endif()
+
+# Runs PROGRAM with ARGN; it must fail (not by a signal) with output matching `expected`.
+set(checked 0)
+function(expect_refusal expected)
+  execute_process(COMMAND ${PROGRAM} ${ARGN} --no-progress RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err
+    TIMEOUT 20)
+  if(NOT rc MATCHES "^[0-9]+$")
+    message(FATAL_ERROR "${NAME} ${ARGN}: crashed or hung (${rc}):\n${out}${err}")
+  endif()
+  if(rc EQUAL 0)
+    message(FATAL_ERROR "${NAME} ${ARGN}: accepted, expected a refusal matching '${expected}':\n${out}${err}")
+  endif()
+  if(NOT "${out}${err}" MATCHES "${expected}")
+    message(FATAL_ERROR "${NAME} ${ARGN}: expected a message matching '${expected}', got:\n${out}${err}")
+  endif()
+  math(EXPR n "${checked} + 1")
+  set(checked ${n} PARENT_SCOPE)
+endfunction()
+
+foreach(entry IN LISTS counts_${NAME})
+  string(REPLACE ":" ";" entry "${entry}")
+  list(GET entry 0 option)
+  list(GET entry 1 low)
+  list(GET entry 2 high)
+  set(bad -1 -5 1.5 abc 99999999999999999999 18446744073709551616)
+  if(low GREATER 0)
+    list(APPEND bad 0)
+  endif()
+  if(NOT high STREQUAL "18446744073709551615")
+    # high + 1, and 2^64 - 1 (what -1 became in a size_t)
+    math(EXPR above "${high} + 1")
+    list(APPEND bad ${above} 18446744073709551615)
+  endif()
+  foreach(value IN LISTS bad)
+    expect_refusal("${option}: expected a whole number of at least ${low} and at most ${high}, got '${value}'"
+      ${option}=${value})
+  endforeach()
+endforeach()
+
+# --threads: 0 to the machine's hardware threads
+foreach(value -1 1000000 abc 2.5)
+  expect_refusal("--threads: expected a whole number of at least 0 and at most [0-9]+, got '${value}'" --threads=${value})
+endforeach()
+
+foreach(option IN LISTS positive_numbers)
+  foreach(value -1 0 inf nan abc 1e999)
+    expect_refusal("${option}: expected a number above 0, got '${value}'" ${option}=${value})
+  endforeach()
+endforeach()
+foreach(option IN LISTS finite_numbers_${NAME})
+  foreach(value inf -inf nan abc 1e999)
+    expect_refusal("${option}: expected a finite number, got '${value}'" ${option}=${value})
+  endforeach()
+endforeach()
+message(STATUS "${NAME}: ${checked} bad values refused, each naming its option and value")
