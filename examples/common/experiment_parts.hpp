@@ -2,7 +2,7 @@
 // The pieces every VAE example's run is made of, whatever its model: the command-line
 // options they share, resuming from a checkpoint, a metric averaged over chunks of a data
 // set, and the pictures (image grids, test images above their reconstructions, the training
-// curve from metrics.jsonl). examples/vae uses them beside its own model and training loop;
+// curve from metrics.jsonl: figures.hpp). examples/vae uses them beside its own model and training loop;
 // VaeExperiment (vae_experiment.hpp) builds the family's whole run from them.
 
 #include <fcntl.h>
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "cli_checks.hpp"
+#include "figures.hpp"
 
 namespace vaelib::examples {
 
@@ -88,6 +89,16 @@ inline void require_same_image_size(const std::filesystem::path& folder, std::si
                       " holds " + std::to_string(test_rows) + "x" + std::to_string(test_cols) + " images, " +
                       file("train-images-idx3-ubyte") + " holds " + std::to_string(train_rows) + "x" +
                       std::to_string(train_cols));
+}
+
+/// The first n test images of `folder` (0: all), refused when their size is not the
+/// training images' or when there are none (a bound over no images is no result).
+inline data::ImageSet load_test_images(const std::filesystem::path& folder, std::size_t n, std::size_t train_rows,
+                                       std::size_t train_cols) {
+  data::ImageSet test = data::head(data::load_mnist(folder, data::Split::test), n);
+  require_same_image_size(folder, train_rows, train_cols, test.rows, test.cols);
+  if (test.size() == 0) throw ArgumentError("no test images (" + folder.string() + " has an empty test set)");
+  return test;
 }
 
 /// Checks up front (not after a whole epoch) that `file` can be written: its folder exists and
@@ -272,47 +283,6 @@ double mean_over_chunks(Tape<float>& tape, const data::ImageSet& set, std::size_
     total += chunk_sum(tape.external(set.images.data() + begin * d, nullptr, {n, d}), n);
   }
   return total / static_cast<double>(n_images);
-}
-
-/// Images [n, rows * cols] (or any shape holding them in order) as a grid_rows x grid_cols grid.
-inline void save_grid(const std::filesystem::path& file, const xt::xarray<float>& images, std::size_t rows,
-                      std::size_t cols, std::size_t grid_rows, std::size_t grid_cols, std::size_t zoom = 2) {
-  io::save_image_grid(file, std::span<const float>(images.data(), images.size()), rows, cols,
-                      {.grid_rows = grid_rows, .grid_cols = grid_cols, .zoom = zoom});
-}
-
-/// Images [n, d] in rows of 10, each row above the reconstructions [n, d] of its images.
-inline void save_reconstruction_grid(const std::filesystem::path& file, const xt::xarray<float>& originals,
-                                     const xt::xarray<float>& reconstructions, std::size_t rows, std::size_t cols) {
-  const std::size_t n = originals.shape()[0], d = rows * cols;
-  std::vector<float> grid;
-  for (std::size_t r = 0; r < n; r += 10) {
-    const std::size_t m = std::min<std::size_t>(10, n - r);
-    for (const xt::xarray<float>* images : {&originals, &reconstructions}) {
-      grid.insert(grid.end(), images->data() + r * d, images->data() + (r + m) * d);
-      grid.resize(grid.size() + (10 - m) * d, 0.5f);  // a short last row, padded grey
-    }
-  }
-  io::save_image_grid(file, grid, rows, cols, {.grid_cols = 10, .zoom = 2});
-}
-
-/// training_curve.png: the train (and, if logged, validation) bound per epoch, read back
-/// from metrics.jsonl so that a resumed run plots every epoch.
-inline void save_training_curve(const std::filesystem::path& output, const std::string& title) {
-  const auto records = io::read_metrics(output / "metrics.jsonl");
-  const auto epochs = io::metrics_column(records, "epoch");
-  std::vector<io::Series> series;
-  for (const auto& [label, key] : {std::pair{"train", "train_lower_bound"}, std::pair{"validation", "validation_lower_bound"}}) {
-    auto values = io::metrics_column(records, key);
-    if (values.empty()) continue;
-    std::vector<double> xs(epochs.begin(), epochs.begin() + static_cast<std::ptrdiff_t>(std::min(values.size(), epochs.size())));
-    values.resize(xs.size());
-    series.push_back({label, std::move(xs), std::move(values)});
-  }
-  if (!series.empty()) {
-    io::plot_lines(output / "training_curve.png", series,
-                   {.title = title, .x_label = "epoch", .y_label = "lower bound (nats per image)"});
-  }
 }
 
 }  // namespace vaelib::examples

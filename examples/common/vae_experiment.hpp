@@ -58,9 +58,7 @@ inline Datasets load_datasets(const ExperimentOptions& o, bool grey) {
   const auto folder = dataset_folder(o.dataset, o.data_folder);
   Datasets d;
   data::ImageSet train = data::head(data::load_mnist(folder, data::Split::train), o.train_n);
-  const data::ImageSet test = data::head(data::load_mnist(folder, data::Split::test), o.test_n);
-  require_same_image_size(folder, train.rows, train.cols, test.rows, test.cols);
-  if (test.size() == 0) throw ArgumentError("no test images (" + folder.string() + " has an empty test set)");
+  const data::ImageSet test = load_test_images(folder, o.test_n, train.rows, train.cols);
   if (o.validation_n > 0) {
     auto [fit, validation] = data::split_train_validation(train, o.validation_n);
     d.train = std::move(fit);

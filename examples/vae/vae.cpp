@@ -1,11 +1,8 @@
 // The VAE of ZhuSuan's tutorial (examples/variational_autoencoders/vae.py), in vaelib:
 // binarised MNIST, z ~ N(0, I) of 40 dimensions, a 784-500-500 ReLU decoder to Bernoulli
 // logits, a 500-500 ReLU encoder to the mean and log-std of q(z | x), trained with
-// elbo(...).sgvb() and Adam (1e-3, batch 128). Walkthrough: docs/tutorial-vae.md.
-// The model, q and the training loop are here; options, resume, chunked evaluation and
-// pictures come from examples/common/experiment_parts.hpp.
-//
-//   vae --epochs 10 --output results/vae
+// elbo(...).sgvb() and Adam (1e-3, batch 128). Walkthrough: docs/tutorial-vae.md. The model,
+// q and the training loop are here; the rest comes from examples/common/.   vae --epochs 10
 
 #include <cblas.h>
 
@@ -69,9 +66,7 @@ int run(const Options& o) {
   // set is binarised once with a fixed seed.
   const auto folder = examples::dataset_folder(o.dataset, o.data_folder);
   const auto train = data::head(data::load_mnist_bytes(folder, data::Split::train), o.train_n);
-  const auto test = data::binarize_static(data::head(data::load_mnist(folder, data::Split::test), o.test_n), o.seed + 1);
-  examples::require_same_image_size(folder, train.rows, train.cols, test.rows, test.cols);
-  if (test.size() == 0) throw ArgumentError("no test images (" + folder.string() + " has an empty test set)");
+  const auto test = data::binarize_static(examples::load_test_images(folder, o.test_n, train.rows, train.cols), o.seed + 1);
   const std::size_t x_dim = train.pixels(), rows = train.rows, cols = train.cols;
   std::printf("%s: %zu training images, %zu test images (binarised once, seed %llu)\n", o.dataset.c_str(), train.size(),
               test.size(), static_cast<unsigned long long>(o.seed + 1));
@@ -88,10 +83,7 @@ int run(const Options& o) {
   data::BatchSampler sampler(train.size(), o.batch_size);
   const std::size_t steps_per_epoch = sampler.batches();
   const io::TrainingState<float> state{&params, &adam, &rng, &step};
-  examples::RunRecord record;
-  record.program = "vae";
-  record.batch_size = o.batch_size;
-  record.train_size = train.size();
+  examples::RunRecord record{.program = "vae", .batch_size = o.batch_size, .train_size = train.size(), .parameters = {}};
   const std::size_t first_epoch =
       examples::resume_from_checkpoint(o.resume, checkpoint, state, step, steps_per_epoch, record, out / "metrics.jsonl");
   const std::string resumed_parameters = o.resume ? record.parameters : std::string();
@@ -162,7 +154,7 @@ int run(const Options& o) {
                  {"test_lower_bound", test_lb}, {"test_log_likelihood", test_ll},
                  {"ll_particles", static_cast<double>(o.ll_particles)}, {"ll_test_images", static_cast<double>(ll_n)}});
 
-  // ---- pictures: reconstructions, 25 samples, interpolations, the training curve -------------
+  // ---- pictures: reconstructions, interpolations, 25 samples, the training curve -------------
   const auto decode_means = [&](const xt::xarray<float>& z) {  // the x_mean node at given codes
     tape.clear();
     return xt::xarray<float>(model.observe({{"z", tape.constant(z)}}, z.shape()[0], 1)["x_mean"].value().value());
@@ -171,25 +163,9 @@ int run(const Options& o) {
     tape.clear();
     return xt::xarray<float>(encode(q_scope, tape.constant(x), o).mean.value());
   };
-  const auto firsts = [&](std::size_t n) { return xt::xarray<float>(xt::view(test.images, xt::range(0, n), xt::all())); };
-  if (const std::size_t n = std::min<std::size_t>(50, test.size()); n > 0) {
-    examples::save_reconstruction_grid(out / "reconstructions.png", firsts(n), decode_means(encode_means(firsts(n))), rows, cols);
-  }
+  examples::save_test_figures(out, test, encode_means, decode_means);
   tape.clear();
   examples::save_grid(out / "samples_25.png", model.observe({}, 25, 1)["x_mean"].value().value(), rows, cols, 5, 5);
-  if (test.size() >= 10) {  // the autograd practice's figures (seed 003)
-    examples::save_grid(out / "reconstructions_10.png", xt::concatenate(xt::xtuple(firsts(10), decode_means(encode_means(firsts(10))))),
-                        rows, cols, 2, 10);
-    const std::size_t steps = 25;  // 5 pairs of consecutive test images, 25 steps between their codes
-    const xt::xarray<float> codes = encode_means(firsts(10));
-    xt::xarray<float> path = xt::zeros<float>({5 * steps, o.z_dim});
-    for (std::size_t p = 0; p < 5; ++p)
-      for (std::size_t s = 0; s < steps; ++s) {
-        const float w = static_cast<float>(s) / static_cast<float>(steps - 1);
-        xt::row(path, p * steps + s) = (1 - w) * xt::row(codes, 2 * p) + w * xt::row(codes, 2 * p + 1);
-      }
-    examples::save_grid(out / "interpolations.png", decode_means(path), rows, cols, 5, steps, 1);
-  }
   examples::save_training_curve(out, "VAE on " + o.dataset);
   std::printf("Images, metrics and checkpoint are in %s\n", fs::absolute(out).string().c_str());
   return 0;
