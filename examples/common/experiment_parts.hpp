@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <algorithm>
 #include <cstdint>
@@ -283,6 +284,29 @@ double mean_over_chunks(Tape<float>& tape, const data::ImageSet& set, std::size_
     total += chunk_sum(tape.external(set.images.data() + begin * d, nullptr, {n, d}), n);
   }
   return total / static_cast<double>(n_images);
+}
+
+/// What the tutorial example reports of the test set: the lower bound over every test image
+/// (`bound_sum(x, n)`: its sum over a chunk, as for mean_over_chunks) and, unless
+/// --ll-particles is 0, the importance-sampled log-likelihood over the first --ll-test-n
+/// images (`ll_sum(x, n)`); printed, and written to `metrics` as the run's summary line
+/// (a skipped log-likelihood is NaN there: null in the file, never a made-up 0).
+template <class BoundSum, class LogLikelihoodSum>
+void report_test_bounds(io::MetricsLog& metrics, const std::string& program, const CommonOptions& o, Tape<float>& tape,
+                        const data::ImageSet& test, BoundSum&& bound_sum, LogLikelihoodSum&& ll_sum) {
+  const auto guard = tape.no_grad();
+  const double lower_bound = mean_over_chunks(tape, test, test.size(), 500, bound_sum);
+  const std::size_t ll_n = std::min(o.ll_test_n == 0 ? test.size() : o.ll_test_n, test.size());
+  const double ll = o.ll_particles == 0 || ll_n == 0 ? std::nan("") : mean_over_chunks(tape, test, ll_n, 50, ll_sum);
+  std::printf("Test lower bound = %.4f (1 particle, %zu images)\n", lower_bound, test.size());
+  if (o.ll_particles > 0) {
+    std::printf("Test log-likelihood = %.4f (importance sampling, %zu particles, first %zu test images)\n", ll,
+                o.ll_particles, ll_n);
+  }
+  metrics.write({{"summary", program}, {"epochs", static_cast<double>(o.epochs)}, {"test_lower_bound", lower_bound},
+                 {"test_log_likelihood", ll}, {"ll_particles", static_cast<double>(o.ll_particles)},
+                 {"ll_test_images", static_cast<double>(ll_n)}});
+  std::fflush(stdout);
 }
 
 }  // namespace vaelib::examples

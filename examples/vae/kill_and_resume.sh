@@ -18,11 +18,6 @@ set -euo pipefail
 program=$1 data=$2 work=$3 kills=${4:-6}
 random_seed=${5:-$(date +%s)}
 python=/usr/bin/python3
-# The family harness's checks (refusals, a resume after the validation peak) use course_vae,
-# built beside the vae program.
-COURSE_VAE=${COURSE_VAE:-$(dirname "$program")/course_vae}
-[[ -x $COURSE_VAE ]] || { echo "no course_vae program at $COURSE_VAE (set COURSE_VAE)" >&2; exit 1; }
-
 if [[ $data == - ]]; then
   found=$(bash "$(dirname "$0")/../../cmake/get-data.sh" mnist --find) || exit 1
   data=${found#mnist: }
@@ -30,6 +25,10 @@ fi
 [[ -e $data/train-images-idx3-ubyte.gz || -e $data/train-images-idx3-ubyte ]] ||
   { echo "MNIST is missing from $data (run \`bash cmake/get-data.sh\`, or pass the folder that holds it)" >&2; exit 1; }
 echo "kill_and_resume: MNIST from $data"
+# The family harness's checks (refusals, a resume after the validation peak) use course_vae,
+# built beside the vae program.
+COURSE_VAE=${COURSE_VAE:-$(dirname "$program")/course_vae}
+[[ -x $COURSE_VAE ]] || { echo "no course_vae program at $COURSE_VAE (set COURSE_VAE)" >&2; exit 1; }
 RANDOM=$random_seed  # the kill moments; pass it back as the fifth argument to replay them
 echo "kill_and_resume: random seed $random_seed"
 rm -rf "$work"

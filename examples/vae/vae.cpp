@@ -131,30 +131,20 @@ int run(const Options& o) {
   }
 
   // ---- evaluation: the test bound (1 particle) and the importance-sampled log-likelihood ----
-  const auto guard = tape.no_grad();
-  const double test_lb = examples::mean_over_chunks(tape, test, test.size(), 500, [&](const Var<float>& x, std::size_t n) {
-    const auto q = q_net(tape, rng, encode(q_scope, x, o), 1);
-    return sum(elbo(model(n, 1), {{"x", x}}, q, 0).value()).item();
-  });
-  const std::size_t ll_n = std::min(o.ll_test_n == 0 ? test.size() : o.ll_test_n, test.size());
-  // skipped: NaN, written as null (as the family harness does), never a made-up 0
-  const double test_ll = o.ll_particles == 0 || ll_n == 0 ? std::nan("") :
-      examples::mean_over_chunks(tape, test, ll_n, 50, [&](const Var<float>& x, std::size_t n) {
-        const Encoder e = encode(q_scope, x, o);  // once per image; the decoder runs over chunks of particles
-        const auto ll = is_loglikelihood(model(n, 1), {{"x", x}}, [&](std::size_t k) { return q_net(tape, rng, e, k); },
-                                         0, {.n_particles = o.ll_particles, .chunk_size = 100});
-        return xt::sum(ll.log_likelihood)();
+  examples::report_test_bounds(metrics, "vae", o, tape, test,
+      [&](const Var<float>& x, std::size_t n) {
+        const auto q = q_net(tape, rng, encode(q_scope, x, o), 1);
+        return sum(elbo(model(n, 1), {{"x", x}}, q, 0).value()).item();
+      },
+      [&](const Var<float>& x, std::size_t n) {  // the encoder once; the decoder over chunks of particles
+        const Encoder e = encode(q_scope, x, o);
+        const auto proposal = [&](std::size_t k) { return q_net(tape, rng, e, k); };
+        return xt::sum(is_loglikelihood(model(n, 1), {{"x", x}}, proposal, 0,
+                                        {.n_particles = o.ll_particles, .chunk_size = 100}).log_likelihood)();
       });
-  std::printf("Test lower bound = %.4f (1 particle, %zu images)\n", test_lb, test.size());
-  if (o.ll_particles > 0) {
-    std::printf("Test log-likelihood = %.4f (importance sampling, %zu particles, first %zu test images)\n", test_ll,
-                o.ll_particles, ll_n);
-  }
-  metrics.write({{"summary", std::string("vae")}, {"epochs", static_cast<double>(o.epochs)},
-                 {"test_lower_bound", test_lb}, {"test_log_likelihood", test_ll},
-                 {"ll_particles", static_cast<double>(o.ll_particles)}, {"ll_test_images", static_cast<double>(ll_n)}});
 
   // ---- pictures: reconstructions, interpolations, 25 samples, the training curve -------------
+  const auto guard = tape.no_grad();
   const auto decode_means = [&](const xt::xarray<float>& z) {  // the x_mean node at given codes
     tape.clear();
     return xt::xarray<float>(model.observe({{"z", tape.constant(z)}}, z.shape()[0], 1)["x_mean"].value().value());
