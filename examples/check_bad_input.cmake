@@ -21,21 +21,8 @@ endforeach()
 set(slice --train-n 200 --test-n 100 --ll-particles 0 --no-progress)
 set(small ${slice} --batch-size 100)
 
-# Runs PROGRAM with ARGN and checks that it fails, not by a signal, with stderr or stdout
-# matching `expected`.
-function(expect_failure expected)
-  execute_process(COMMAND ${PROGRAM} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc MATCHES "^[0-9]+$")
-    message(FATAL_ERROR "${PROGRAM} ${ARGN}: crashed (${rc}):\n${out}${err}")
-  endif()
-  if(rc EQUAL 0)
-    message(FATAL_ERROR "${PROGRAM} ${ARGN}: succeeded, expected a failure matching '${expected}':\n${out}${err}")
-  endif()
-  if(NOT "${out}${err}" MATCHES "${expected}")
-    message(FATAL_ERROR "${PROGRAM} ${ARGN}: expected a message matching '${expected}', got:\n${out}${err}")
-  endif()
-  message(STATUS "ok (exit ${rc}): ${ARGN}\n  ${err}")
-endfunction()
+set(EXPECT_FAILURE_VERBOSE ON)
+include(${CMAKE_CURRENT_LIST_DIR}/expect_failure.cmake)
 
 # ---- the command line ---------------------------------------------------------------------
 expect_failure("not expected: --bogus" --bogus)
