@@ -1,5 +1,6 @@
 // Writes the fuzz targets' seed corpora: small valid IDX files (raw and gzip) and
-// checkpoints of the model checkpoint.fuzz.cpp loads into, plus near-misses of each.
+// checkpoints of the model checkpoint.fuzz.cpp loads into, plus near-misses of each, and
+// chains of reshape and slice for shape_ops.fuzz.cpp.
 //   make_seed_corpus <tests/fuzz/corpus>
 // Its output is committed; rerun it only to change the seeds.
 #include <zlib.h>
@@ -98,6 +99,19 @@ int main(int argc, char** argv) {
   checkpoint("extra_parameter", true, false);
   checkpoint("sgd_state", false, true);
   fs::remove(scratch);
+
+  // Shape chains for shape_ops.fuzz.cpp (its Input class reads them: rank, dimensions, then
+  // ops: 0 reshape (count, dims: a byte below 40 is -1), 1 slice (axis, start, stop, step; a
+  // byte below 220 is its value mod 17 minus 8)).
+  const std::vector<std::pair<std::string, Bytes>> shape_chains = {
+      {"slice_then_flatten", {2, 3, 4, 2, 1, 1, 9, 7, 10, 0, 1, 0}},  // [3, 4][:, 1:-1:2] -> [-1]
+      {"huge_empty_axis", {2, 254, 0, 1, 1, 1, 8, 8, 9}},             // [2^62, 0][:, 0:0:1]
+      {"overflowing_reshape", {1, 4, 1, 0, 3, 254, 254, 254, 254, 254, 254}},  // [4] -> [2^62, 2^62, 2^62]
+      {"huge_step", {1, 5, 1, 1, 0, 8, 13, 220}},                     // [5][0:5:PTRDIFF_MAX]
+      {"empty_with_huge_axes", {4, 0, 0xff, 0xfe, 0xfc}},            // [0, 2^63, 2^62, 2^60]
+      {"axis_too_long", {2, 0xff, 0x42, 0x70, 3}},                    // slicing an axis of 2^63
+  };
+  for (const auto& [name, bytes] : shape_chains) write(root / "shape_ops" / name, bytes);
   std::printf("seed corpora written to %s\n", root.string().c_str());
   return 0;
 }

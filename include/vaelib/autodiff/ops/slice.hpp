@@ -40,13 +40,16 @@ Var<T> slice(const Var<T>& x, std::ptrdiff_t axis, std::ptrdiff_t start, std::pt
   const std::size_t len = out_shape[ax];
   T* out = tape.value_ptr(y);
   const T* in = x.data();
-  for (std::size_t o = 0; o < in_v.outer; ++o)
-    for (std::size_t j = 0; j < len; ++j)
-      std::copy_n(in + (o * in_v.n + first + j * stride) * in_v.inner, in_v.inner, out + (o * len + j) * in_v.inner);
+  // an empty result copies nothing: its other axes may be huge ([2^62, 0]), so no loop runs
+  if (tape.node(y).size != 0)
+    for (std::size_t o = 0; o < in_v.outer; ++o)
+      for (std::size_t j = 0; j < len; ++j)
+        std::copy_n(in + (o * in_v.n + first + j * stride) * in_v.inner, in_v.inner, out + (o * len + j) * in_v.inner);
   tape.set_backward(y, [x, ax, first, stride](Tape<T>& t, TapeRecord<T>& self) {
     const detail::AxisView v = detail::axis_view(t.node(x).shape, ax);
     const std::size_t count = self.shape[ax];
     T* g = t.grad_target_zeroed(x);
+    if (self.size == 0) return;  // nothing to add, however long the other axes
     for (std::size_t o = 0; o < v.outer; ++o)
       for (std::size_t j = 0; j < count; ++j) {
         T* dst = g + (o * v.n + first + j * stride) * v.inner;
