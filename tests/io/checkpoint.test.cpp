@@ -263,3 +263,35 @@ TEST_CASE("checkpoint: a file holding NaN or infinite parameters is refused on l
     CHECK(a.value[0] == 7.0f);  // nothing loaded
   }
 }
+
+TEST_CASE("checkpoint: the run's metadata text travels with the checkpoint (issue 20)", "[io][checkpoint]") {
+  const auto folder = temp_folder("metadata");
+  Run a;
+  a.train_until(3);
+  std::string written = "program=vae\nbatch_size=50\nbytes: \x01\xff, and a NUL:";
+  written.push_back('\0');
+  written += "after it";
+  TrainingState<float> with_text = a.state();
+  with_text.metadata = &written;
+  save_checkpoint(folder / "ck.npz", with_text);
+
+  Run b;
+  std::string read = "stale text the load must replace";
+  TrainingState<float> reading = b.state();
+  reading.metadata = &read;
+  load_checkpoint(folder / "ck.npz", reading);
+  CHECK(read == written);  // byte for byte, NULs and all
+  CHECK(same_parameters(a.store, b.store));
+
+  // a reader that asks for no metadata loads the same file; a file without it reads as empty
+  Run c;
+  load_checkpoint(folder / "ck.npz", c.state());
+  CHECK(same_parameters(a.store, c.store));
+  save_checkpoint(folder / "plain.npz", a.state());
+  Run d;
+  TrainingState<float> reading_plain = d.state();
+  reading_plain.metadata = &read;
+  load_checkpoint(folder / "plain.npz", reading_plain);
+  CHECK(read.empty());
+  std::filesystem::remove_all(folder);
+}
