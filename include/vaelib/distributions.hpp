@@ -16,4 +16,5 @@
 #include "vaelib/distributions/normal.hpp"
 #include "vaelib/distributions/onehot_categorical.hpp"
 #include "vaelib/distributions/poisson.hpp"
+#include "vaelib/distributions/student_t.hpp"
 #include "vaelib/distributions/uniform.hpp"

@@ -11,12 +11,13 @@ using namespace vaelib::testing;
 
 namespace {
 
-/// Student-t with nu degrees of freedom (fixed), location loc and log-scale log_scale.
+/// Student-t with nu degrees of freedom (fixed), location loc and log-scale log_scale: a user's
+/// own class (named apart from the built-in vaelib::StudentT, which `using namespace vaelib` sees).
 /// log p(x) = lgamma((nu+1)/2) - lgamma(nu/2) - 0.5 log(nu pi) - log s - (nu+1)/2 log(1 + z^2 / nu)
 template <class T>
-class StudentT final : public Distribution<T> {
+class UserStudentT final : public Distribution<T> {
  public:
-  StudentT(T nu, const Var<T>& loc, const Var<T>& log_scale, DistributionOptions options = {})
+  UserStudentT(T nu, const Var<T>& loc, const Var<T>& log_scale, DistributionOptions options = {})
       : Distribution<T>(loc.tape(), broadcast_parameter_shapes("StudentT", {loc.shape(), log_scale.shape()}), Shape{},
                         options),
         m_nu(nu),
@@ -69,7 +70,7 @@ TEST_CASE("custom likelihood: a user Distribution works in BayesianNet, log_join
         Rng rng(4);
         BayesianNet<double> bn(t, rng, {{"y", v[0]}});
         const auto z = bn.normal("z", t.constant(xt::xarray<double>(xt::zeros<double>({4, 1}))), 1.0, {.group_ndims = 1});
-        bn.stochastic("y", std::make_unique<StudentT<double>>(3.0, z * v[1], v[2], DistributionOptions{.group_ndims = 1}));
+        bn.stochastic("y", std::make_unique<UserStudentT<double>>(3.0, z * v[1], v[2], DistributionOptions{.group_ndims = 1}));
         return bn.log_joint();
       },
       {y_data, w_data, random_array({3}, -0.5, 0.5, 3)});
@@ -81,7 +82,7 @@ TEST_CASE("custom likelihood: a user Distribution works in BayesianNet, log_join
   const auto z = bn.normal("z", tape.constant(xt::xarray<double>(xt::zeros<double>({4, 1}))), 1.0, {.group_ndims = 1});
   const auto w = tape.constant(w_data);
   const auto log_scale = tape.constant(xt::xarray<double>{0.1, 0.2, 0.3});
-  bn.stochastic("y", std::make_unique<StudentT<double>>(3.0, z * w, log_scale, DistributionOptions{.group_ndims = 1}));
+  bn.stochastic("y", std::make_unique<UserStudentT<double>>(3.0, z * w, log_scale, DistributionOptions{.group_ndims = 1}));
   CHECK(bn["y"].is_observed());
   CHECK(std::string(bn["y"].distribution().name()) == "StudentT");
   CHECK(bn.log_joint().shape() == Shape{4});
@@ -89,9 +90,9 @@ TEST_CASE("custom likelihood: a user Distribution works in BayesianNet, log_join
   const double nu = 3, s = std::exp(0.1), loc = z.value()(0, 0) * w_data(0), x = y_data(0, 0);
   const double by_hand = std::lgamma(2.0) - std::lgamma(1.5) - 0.5 * std::log(3 * M_PI) - std::log(s) -
                          2.0 * std::log1p(((x - loc) / s) * ((x - loc) / s) / nu);
-  const auto elementwise = StudentT<double>(3.0, z * w, log_scale).log_prob(y);
+  const auto elementwise = UserStudentT<double>(3.0, z * w, log_scale).log_prob(y);
   CHECK(elementwise.value()(0, 0) == Approx(by_hand).epsilon(1e-12));
   // and its sampler has the right shape, as a built-in's would
-  const StudentT<double> prior(3.0, tape.constant(xt::xarray<double>{0.0}), tape.constant(0.0));
+  const UserStudentT<double> prior(3.0, tape.constant(xt::xarray<double>{0.0}), tape.constant(0.0));
   CHECK(prior.sample(rng, 7).shape() == Shape{7, 1});
 }
