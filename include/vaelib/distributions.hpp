@@ -5,6 +5,7 @@
 #include "vaelib/distributions/beta.hpp"
 #include "vaelib/distributions/bin_concrete.hpp"
 #include "vaelib/distributions/categorical.hpp"
+#include "vaelib/distributions/cauchy.hpp"
 #include "vaelib/distributions/concrete.hpp"
 #include "vaelib/distributions/distribution.hpp"
 #include "vaelib/distributions/gamma.hpp"
