@@ -9,6 +9,7 @@
 #include "vaelib/distributions/concrete.hpp"
 #include "vaelib/distributions/distribution.hpp"
 #include "vaelib/distributions/gamma.hpp"
+#include "vaelib/distributions/half_cauchy.hpp"
 #include "vaelib/distributions/kl.hpp"
 #include "vaelib/distributions/laplace.hpp"
 #include "vaelib/distributions/logistic.hpp"
