@@ -13,6 +13,7 @@
 #include "vaelib/distributions/half_normal.hpp"
 #include "vaelib/distributions/kl.hpp"
 #include "vaelib/distributions/laplace.hpp"
+#include "vaelib/distributions/log_normal.hpp"
 #include "vaelib/distributions/logistic.hpp"
 #include "vaelib/distributions/mixture_normal.hpp"
 #include "vaelib/distributions/multivariate_normal_cholesky.hpp"

@@ -1,0 +1,78 @@
+#pragma once
+// LogNormal: exp(y) for y ~ N(loc, scale^2), scale > 0: density
+// exp(-(log x - loc)^2 / (2 scale^2)) / (x scale sqrt(2 pi)) on x > 0. Reparameterised. A value
+// <= 0 or infinite gives log_prob -inf, a NaN value NaN.
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <numbers>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "vaelib/autodiff/ops.hpp"
+#include "vaelib/distributions/detail/scalar_log_density.hpp"
+#include "vaelib/distributions/distribution.hpp"
+
+namespace vaelib {
+
+template <class T>
+class LogNormal final : public Distribution<T> {
+ public:
+  /// LogNormal(loc, scale), the mean and standard deviation of log x: loc finite, scale > 0
+  /// finite (checked); batch_shape is the broadcast of both shapes.
+  LogNormal(const Var<T>& loc, const Var<T>& scale, DistributionOptions options = {})
+      : Distribution<T>(loc.tape(), broadcast_parameter_shapes("LogNormal", {loc.shape(), scale.shape()}), Shape{},
+                        options),
+        m_loc(loc),
+        m_scale(scale) {
+    loc.tape().check_handle("LogNormal", scale);
+    this->check_values(loc, "loc", "finite", [](T v) { return std::isfinite(v); });
+    this->check_values(scale, "scale", "positive and finite",
+                       [](T v) { return v > T(0) && v < std::numeric_limits<T>::infinity(); });
+  }
+
+  std::string_view name() const override { return "LogNormal"; }
+  bool is_reparameterized() const override { return true; }
+
+  Var<T> loc() const { return m_loc; }
+  Var<T> scale() const { return m_scale; }
+  /// E[x] = exp(loc + scale^2 / 2)
+  Var<T> mean() const override { return broadcast_to(exp(m_loc + T(0.5) * square(m_scale)), this->batch_shape()); }
+
+  Var<T> parameter(std::string_view parameter_name) const override {
+    if (parameter_name == "loc") return m_loc;
+    if (parameter_name == "scale") return m_scale;
+    return Distribution<T>::parameter(parameter_name);
+  }
+
+ protected:
+  /// log p(x) = -log x - log(2 pi) / 2 - log scale - u^2 / 2,  u = (log x - loc) / scale,  x > 0
+  Var<T> log_prob_impl(const Var<T>& given, bool detach_parameters) const override {
+    const std::array<Var<T>, 3> inputs{given, this->maybe_detached(m_loc, detach_parameters),
+                                       this->maybe_detached(m_scale, detach_parameters)};
+    return detail::scalar_log_density("LogNormal.log_prob", inputs, [](const std::array<double, 3>& a) {
+      const double x = a[0], loc = a[1], s = a[2];
+      if (x <= 0 || std::isinf(x)) return detail::outside_support<3>();
+      const double log_x = std::log(x);
+      const double u = (log_x - loc) / s;
+      const double value = -log_x - 0.5 * std::log(2 * std::numbers::pi) - std::log(s) - 0.5 * u * u;
+      return detail::ScalarLogDensity<3>{value, {-(1 + u / s) / x, u / s, (u * u - 1) / s}};
+    });
+  }
+
+  /// exp(loc + scale e),  e ~ N(0, 1)
+  Var<T> sample_impl(std::size_t n, Rng& rng) const override {
+    const Var<T> e = this->noise(this->sample_shape(n), [&](T* data, std::size_t size) {
+      rng.fill_normal(std::span<T>(data, size));
+    });
+    return exp(m_loc + m_scale * e);
+  }
+
+ private:
+  Var<T> m_loc;
+  Var<T> m_scale;
+};
+
+}  // namespace vaelib
