@@ -8,6 +8,7 @@
 #include "vaelib/distributions/cauchy.hpp"
 #include "vaelib/distributions/concrete.hpp"
 #include "vaelib/distributions/distribution.hpp"
+#include "vaelib/distributions/exponential.hpp"
 #include "vaelib/distributions/gamma.hpp"
 #include "vaelib/distributions/half_cauchy.hpp"
 #include "vaelib/distributions/half_normal.hpp"
