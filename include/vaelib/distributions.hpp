@@ -23,3 +23,4 @@
 #include "vaelib/distributions/poisson.hpp"
 #include "vaelib/distributions/student_t.hpp"
 #include "vaelib/distributions/uniform.hpp"
+#include "vaelib/distributions/weibull.hpp"
