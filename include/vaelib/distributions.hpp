@@ -10,6 +10,7 @@
 #include "vaelib/distributions/distribution.hpp"
 #include "vaelib/distributions/exponential.hpp"
 #include "vaelib/distributions/gamma.hpp"
+#include "vaelib/distributions/gumbel.hpp"
 #include "vaelib/distributions/half_cauchy.hpp"
 #include "vaelib/distributions/half_normal.hpp"
 #include "vaelib/distributions/kl.hpp"
