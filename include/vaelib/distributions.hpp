@@ -21,6 +21,7 @@
 #include "vaelib/distributions/multivariate_normal_cholesky.hpp"
 #include "vaelib/distributions/normal.hpp"
 #include "vaelib/distributions/onehot_categorical.hpp"
+#include "vaelib/distributions/pareto.hpp"
 #include "vaelib/distributions/poisson.hpp"
 #include "vaelib/distributions/student_t.hpp"
 #include "vaelib/distributions/uniform.hpp"
