@@ -9,6 +9,7 @@
 #include "vaelib/distributions/concrete.hpp"
 #include "vaelib/distributions/distribution.hpp"
 #include "vaelib/distributions/exponential.hpp"
+#include "vaelib/distributions/fold_normal.hpp"
 #include "vaelib/distributions/gamma.hpp"
 #include "vaelib/distributions/gumbel.hpp"
 #include "vaelib/distributions/half_cauchy.hpp"
