@@ -14,6 +14,7 @@
 #include "vaelib/distributions/gumbel.hpp"
 #include "vaelib/distributions/half_cauchy.hpp"
 #include "vaelib/distributions/half_normal.hpp"
+#include "vaelib/distributions/inverse_gamma.hpp"
 #include "vaelib/distributions/kl.hpp"
 #include "vaelib/distributions/laplace.hpp"
 #include "vaelib/distributions/log_normal.hpp"
