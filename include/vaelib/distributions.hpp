@@ -11,6 +11,7 @@
 #include "vaelib/distributions/exponential.hpp"
 #include "vaelib/distributions/fold_normal.hpp"
 #include "vaelib/distributions/gamma.hpp"
+#include "vaelib/distributions/geometric.hpp"
 #include "vaelib/distributions/gumbel.hpp"
 #include "vaelib/distributions/half_cauchy.hpp"
 #include "vaelib/distributions/half_normal.hpp"
