@@ -2,9 +2,11 @@
 
 #include "support/gradients.hpp"
 #include "support/statistics.hpp"
+#include "reference/distributions_reference.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
+namespace dist_reference = vaelib::testing::distributions_reference;
 using Catch::Matchers::Contains;
 
 TEST_CASE("bernoulli: log_prob from logits matches reference values, stable at large logits", "[distributions]") {
@@ -60,5 +62,32 @@ TEST_CASE("bernoulli: targets must be 0 or 1 unless relaxed targets are allowed"
   REQUIRE_THROWS_WITH(Bernoulli<double>(logits).log_prob(tape.constant(xt::xarray<double>{1, 0, 1})),
                       Contains("Bernoulli.log_prob: given has shape [3], which does not broadcast with batch_shape [2]"));
   REQUIRE_THROWS_WITH(Bernoulli<double>(tape.constant(xt::xarray<double>{std::nan("")})),
-                      Contains("Bernoulli: logits must be finite or infinite, not NaN"));
+                      Contains("Bernoulli: logits must be finite (an infinite logit is a probability of exactly 0 or "
+                               "1), got nan at flat index 0 of shape [1]"));
+}
+
+TEMPLATE_TEST_CASE("bernoulli: infinite logits are refused, naming the logit (they gave NaN log_prob and KL)",
+                   "[distributions]", double, float) {
+  using T = TestType;
+  Tape<T> tape;
+  const T inf = std::numeric_limits<T>::infinity();
+  REQUIRE_THROWS_WITH(Bernoulli<T>(tape.constant(xt::xarray<T>{0, 1, inf})),
+                      "Bernoulli: logits must be finite (an infinite logit is a probability of exactly 0 or 1), got "
+                      "inf at flat index 2 of shape [3]");
+  REQUIRE_THROWS_WITH(Bernoulli<T>(tape.constant(xt::xarray<T>{-inf})),
+                      "Bernoulli: logits must be finite (an infinite logit is a probability of exactly 0 or 1), got "
+                      "-inf at flat index 0 of shape [1]");
+  // the largest finite logits are exact: log p(x = 0 | l = max) = -max, no NaN
+  const Bernoulli<T> d(tape.constant(xt::xarray<T>{std::numeric_limits<T>::max(), -std::numeric_limits<T>::max()}));
+  const auto lp = d.log_prob(tape.constant(xt::xarray<T>{0, 0}));
+  CHECK(lp.value()(0) == -std::numeric_limits<T>::max());
+  CHECK(lp.value()(1) == 0);
+}
+
+TEMPLATE_TEST_CASE("bernoulli: log_prob matches the mpmath reference, ordinary and extreme logits", "[distributions]",
+                   double, float) {
+  using T = TestType;
+  dist_reference::require_reference_values<T>(dist_reference::kBernoulli, [](Tape<T>& tape, const dist_reference::ScalarCase& c) {
+    return Bernoulli<T>(tape.constant(T(c.p[0]))).log_prob(tape.constant(T(c.x))).item();
+  });
 }

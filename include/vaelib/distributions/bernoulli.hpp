@@ -2,6 +2,11 @@
 // Bernoulli: a binary variable with P(x = 1) = sigmoid(logits). Log-probabilities are
 // computed from the logits in the softplus form, never through probabilities. Not
 // reparameterised.
+//
+// Logits must be finite (checked; ArgumentError naming the first bad one): an infinite logit
+// is a degenerate distribution whose log_prob (-inf for the impossible value) and KL
+// (inf - inf) the softplus form cannot give; clamp the logits (e.g. to +-80) for nearly
+// certain outcomes, which are exact to float rounding.
 
 #include <algorithm>
 #include <string>
@@ -28,7 +33,8 @@ class Bernoulli final : public Distribution<T> {
       : Distribution<T>(logits.tape(), logits.shape(), Shape{}, {options.group_ndims, options.use_path_derivative}),
         m_logits(logits),
         m_relaxed(options.allow_relaxed_targets) {
-    this->check_values(logits, "logits", "finite or infinite, not NaN", [](const auto& v) { return v == v; });
+    this->check_values(logits, "logits", "finite (an infinite logit is a probability of exactly 0 or 1)",
+                       [](const auto& v) { return (v - v) == (v - v); });  // NaN for inf and NaN; vectorises
   }
 
   std::string_view name() const override { return "Bernoulli"; }
