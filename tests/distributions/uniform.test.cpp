@@ -6,9 +6,11 @@
 #include <cmath>
 #include <limits>
 #include <vector>
+#include "reference/distributions_reference.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
+namespace dist_reference = vaelib::testing::distributions_reference;
 using Catch::Matchers::Message;
 
 // Reference values below were computed independently with python3's mpmath at 30 digits.
@@ -158,8 +160,39 @@ TEST_CASE("Uniform: float", "[distributions]") {
   }
 }
 
-TEST_CASE("Uniform: a NaN value lies outside [low, high): log_prob -inf", "[distributions]") {
+TEST_CASE("Uniform: a NaN value gives NaN (never a silent -inf); values outside [low, high) -inf", "[distributions]") {
   Tape<double> tape;
   const Uniform<double> d(tape.constant(0.0), tape.constant(1.0));
-  require_values(d.log_prob(tape.constant(xt::xarray<double>{0.5, std::nan("")})), {0.0, -kInf});
+  const auto lp = d.log_prob(tape.constant(xt::xarray<double>{0.5, std::nan(""), kInf, -kInf, 1.0}));
+  CHECK(lp.value()(0) == 0.0);
+  CHECK(std::isnan(lp.value()(1)));
+  CHECK(lp.value()(2) == -kInf);
+  CHECK(lp.value()(3) == -kInf);
+  CHECK(lp.value()(4) == -kInf);
+}
+
+TEMPLATE_TEST_CASE("Uniform: an interval wider than T's range: finite log_prob, entropy and gradients", "[distributions]",
+                   double, float) {
+  // high - low overflows T: the width is taken as twice the difference of the halves
+  using T = TestType;
+  Tape<T> tape;
+  const T big = std::numeric_limits<T>::max() * T(0.75);
+  const auto low = tape.variable(xt::xarray<T>{-big});
+  const auto high = tape.variable(xt::xarray<T>{big});
+  const Uniform<T> d(low, high);
+  const double log_width = std::log(2.0) + std::log(static_cast<double>(big)) + std::log(2.0) - std::log(2.0);
+  const auto lp = d.log_prob(tape.constant(xt::xarray<T>{T(0)}));
+  CHECK(lp.value()(0) == Approx(-(std::log(2.0) + std::log(static_cast<double>(big)))).epsilon(1e-6));
+  CHECK(d.entropy().value()(0) == Approx(log_width).epsilon(1e-6));
+  tape.backward(sum(lp));
+  CHECK(low.grad()(0) == Approx(0.5 / static_cast<double>(big)).epsilon(1e-6));
+  CHECK(high.grad()(0) == Approx(-0.5 / static_cast<double>(big)).epsilon(1e-6));
+}
+
+TEMPLATE_TEST_CASE("uniform: log_prob matches the mpmath reference, including intervals wider than float's range",
+                   "[distributions]", double, float) {
+  using T = TestType;
+  dist_reference::require_reference_values<T>(dist_reference::kUniform, [](Tape<T>& tape, const dist_reference::ScalarCase& c) {
+    return Uniform<T>(tape.constant(T(c.p[0])), tape.constant(T(c.p[1]))).log_prob(tape.constant(T(c.x))).item();
+  });
 }

@@ -4,15 +4,21 @@
 //
 // A sample low + (high - low) u with u just below 1 can round up to exactly high (in float,
 // with probability about 2^-24 per draw for a wide interval), where log_prob is -inf.
+//
+// log_prob is -inf outside [low, high) and NaN for a NaN value (never silently -inf); it is
+// computed in double, finite also when high - low overflows T.
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <numbers>
 #include <string>
 #include <string_view>
 
 #include "vaelib/autodiff/detail/elementwise.hpp"
 #include "vaelib/autodiff/ops.hpp"
+#include "vaelib/distributions/detail/scalar_log_density.hpp"
 #include "vaelib/distributions/distribution.hpp"
 
 namespace vaelib {
@@ -59,21 +65,21 @@ class Uniform final : public Distribution<T> {
   }
 
  protected:
-  /// log p(x) = -log(high - low) for low <= x < high, -inf elsewhere
+  /// log p(x) = -log(high - low) for low <= x < high, -inf elsewhere, NaN for a NaN x; in
+  /// double, the width as twice the difference of the halves where it overflows
   /// (the indicator is a constant: no gradient flows to x; low and high get
   ///  d/dlow = 1 / (high - low), d/dhigh = -1 / (high - low) inside, 0 outside)
   Var<T> log_prob_impl(const Var<T>& given, bool detach_parameters) const override {
-    const Var<T> lo = this->maybe_detached(m_low, detach_parameters);
-    const Var<T> hi = this->maybe_detached(m_high, detach_parameters);
-    const Shape out_shape = broadcast_shapes("Uniform.log_prob", given.shape(), this->batch_shape());
-    const Var<T> inside = this->noise(out_shape, [&](T* data, std::size_t) {
-      const auto x = detail::shaped(given.data(), given.shape());
-      const auto l = detail::shaped(m_low.data(), m_low.shape());
-      const auto h = detail::shaped(m_high.data(), m_high.shape());
-      xt::noalias(detail::shaped(data, out_shape)) = xt::where(x >= l && x < h, T(1), T(0));
+    const std::array<Var<T>, 3> inputs{given, this->maybe_detached(m_low, detach_parameters),
+                                       this->maybe_detached(m_high, detach_parameters)};
+    return detail::scalar_log_density("Uniform.log_prob", inputs, [](const std::array<double, 3>& a) {
+      const double x = a[0], low = a[1], high = a[2];
+      if (std::isnan(x)) return detail::ScalarLogDensity<3>{x, {}};
+      if (!(low <= x && x < high)) return detail::outside_support<3>();
+      const double half_width = high / 2 - low / 2;
+      const double inverse_width = 0.5 / half_width;
+      return detail::ScalarLogDensity<3>{-(std::log(half_width) + std::numbers::ln2), {0, inverse_width, -inverse_width}};
     });
-    const Var<T> minus_inf = this->tape().constant(-std::numeric_limits<T>::infinity());
-    return where(inside, -log(hi - lo), minus_inf);
   }
 
   /// x = low + (high - low) u,  u ~ U[0, 1)
@@ -84,8 +90,11 @@ class Uniform final : public Distribution<T> {
     return m_low + (m_high - m_low) * u;
   }
 
-  /// H = log(high - low)
-  Var<T> entropy_impl() const override { return broadcast_to(log(m_high - m_low), this->batch_shape()); }
+  /// H = log(high - low) = log(high/2 - low/2) + log 2 (the halves do not overflow)
+  Var<T> entropy_impl() const override {
+    const Var<T> half_width = m_high * T(0.5) - m_low * T(0.5);
+    return broadcast_to(log(half_width) + static_cast<T>(std::numbers::ln2), this->batch_shape());
+  }
 
  private:
   Var<T> m_low;
