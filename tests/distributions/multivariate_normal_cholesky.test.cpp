@@ -4,9 +4,11 @@
 
 #include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
+#include "reference/distributions_reference.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
+namespace dist_reference = vaelib::testing::distributions_reference;
 using Catch::Matchers::Contains;
 
 namespace {
@@ -227,14 +229,30 @@ TEST_CASE("multivariate_normal_cholesky: bad parameters and values are refused w
   REQUIRE_THROWS_AS(MVN(mean3, tape.constant(bad_diagonal)), ArgumentError);
   REQUIRE_THROWS_WITH(
       MVN(mean3, tape.constant(bad_diagonal)),
-      "MultivariateNormalCholesky: the diagonal of cov_tril must be positive, got 0.000000 at [1, 1] of "
+      "MultivariateNormalCholesky: the diagonal of cov_tril must be positive and finite, got 0.000000 at [1, 1] of "
       "matrix 0 of cov_tril shape [3, 3]");
   xt::xarray<double> stack = stacked_factors();
   stack(1, 2, 2) = -0.3;
   REQUIRE_THROWS_WITH(
       MVN(mean3, tape.constant(stack)),
-      "MultivariateNormalCholesky: the diagonal of cov_tril must be positive, got -0.300000 at [2, 2] of "
+      "MultivariateNormalCholesky: the diagonal of cov_tril must be positive and finite, got -0.300000 at [2, 2] of "
       "matrix 1 of cov_tril shape [2, 3, 3]");
+  // NaN or inf below the diagonal would make every log_prob NaN: refused, named
+  xt::xarray<double> nan_below = L1;
+  nan_below(2, 0) = std::nan("");
+  REQUIRE_THROWS_WITH(MVN(mean3, tape.constant(nan_below)),
+                      "MultivariateNormalCholesky: cov_tril must be finite below the diagonal, got nan at [2, 0] of "
+                      "matrix 0 of cov_tril shape [3, 3]");
+  xt::xarray<double> inf_below = L1;
+  inf_below(1, 0) = -std::numeric_limits<double>::infinity();
+  REQUIRE_THROWS_WITH(MVN(mean3, tape.constant(inf_below)),
+                      "MultivariateNormalCholesky: cov_tril must be finite below the diagonal, got -inf at [1, 0] of "
+                      "matrix 0 of cov_tril shape [3, 3]");
+  xt::xarray<double> inf_diagonal = L1;
+  inf_diagonal(0, 0) = std::numeric_limits<double>::infinity();
+  REQUIRE_THROWS_WITH(MVN(mean3, tape.constant(inf_diagonal)),
+                      "MultivariateNormalCholesky: the diagonal of cov_tril must be positive and finite, got inf at [0, "
+                      "0] of matrix 0 of cov_tril shape [3, 3]");
   const xt::xarray<double> full_covariance = {{1.44, 0.36, -0.6}, {0.36, 0.73, 0.17}, {-0.6, 0.17, 2.66}};
   REQUIRE_THROWS_WITH(MVN(mean3, tape.constant(full_covariance)),
                       "MultivariateNormalCholesky: cov_tril must be lower-triangular (zero above the diagonal), got "
@@ -248,4 +266,15 @@ TEST_CASE("multivariate_normal_cholesky: bad parameters and values are refused w
   REQUIRE_THROWS_WITH(d.log_prob(tape.constant(random_array({3, 3}))),
                       "MultivariateNormalCholesky.log_prob: given has shape [3, 3], which does not broadcast with "
                       "batch_shape [2] + value_shape [3] (expected [...] + value_shape, the rest broadcasting)");
+}
+
+TEMPLATE_TEST_CASE("multivariate_normal_cholesky: log_prob matches the mpmath reference, ordinary and extreme",
+                   "[distributions]", double, float) {
+  using T = TestType;
+  dist_reference::require_reference_values<T>(dist_reference::kMultivariateNormalCholesky, [](Tape<T>& tape, const dist_reference::VectorCase& c) {
+    const auto mean = tape.constant(xt::xarray<T>{T(c.p[0]), T(c.p[1])});
+    const auto tril = tape.constant(xt::xarray<T>{{T(c.p[2]), T(0)}, {T(c.p[3]), T(c.p[4])}});
+    const auto x = tape.constant(xt::xarray<T>{T(c.x[0]), T(c.x[1])});
+    return MultivariateNormalCholesky<T>(mean, tril).log_prob(x).item();
+  });
 }

@@ -19,14 +19,16 @@ template <class T>
 class MultivariateNormalCholesky final : public Distribution<T> {
  public:
   /// N(mean, cov_tril cov_tril^T) for mean [..., d] (d >= 1) and cov_tril [..., d, d], whose
-  /// strict upper triangle must be zero and whose diagonal must be positive (both checked:
-  /// a full covariance matrix passed by mistake is refused). batch_shape is the broadcast of
-  /// mean.shape[:-1] and cov_tril.shape[:-2].
+  /// strict upper triangle must be zero, whose diagonal must be positive and finite and whose
+  /// lower triangle must be finite (all checked: a full covariance matrix passed by mistake is
+  /// refused, and so is a NaN or inf, which would make every log_prob NaN); mean finite.
+  /// batch_shape is the broadcast of mean.shape[:-1] and cov_tril.shape[:-2].
   MultivariateNormalCholesky(const Var<T>& mean, const Var<T>& cov_tril, DistributionOptions options = {})
       : Distribution<T>(mean.tape(), batch_shape_of(mean, cov_tril), Shape{mean.rank() > 0 ? mean.shape().back() : 0},
                         options),
         m_mean(mean),
         m_cov_tril(cov_tril) {
+    this->check_values(mean, "mean", "finite", [](T v) { return std::isfinite(v); });
     const Shape& s = cov_tril.shape();
     const std::size_t d = s.back();
     const std::size_t count = shape_size(s) / (d * d);
@@ -35,11 +37,12 @@ class MultivariateNormalCholesky final : public Distribution<T> {
       for (std::size_t i = 0; i < d; ++i) {
         for (std::size_t j = 0; j < d; ++j) {
           const T v = l[(q * d + i) * d + j];
-          const bool ok = j > i ? v == T(0) : j < i ? true : v > T(0);
+          const bool ok = j > i ? v == T(0) : j < i ? std::isfinite(v) : v > T(0) && std::isfinite(v);
           if (!ok) {
             throw ArgumentError(std::string("MultivariateNormalCholesky: ") +
-                                (j > i ? "cov_tril must be lower-triangular (zero above the diagonal)"
-                                       : "the diagonal of cov_tril must be positive") +
+                                (j > i   ? "cov_tril must be lower-triangular (zero above the diagonal)"
+                                 : j < i ? "cov_tril must be finite below the diagonal"
+                                         : "the diagonal of cov_tril must be positive and finite") +
                                 ", got " + std::to_string(v) + " at [" + std::to_string(i) + ", " + std::to_string(j) +
                                 "] of matrix " + std::to_string(q) + " of cov_tril shape " + to_string(s));
           }
