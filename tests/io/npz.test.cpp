@@ -1,5 +1,6 @@
 #include "support/gradients.hpp"
 #include "vaelib/io/npz.hpp"
+#include "vaelib/io/png.hpp"  // a PNG file where an npz archive is expected
 
 using namespace vaelib;
 using namespace vaelib::io;
