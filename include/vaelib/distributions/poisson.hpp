@@ -2,12 +2,19 @@
 // Poisson: a count k in {0, 1, 2, ...} with P(k) = rate^k exp(-rate) / k!, parameterised by
 // the rate or by its logarithm (the usual output of a network head). Counts are stored as T
 // values 0, 1, 2, ... Not reparameterised.
+//
+// log_prob is computed in double (also on a float tape), without the cancellation of
+// k log(rate), rate and lgamma(k + 1) at large counts: float keeps ~1e-7 relative up to
+// rate = 1e6 and beyond. A value that is not a nonnegative integer (negative, fractional,
+// infinite) gives -inf; a NaN value NaN.
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
 
 #include "vaelib/autodiff/ops.hpp"
+#include "vaelib/distributions/detail/scalar_log_density.hpp"
 #include "vaelib/distributions/distribution.hpp"
 
 namespace vaelib {
@@ -46,6 +53,40 @@ inline double sample_poisson(double lambda, Rng& rng) {
         -lambda + k * log_lambda - std::lgamma(k + 1))
       return k;
   }
+}
+
+/// The Poisson log-probability of the count k for rate = exp(log_rate) (both given, the one
+/// not parameterised derived from the other) and its partials in k, the rate and the log-rate:
+/// k log(rate) - rate - lgamma(k + 1); for k >= 20 with Stirling's form of lgamma(k + 1), so
+/// that the terms of size k log k cancel exactly:
+///   k (log1p(u) - u) - (log k)/2 - log(2 pi)/2 - c(k),  u = (rate - k) / k  (from the rate)
+///   k (d - expm1(d)) - (log k)/2 - log(2 pi)/2 - c(k),  d = log_rate - log k  (from the log-rate)
+/// -inf for k not a nonnegative integer (or infinite), NaN for a NaN k.
+struct PoissonLogProbability {
+  double value;
+  double d_count, d_rate, d_log_rate;
+};
+
+inline PoissonLogProbability poisson_log_probability(double k, double rate, double log_rate, bool from_log_rate) {
+  constexpr double half_log_2pi = 0.91893853320467274178;
+  if (std::isnan(k)) return {k, 0, 0, 0};
+  if (!(k >= 0) || std::isinf(k) || k != std::floor(k)) return {-std::numeric_limits<double>::infinity(), 0, 0, 0};
+  double value = 0;
+  if (k >= 20) {
+    const double log_k = std::log(k);
+    double cancelled = 0;  // k log(rate / k) - (rate - k)
+    if (from_log_rate) {
+      const double d = log_rate - log_k;
+      cancelled = k * (d - std::expm1(d));
+    } else {
+      const double u = (rate - k) / k;
+      cancelled = k * (std::log1p(u) - u);
+    }
+    value = cancelled - 0.5 * log_k - half_log_2pi - stirling_correction(k);
+  } else {
+    value = (k == 0 ? 0.0 : k * log_rate) - rate - std::lgamma(k + 1);
+  }
+  return {value, log_rate - digamma(k + 1), k / rate - 1, k - rate};
 }
 
 }  // namespace detail
@@ -94,19 +135,20 @@ class Poisson final : public Distribution<T> {
   }
 
  protected:
-  /// log P(k) = k log(rate) - rate - lgamma(k + 1); k must be a nonnegative integer
+  /// log P(k) = k log(rate) - rate - lgamma(k + 1), in double (detail::poisson_log_probability);
+  /// -inf where k is not a nonnegative integer
   Var<T> log_prob_impl(const Var<T>& given, bool detach_parameters) const override {
-    const T* x = given.data();
-    for (std::size_t i = 0; i < given.size(); ++i) {
-      if (!(x[i] >= T(0) && x[i] == std::floor(x[i]) && x[i] < std::numeric_limits<T>::infinity())) {
-        throw ArgumentError("Poisson.log_prob: given must be a nonnegative integer, got " + std::to_string(x[i]) +
-                            " at flat index " + std::to_string(i) + " of shape " + to_string(given.shape()));
-      }
+    const std::array<Var<T>, 2> inputs{given, this->maybe_detached(m_parameter, detach_parameters)};
+    if (m_kind == Scale::log_rate) {
+      return detail::scalar_log_density("Poisson.log_prob", inputs, [](const std::array<double, 2>& a) {
+        const auto r = detail::poisson_log_probability(a[0], std::exp(a[1]), a[1], true);
+        return detail::ScalarLogDensity<2>{r.value, {r.d_count, r.d_log_rate}};
+      });
     }
-    const Var<T> p = this->maybe_detached(m_parameter, detach_parameters);
-    const Var<T> log_factorial = lgamma(given + T(1));
-    if (m_kind == Scale::log_rate) return given * p - exp(p) - log_factorial;
-    return given * log(p) - p - log_factorial;
+    return detail::scalar_log_density("Poisson.log_prob", inputs, [](const std::array<double, 2>& a) {
+      const auto r = detail::poisson_log_probability(a[0], a[1], std::log(a[1]), false);
+      return detail::ScalarLogDensity<2>{r.value, {r.d_count, r.d_rate}};
+    });
   }
 
   /// Knuth's method for rate < 10, Hormann's PTRS above (see detail::sample_poisson)
