@@ -6,9 +6,11 @@
 #include <cmath>
 #include <limits>
 #include <vector>
+#include "reference/distributions_reference.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
+namespace dist_reference = vaelib::testing::distributions_reference;
 using Catch::Matchers::Message;
 
 // Reference values below were computed independently with python3's mpmath at 30 digits
@@ -130,4 +132,12 @@ TEST_CASE("Laplace: float", "[distributions]") {
   Rng rng(3);
   const auto s = d.sample(rng, 1000);
   for (std::size_t i = 0; i < s.size(); ++i) REQUIRE(std::isfinite(s.data()[i]));
+}
+
+TEMPLATE_TEST_CASE("laplace: log_prob matches the mpmath reference, ordinary and extreme", "[distributions]", double,
+                   float) {
+  using T = TestType;
+  dist_reference::require_reference_values<T>(dist_reference::kLaplace, [](Tape<T>& tape, const dist_reference::ScalarCase& c) {
+    return Laplace<T>(tape.constant(T(c.p[0])), tape.constant(T(c.p[1]))).log_prob(tape.constant(T(c.x))).item();
+  });
 }
