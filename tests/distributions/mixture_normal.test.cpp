@@ -5,9 +5,11 @@
 
 #include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
+#include "reference/distributions_reference.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
+namespace dist_reference = vaelib::testing::distributions_reference;
 using Catch::Matchers::Contains;
 
 namespace {
@@ -232,7 +234,7 @@ TEST_CASE("mixture_normal: bad parameters and values are refused with clear mess
   bad_stds(2, 1) = 0.0;
   REQUIRE_THROWS_AS(GMM::with_std(logits, means, tape.constant(bad_stds)), ArgumentError);
   REQUIRE_THROWS_WITH(GMM::with_std(logits, means, tape.constant(bad_stds)),
-                      "MixtureNormal: stds must be positive, got 0.000000 at flat index 5 of shape [3, 2]");
+                      "MixtureNormal: stds must be positive and finite, got 0.000000 at flat index 5 of shape [3, 2]");
   REQUIRE_THROWS_WITH(GMM::with_std(tape.constant(xt::xarray<double>{0.0, std::nan(""), 1.0}), means, stds),
                       "MixtureNormal: logits must be finite or -inf, got nan at flat index 1 of shape [3]");
   REQUIRE_THROWS_WITH(
@@ -317,4 +319,24 @@ TEST_CASE("mixture_normal: a GMM prior as a BayesianNet node", "[distributions]"
   CHECK(lp.shape() == Shape{7});
   require_close(lp.value(),
                 GMM(tape.constant(kMixtureLogits), tape.constant(kMeans), tape.constant(kStds)).log_prob(z).value());
+}
+
+TEMPLATE_TEST_CASE("mixture_normal: log_prob matches the mpmath reference, std and log-std, ordinary and extreme",
+                   "[distributions]", double, float) {
+  using T = TestType;
+  using Case = dist_reference::VectorCase;
+  // two components in one dimension: logits [2], means and scales [2, 1], x [1]
+  const auto compute = [](typename MixtureNormal<T>::Scale kind) {
+    return [kind](Tape<T>& tape, const Case& c) {
+      const auto logits = tape.constant(xt::xarray<T>{T(c.p[0]), T(c.p[1])});
+      xt::xarray<T> mean_values = {T(c.p[2]), T(c.p[3])}, scale_values = {T(c.p[4]), T(c.p[5])};
+      mean_values.reshape({2, 1});
+      scale_values.reshape({2, 1});
+      const auto means = tape.constant(mean_values);
+      const auto scales = tape.constant(scale_values);
+      return MixtureNormal<T>(logits, means, scales, kind).log_prob(tape.constant(xt::xarray<T>{T(c.x[0])})).item();
+    };
+  };
+  dist_reference::require_reference_values<T>(dist_reference::kMixtureNormal, compute(MixtureNormal<T>::Scale::std));
+  dist_reference::require_reference_values<T>(dist_reference::kMixtureNormalLogstd, compute(MixtureNormal<T>::Scale::logstd));
 }

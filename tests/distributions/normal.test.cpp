@@ -1,10 +1,14 @@
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
 #include "support/gradients.hpp"
 #include "support/statistics.hpp"
+#include "reference/distributions_reference.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
+namespace dist_reference = vaelib::testing::distributions_reference;
 using Catch::Matchers::Contains;
 
 TEST_CASE("normal: log_prob matches reference values (std and log-std forms)", "[distributions]") {
@@ -80,27 +84,65 @@ TEST_CASE("normal: a nonpositive std is refused", "[distributions]") {
                     ArgumentError);
   REQUIRE_THROWS_WITH(Normal<double>::with_std(tape.constant(xt::xarray<double>{0.0, 0.0}),
                                                tape.constant(xt::xarray<double>{1.0, -1.0})),
-                      "Normal: std must be positive, got -1.000000 at flat index 1 of shape [2]");
+                      "Normal: std must be positive and finite, got -1.000000 at flat index 1 of shape [2]");
 }
 
-TEST_CASE("normal: NaN parameters and values", "[distributions]") {
-  // A NaN std is not positive: refused. A NaN mean, log-std or value gives a NaN log-prob
-  // where it is and nowhere else (anomaly mode, Tape::detect_anomaly, names the first one).
+TEST_CASE("normal: NaN or infinite parameters are refused; a NaN value gives NaN, an infinite one -inf",
+          "[distributions]") {
   Tape<double> tape;
-  const double nan = std::nan("");
-  CHECK_THROWS_WITH(Normal<double>::with_std(tape.constant(xt::xarray<double>{0.0, 0.0}), tape.constant(nan)),
-                    "Normal: std must be positive, got nan at flat index 0 of shape []");
+  const double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
   const auto zero2 = [&] { return tape.constant(xt::xarray<double>{0.0, 0.0}); };
-  const auto by_mean = Normal<double>::with_std(tape.constant(xt::xarray<double>{0.0, nan}), tape.constant(1.0));
-  const auto lp_mean = by_mean.log_prob(zero2());
-  CHECK(lp_mean.value()(0) == Approx(-0.91893853320467274));
-  CHECK(std::isnan(lp_mean.value()(1)));
-  const auto by_logstd = Normal<double>::with_logstd(zero2(), tape.constant(xt::xarray<double>{nan, 0.0}));
-  const auto lp_logstd = by_logstd.log_prob(zero2());
-  CHECK(std::isnan(lp_logstd.value()(0)));
-  CHECK(lp_logstd.value()(1) == Approx(-0.91893853320467274));
+  CHECK_THROWS_WITH(Normal<double>::with_std(zero2(), tape.constant(nan)),
+                    "Normal: std must be positive and finite, got nan at flat index 0 of shape []");
+  CHECK_THROWS_WITH(Normal<double>::with_std(zero2(), tape.constant(inf)),
+                    "Normal: std must be positive and finite, got inf at flat index 0 of shape []");
+  CHECK_THROWS_WITH(Normal<double>::with_std(tape.constant(xt::xarray<double>{0.0, nan}), tape.constant(1.0)),
+                    "Normal: mean must be finite, got nan at flat index 1 of shape [2]");
+  CHECK_THROWS_WITH(Normal<double>::with_logstd(zero2(), tape.constant(xt::xarray<double>{-inf, 0.0})),
+                    "Normal: logstd must be finite, got -inf at flat index 0 of shape [2]");
   const auto standard = Normal<double>::with_std(zero2(), tape.constant(1.0));
-  const auto lp_value = standard.log_prob(tape.constant(xt::xarray<double>{nan, 0.0}));
+  const auto lp_value = standard.log_prob(tape.constant(xt::xarray<double>{nan, inf}));
   CHECK(std::isnan(lp_value.value()(0)));
-  CHECK(lp_value.value()(1) == Approx(-0.91893853320467274));
+  CHECK(lp_value.value()(1) == -inf);
+}
+
+TEMPLATE_TEST_CASE("normal: log-std far below -88 (float) or -709 (double): finite log_prob and gradients, never NaN",
+                   "[distributions]", double, float) {
+  // exp(-logstd) overflows there; the standardised value (x - mean) exp(-logstd) need not
+  using T = TestType;
+  Tape<T> tape;
+  const auto mean = tape.variable(xt::xarray<T>{0, 0, 1, 0});
+  const auto logstd = tape.variable(xt::xarray<T>{-100, -95, -1000, -2000});
+  const auto x = tape.variable(xt::xarray<T>{0, T(1e-41), 1, 1});
+  const auto lp = Normal<T>::with_logstd(mean, logstd).log_prob(x);
+  const double half_log_2pi = 0.91893853320467274;
+  CHECK(lp.value()(0) == Approx(100 - half_log_2pi).epsilon(1e-6));
+  CHECK(std::isfinite(static_cast<double>(lp.value()(1))));
+  CHECK(lp.value()(2) == Approx(1000 - half_log_2pi).epsilon(1e-6));
+  CHECK(lp.value()(3) == -std::numeric_limits<T>::infinity());  // (1 / e^-2000)^2: beyond range, truly
+  tape.backward(sum(slice(lp, 0, 0, 3)));
+  for (int i : {0, 2}) {  // x = mean: z = 0
+    CHECK(logstd.grad()(i) == -1);
+    CHECK(mean.grad()(i) == 0);
+    CHECK(x.grad()(i) == 0);
+  }
+  // z = 1e-41 e^95 = 1.81: d/dlogstd = z^2 - 1; d/dx = -z e^95 (3e41: inf in float, never NaN)
+  const double z = static_cast<double>(T(1e-41)) * std::exp(95.0);
+  CHECK(logstd.grad()(1) == Approx(z * z - 1).epsilon(1e-5));
+  if constexpr (std::is_same_v<T, double>)
+    CHECK(x.grad()(1) == Approx(-z * std::exp(95.0)).epsilon(1e-5));
+  else
+    CHECK(x.grad()(1) == -std::numeric_limits<float>::infinity());
+  CHECK(mean.grad()(1) == -x.grad()(1));
+}
+
+TEMPLATE_TEST_CASE("normal: log_prob matches the mpmath reference, std and log-std, ordinary and extreme", "[distributions]",
+                   double, float) {
+  using T = TestType;
+  dist_reference::require_reference_values<T>(dist_reference::kNormal, [](Tape<T>& tape, const dist_reference::ScalarCase& c) {
+    return Normal<T>::with_std(tape.constant(T(c.p[0])), tape.constant(T(c.p[1]))).log_prob(tape.constant(T(c.x))).item();
+  });
+  dist_reference::require_reference_values<T>(dist_reference::kNormalLogstd, [](Tape<T>& tape, const dist_reference::ScalarCase& c) {
+    return Normal<T>::with_logstd(tape.constant(T(c.p[0])), tape.constant(T(c.p[1]))).log_prob(tape.constant(T(c.x))).item();
+  });
 }

@@ -4,19 +4,21 @@
 // with logits [..., K], means [..., K, d] and stds or log-stds [..., K, d]. value_shape = [d];
 // the batch axes (all but the component and value axes) of the three parameters broadcast.
 // Log-probabilities are computed in log space (log_softmax and logsumexp), never through
-// the weights or densities. Not reparameterised: samples are constants.
+// the weights or densities; each component's log-density in double, stable at extreme
+// log-stds (detail::normal_log_density). An infinite value gives -inf, a NaN value NaN.
+// Not reparameterised: samples are constants.
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
-#include <numbers>
 #include <string>
 #include <vector>
 
 #include "vaelib/autodiff/detail/broadcast_index.hpp"
 #include "vaelib/autodiff/ops.hpp"
 #include "vaelib/distributions/distribution.hpp"
+#include "vaelib/distributions/normal.hpp"
 
 namespace vaelib {
 
@@ -60,7 +62,12 @@ class MixtureNormal final : public Distribution<T> {
                             to_string(logits.shape()));
       }
     }
-    if (kind == Scale::std) this->check_values(scale, "stds", "positive", [](T v) { return v > T(0); });
+    this->check_values(means, "means", "finite", [](T v) { return std::isfinite(v); });
+    if (kind == Scale::std)
+      this->check_values(scale, "stds", "positive and finite",
+                         [](T v) { return v > T(0) && v < std::numeric_limits<T>::infinity(); });
+    else
+      this->check_values(scale, "logstds", "finite", [](T v) { return std::isfinite(v); });
   }
 
   std::string_view name() const override { return "MixtureNormal"; }
@@ -103,12 +110,8 @@ class MixtureNormal final : public Distribution<T> {
     std::vector<std::ptrdiff_t> dims(given.shape().begin(), given.shape().end());
     dims.insert(dims.end() - 1, 1);
     const Var<T> x = reshape(given, dims);  // [..., 1, d]: against every component
-    const T half_log_2pi = static_cast<T>(0.5 * std::log(2 * std::numbers::pi));
-    Var<T> component;  // [..., K, d]
-    if (m_kind == Scale::logstd)
-      component = (-half_log_2pi - scale) - T(0.5) * square((x - m) * exp(-scale));
-    else
-      component = (-half_log_2pi - log(scale)) - T(0.5) * square((x - m) / scale);
+    // [..., K, d], in double and stable at extreme log-stds (see Normal)
+    const Var<T> component = detail::normal_log_density("MixtureNormal.log_prob", x, m, scale, m_kind == Scale::logstd);
     return logsumexp(log_softmax(l) + sum(component, {-1}), -1);
   }
 

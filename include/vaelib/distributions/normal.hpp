@@ -1,15 +1,66 @@
 #pragma once
 // Normal: the univariate normal distribution N(mean, std^2), parameterised by std or by
 // log-std (the usual output of a network head). Reparameterised.
+//
+// log_prob is one node computed in double (also on a float tape): with log-std s, the
+// standardised value (x - mean) exp(-s) is formed without exp(-s) alone, which overflows
+// below s = -88 in float (-709 in double) where the density is still finite. An infinite
+// value gives -inf, a NaN value NaN. Parameters must be finite (std positive): checked.
 
+#include <array>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <string>
 
 #include "vaelib/autodiff/ops.hpp"
+#include "vaelib/distributions/detail/scalar_log_density.hpp"
 #include "vaelib/distributions/distribution.hpp"
 
 namespace vaelib {
+namespace detail {
+
+/// (x - mean) / sigma with 1 / sigma = h^2 (h = exp(-s / 2) for log-std s): 1 / sigma alone
+/// may overflow where the product does not. Where x - mean itself overflows (double only),
+/// it is formed as twice its half. 0 where x = mean or h = 0 (then |z| < 1e-300 anyway).
+inline double standardised_by_root(double x, double mean, double h) {
+  const double d = x - mean;
+  if (d == 0 || h == 0) return 0;
+  if (std::isinf(d)) return 2 * ((x / 2 - mean / 2) * h) * h;
+  return (d * h) * h;
+}
+
+/// log N(x | mean, sigma) elementwise (broadcasting), sigma = scale or exp(scale), as one node
+/// computed in double:
+///   value  -log(2 pi)/2 - log sigma - z^2/2,  z = (x - mean) / sigma
+///   d/dx = -z / sigma,  d/dmean = z / sigma,  d/dlogstd = z^2 - 1,  d/dstd = (z^2 - 1) / sigma
+/// An infinite x gives -inf (no gradient); a NaN x gives NaN.
+template <class T>
+Var<T> normal_log_density(const char* name, const Var<T>& x, const Var<T>& mean, const Var<T>& scale,
+                          bool scale_is_log) {
+  constexpr double half_log_2pi = 0.91893853320467274178;  // log(2 pi) / 2
+  const std::array<Var<T>, 3> inputs{x, mean, scale};
+  if (scale_is_log) {
+    return scalar_log_density(name, inputs, [](const std::array<double, 3>& a) {
+      if (std::isinf(a[0])) return outside_support<3>();  // the density's limit, 0
+      const double s = a[2];
+      const double h = std::exp(-s / 2);
+      const double z = standardised_by_root(a[0], a[1], h);
+      const double dx = z == 0 ? 0.0 : -((z * h) * h);
+      return ScalarLogDensity<3>{-half_log_2pi - s - z * z / 2, {dx, -dx, z * z - 1}};
+    });
+  }
+  return scalar_log_density(name, inputs, [](const std::array<double, 3>& a) {
+    if (std::isinf(a[0])) return outside_support<3>();
+    const double sigma = a[2];
+    double z = (a[0] - a[1]) / sigma;
+    if (std::isinf(a[0] - a[1])) z = 2 * ((a[0] / 2 - a[1] / 2) / sigma);
+    const double dx = -z / sigma;
+    return ScalarLogDensity<3>{-half_log_2pi - std::log(sigma) - z * z / 2, {dx, -dx, (z * z - 1) / sigma}};
+  });
+}
+
+}  // namespace detail
 
 template <class T>
 class Normal final : public Distribution<T> {
@@ -32,7 +83,13 @@ class Normal final : public Distribution<T> {
         m_scale(scale),
         m_kind(kind) {
     mean.tape().check_handle("Normal", scale);
-    if (kind == Scale::std) this->check_values(scale, "std", "positive", [](T v) { return v > T(0); });
+    const auto finite = [](T v) { return std::isfinite(v); };
+    this->check_values(mean, "mean", "finite", finite);
+    if (kind == Scale::std)
+      this->check_values(scale, "std", "positive and finite",
+                         [](T v) { return v > T(0) && v < std::numeric_limits<T>::infinity(); });
+    else
+      this->check_values(scale, "logstd", "finite", finite);
   }
 
   std::string_view name() const override { return "Normal"; }
@@ -51,17 +108,10 @@ class Normal final : public Distribution<T> {
   }
 
  protected:
-  /// log N(x | m, s) = -0.5 log(2 pi) - log s - 0.5 ((x - m) / s)^2
+  /// log N(x | m, s) = -0.5 log(2 pi) - log s - 0.5 ((x - m) / s)^2  (detail::normal_log_density)
   Var<T> log_prob_impl(const Var<T>& given, bool detach_parameters) const override {
-    const Var<T> m = this->maybe_detached(m_mean, detach_parameters);
-    const Var<T> scale = this->maybe_detached(m_scale, detach_parameters);
-    const T half_log_2pi = static_cast<T>(0.5 * std::log(2 * std::numbers::pi));
-    if (m_kind == Scale::logstd) {
-      const Var<T> z = (given - m) * exp(-scale);
-      return (-half_log_2pi - scale) - T(0.5) * square(z);
-    }
-    const Var<T> z = (given - m) / scale;
-    return (-half_log_2pi - log(scale)) - T(0.5) * square(z);
+    return detail::normal_log_density("Normal.log_prob", given, this->maybe_detached(m_mean, detach_parameters),
+                                      this->maybe_detached(m_scale, detach_parameters), m_kind == Scale::logstd);
   }
 
   /// mean + std * eps, eps ~ N(0, 1)
