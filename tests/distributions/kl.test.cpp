@@ -2,9 +2,11 @@
 
 #include "support/gradients.hpp"
 #include "support/statistics.hpp"
+#include "reference/distributions_reference.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
+namespace dist_reference = vaelib::testing::distributions_reference;
 using Catch::Matchers::Contains;
 
 TEST_CASE("kl: Normal-Normal matches the closed form and a Monte Carlo estimate", "[distributions]") {
@@ -77,4 +79,17 @@ TEST_CASE("kl: unregistered pairs are an error; users register their own", "[dis
       [](const Point<double>& p, const Normal<double>& q) { return -q.log_prob(p.at()); });
   const Point<double> point(tape.constant(xt::xarray<double>{0.5}));
   CHECK(kl_divergence<double>(point, n).item() == Approx(0.5 * std::log(2 * M_PI) + 0.125).epsilon(1e-12));
+}
+
+TEMPLATE_TEST_CASE("kl: Normal-Normal and Bernoulli-Bernoulli match the mpmath reference, log-stds far apart",
+                   "[distributions]", double, float) {
+  using T = TestType;
+  dist_reference::require_reference_values<T>(dist_reference::kKLNormal, [](Tape<T>& tape, const dist_reference::ScalarCase& c) {
+    const auto p = Normal<T>::with_logstd(tape.constant(T(c.p[0])), tape.constant(T(c.p[1])));
+    const auto q = Normal<T>::with_logstd(tape.constant(T(c.p[2])), tape.constant(T(c.x)));
+    return kl_divergence<T>(p, q).item();
+  });
+  dist_reference::require_reference_values<T>(dist_reference::kKLBernoulli, [](Tape<T>& tape, const dist_reference::ScalarCase& c) {
+    return kl_divergence<T>(Bernoulli<T>(tape.constant(T(c.p[0]))), Bernoulli<T>(tape.constant(T(c.x)))).item();
+  });
 }

@@ -3,6 +3,8 @@
 // that users extend with their own pairs. The result is per batch element, summed over p's
 // group_ndims like a log_prob.
 
+#include <array>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <string>
@@ -11,6 +13,7 @@
 
 #include "vaelib/distributions/bernoulli.hpp"
 #include "vaelib/distributions/categorical.hpp"
+#include "vaelib/distributions/detail/scalar_log_density.hpp"
 #include "vaelib/distributions/normal.hpp"
 
 namespace vaelib {
@@ -41,9 +44,19 @@ class KLRegistry {
  private:
   KLRegistry() {
     // KL(N(m1, s1) || N(m2, s2)) = log(s2 / s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2
+    //   = (expm1(r) - r) / 2 + z^2 / 2,  r = 2 (log s1 - log s2),  z = (m1 - m2) / s2,
+    // in double from the log-stds (never the ratio of variances, which overflows in float once
+    // the log-stds differ by ~44): finite wherever the true value is, +inf only beyond range
     add<Normal<T>, Normal<T>>([](const Normal<T>& p, const Normal<T>& q) {
-      const Var<T> ratio = square(p.std() / q.std());
-      return T(0.5) * (ratio + square((p.mean() - q.mean()) / q.std()) - T(1) - log(ratio));
+      const std::array<Var<T>, 4> inputs{p.mean(), p.logstd(), q.mean(), q.logstd()};
+      return detail::scalar_log_density("kl_divergence(Normal || Normal)", inputs, [](const std::array<double, 4>& a) {
+        const double r = 2 * (a[1] - a[3]);
+        const double h = std::exp(-a[3] / 2);  // 1 / s2 = h^2
+        const double z = detail::standardised_by_root(a[0], a[2], h);
+        const double dm = z == 0 ? 0.0 : (z * h) * h;  // z / s2
+        const double grow = std::expm1(r);
+        return detail::ScalarLogDensity<4>{(grow - r) / 2 + z * z / 2, {dm, grow, -dm, -grow - z * z}};
+      });
     });
     // KL(Bern(l1) || Bern(l2)) = p (log p - log q) + (1 - p)(log(1 - p) - log(1 - q)), via logits
     add<Bernoulli<T>, Bernoulli<T>>([](const Bernoulli<T>& p, const Bernoulli<T>& q) {
