@@ -155,7 +155,8 @@ TEST_CASE("models::VAE: inputs of the wrong width, an empty batch and zero parti
   const auto xv = tape.constant(x);
   const auto qv = vae.variational(xv, 1);
   CHECK_THROWS_WITH(elbo(vae.model(8), {{"x", xv}}, qv, 0).value(),
-                    Contains("Bernoulli: logits must be finite or infinite, not NaN, got nan at flat index"));
+                    Contains("Bernoulli: logits must be finite (an infinite logit is a probability of exactly 0 "
+                             "or 1), got nan at flat index"));
   // anomaly mode names the input itself
   tape.clear();
   tape.detect_anomaly(true);

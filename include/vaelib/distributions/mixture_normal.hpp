@@ -62,12 +62,9 @@ class MixtureNormal final : public Distribution<T> {
                             to_string(logits.shape()));
       }
     }
-    this->check_values(means, "means", "finite", [](T v) { return std::isfinite(v); });
     if (kind == Scale::std)
       this->check_values(scale, "stds", "positive and finite",
                          [](T v) { return v > T(0) && v < std::numeric_limits<T>::infinity(); });
-    else
-      this->check_values(scale, "logstds", "finite", [](T v) { return std::isfinite(v); });
   }
 
   std::string_view name() const override { return "MixtureNormal"; }

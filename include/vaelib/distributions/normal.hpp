@@ -5,7 +5,8 @@
 // log_prob is one node computed in double (also on a float tape): with log-std s, the
 // standardised value (x - mean) exp(-s) is formed without exp(-s) alone, which overflows
 // below s = -88 in float (-709 in double) where the density is still finite. An infinite
-// value gives -inf, a NaN value NaN. Parameters must be finite (std positive): checked.
+// value gives -inf; a NaN value, mean or log-std gives NaN where it is and nowhere else
+// (anomaly mode names it). A std must be positive and finite (checked).
 
 #include <array>
 #include <cmath>
@@ -83,13 +84,9 @@ class Normal final : public Distribution<T> {
         m_scale(scale),
         m_kind(kind) {
     mean.tape().check_handle("Normal", scale);
-    const auto finite = [](T v) { return std::isfinite(v); };
-    this->check_values(mean, "mean", "finite", finite);
     if (kind == Scale::std)
       this->check_values(scale, "std", "positive and finite",
                          [](T v) { return v > T(0) && v < std::numeric_limits<T>::infinity(); });
-    else
-      this->check_values(scale, "logstd", "finite", finite);
   }
 
   std::string_view name() const override { return "Normal"; }
