@@ -6,9 +6,11 @@
 #include <cmath>
 #include <limits>
 #include <vector>
+#include "reference/distributions_reference.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
+namespace dist_reference = vaelib::testing::distributions_reference;
 using Catch::Matchers::Message;
 
 // Reference values below were computed independently in python3 (mpmath, 30 digits) from the
@@ -181,4 +183,12 @@ TEST_CASE("BinConcrete: float", "[distributions]") {
   Rng rng(3);
   const auto s = d.sample(rng, 1000);
   for (std::size_t i = 0; i < s.size(); ++i) REQUIRE((s.data()[i] >= 0 && s.data()[i] <= 1));
+}
+
+TEMPLATE_TEST_CASE("bin_concrete: log_prob matches the mpmath reference, ordinary and extreme", "[distributions]",
+                   double, float) {
+  using T = TestType;
+  dist_reference::require_reference_values<T>(dist_reference::kBinConcrete, [](Tape<T>& tape, const dist_reference::ScalarCase& c) {
+    return BinConcrete<T>(T(c.p[0]), tape.constant(T(c.p[1]))).log_prob(tape.constant(T(c.x))).item();
+  });
 }

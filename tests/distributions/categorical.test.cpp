@@ -7,9 +7,11 @@
 #include <cmath>
 #include <limits>
 #include <vector>
+#include "reference/distributions_reference.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
+namespace dist_reference = vaelib::testing::distributions_reference;
 using Catch::Matchers::Message;
 
 // Reference values below were computed independently with python3's mpmath at 30 digits.
@@ -238,4 +240,13 @@ TEST_CASE("kl_divergence: Categorical errors", "[distributions][kl]") {
   REQUIRE_THROWS_MATCHES(kl_divergence<double>(p, normal), ArgumentError,
                          Message("kl_divergence: no analytic KL(Categorical || Normal) is registered (add one with "
                                  "KLRegistry<T>::instance().add<P, Q>(...))"));
+}
+
+TEMPLATE_TEST_CASE("categorical: log_prob matches the mpmath reference, ordinary and extreme logits", "[distributions]",
+                   double, float) {
+  using T = TestType;
+  dist_reference::require_reference_values<T>(dist_reference::kCategorical, [](Tape<T>& tape, const dist_reference::VectorCase& c) {
+    const auto logits = tape.constant(xt::xarray<T>{T(c.p[0]), T(c.p[1]), T(c.p[2])});
+    return Categorical<T>(logits).log_prob(tape.constant(T(c.x[0]))).item();
+  });
 }

@@ -8,9 +8,11 @@
 #include <cmath>
 #include <limits>
 #include <vector>
+#include "reference/distributions_reference.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
+namespace dist_reference = vaelib::testing::distributions_reference;
 using Catch::Matchers::Message;
 
 // Reference values below were computed independently in python3 (mpmath, 30 digits) from the
@@ -227,4 +229,14 @@ TEST_CASE("Concrete: float", "[distributions]") {
   const auto s = d.sample(rng, 1000);
   CHECK(s.shape() == Shape{1000, 2, 3});
   for (std::size_t i = 0; i < s.size(); ++i) REQUIRE(std::isfinite(s.data()[i]));
+}
+
+TEMPLATE_TEST_CASE("concrete: log_prob matches the mpmath reference, ordinary and extreme", "[distributions]", double,
+                   float) {
+  using T = TestType;
+  dist_reference::require_reference_values<T>(dist_reference::kConcrete, [](Tape<T>& tape, const dist_reference::VectorCase& c) {
+    const auto logits = tape.constant(xt::xarray<T>{T(c.p[1]), T(c.p[2]), T(c.p[3])});
+    const auto x = tape.constant(xt::xarray<T>{T(c.x[0]), T(c.x[1]), T(c.x[2])});
+    return Concrete<T>(T(c.p[0]), logits).log_prob(x).item();
+  });
 }

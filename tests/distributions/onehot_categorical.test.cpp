@@ -7,9 +7,11 @@
 #include <cmath>
 #include <limits>
 #include <vector>
+#include "reference/distributions_reference.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
+namespace dist_reference = vaelib::testing::distributions_reference;
 using Catch::Matchers::Message;
 
 // Reference values below were computed independently with python3's mpmath at 30 digits.
@@ -164,4 +166,14 @@ TEST_CASE("OnehotCategorical: float", "[distributions]") {
   CHECK(lp.data()[1] == Approx(-0.34500527665751433).epsilon(1e-6));
   Rng rng(3);
   CHECK(d.sample(rng, 4).shape() == Shape{4, 2, 3});
+}
+
+TEMPLATE_TEST_CASE("onehot_categorical: log_prob matches the mpmath reference, ordinary and extreme logits",
+                   "[distributions]", double, float) {
+  using T = TestType;
+  dist_reference::require_reference_values<T>(dist_reference::kOnehotCategorical, [](Tape<T>& tape, const dist_reference::VectorCase& c) {
+    const auto logits = tape.constant(xt::xarray<T>{T(c.p[0]), T(c.p[1]), T(c.p[2])});
+    const auto x = tape.constant(xt::xarray<T>{T(c.x[0]), T(c.x[1]), T(c.x[2])});
+    return OnehotCategorical<T>(logits).log_prob(x).item();
+  });
 }
