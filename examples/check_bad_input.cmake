@@ -114,6 +114,11 @@ if(KIND STREQUAL "vimco")
   expect_failure("--particles must be at least 2 for VIMCO \\(got 1\\)"
     --data ${mnist} ${small} --objective vimco --particles 1 --output ${WORK_DIR}/out)
   expect_failure("--objective: elbo not in \\{reinforce,vimco\\}" --objective elbo)
+  # REINFORCE at learning rate 1 diverges with a finite bound (about -1.8e6 in epoch 1; it
+  # once exited 0 without a word): stopped, naming the epoch and the first step's bound
+  expect_failure("the training bound of epoch 1 is -[0-9.]+, far below the first step's -[0-9.]+: training diverged"
+    --data ${mnist} --train-n 2000 --test-n 100 --ll-particles 0 --no-progress --batch-size 50 --lr 1 --epochs 2
+    --output ${WORK_DIR}/diverging)
   return()
 endif()
 if(KIND STREQUAL "family")

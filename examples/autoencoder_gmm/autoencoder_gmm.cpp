@@ -106,11 +106,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(vaelib::examples::zero_or_more_up_to(vaelib::examples::max_epochs));
   CLI11_PARSE(app, argc, argv);
-  try {
+  return vaelib::examples::report_errors("autoencoder_gmm", [&] {
     // every part is trained from scratch: ignoring the flag would silently start over
     if (o.resume) throw vaelib::ArgumentError("--resume is not supported: autoencoder_gmm keeps no checkpoint to resume");
-    if (o.threads > 0) openblas_set_num_threads(o.threads);
-    const vaelib::FlushDenormals flush_denormals;  // denormals slow the GEMMs several times over
+    const vaelib::examples::ComputeSettings compute(o);  // --threads, denormals flushed
     std::filesystem::create_directories(o.output);
     const std::filesystem::path out = o.output;
     const vaelib::examples::Datasets data = vaelib::examples::load_datasets(o, /*grey=*/false);
@@ -268,8 +267,5 @@ int main(int argc, char** argv) {
     vae.save_grid("samples_binary.png", xt::cast<float>(vae_samples > 0.5f), 10, 10);
     std::printf("Images and metrics are in %s\n", std::filesystem::absolute(out).string().c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "autoencoder_gmm: %s\n", e.what());
-    return 1;
-  }
+  });
 }

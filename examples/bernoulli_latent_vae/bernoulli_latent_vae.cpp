@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_particles));
   CLI11_PARSE(app, argc, argv);
-  try {
+  return vaelib::examples::report_errors("bernoulli_latent_vae", [&] {
     // VIMCO's default is 10 particles; an explicit --particles 1 is refused, not replaced
     if (objective == "vimco" && app.count("--particles") == 0) o.particles = 10;
     vaelib::examples::VaeExperiment run(
@@ -54,8 +54,5 @@ int main(int argc, char** argv) {
     run.save_training_curve("Bernoulli-latent VAE (" + objective + ") on " + o.dataset);
     std::printf("Images and metrics are in %s\n", std::filesystem::absolute(run.output()).string().c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bernoulli_latent_vae: %s\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -5,6 +5,7 @@
 // curve from metrics.jsonl: figures.hpp). examples/vae uses them beside its own model and training loop;
 // VaeExperiment (vae_experiment.hpp) builds the family's whole run from them.
 
+#include <cblas.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -77,6 +79,31 @@ inline void add_common_options(CLI::App& app, CommonOptions& o) {
                         "No progress bar (it is also off when stderr is not a terminal)");
 }
 
+/// What every example sets before computing: OpenBLAS's thread count (--threads; 0 keeps
+/// OpenBLAS's default) and denormal floats flushed to zero while alive (they slow the GEMMs
+/// several times over).
+class ComputeSettings {
+ public:
+  explicit ComputeSettings(const CommonOptions& o) {
+    if (o.threads > 0) openblas_set_num_threads(o.threads);
+  }
+
+ private:
+  FlushDenormals m_flush_denormals;
+};
+
+/// Runs an example's body; an exception ends it with "program: message" on stderr and exit
+/// status 1 (the message names what was wrong: the option, the file, the shapes).
+template <class Body>
+int report_errors(const char* program, Body&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", program, e.what());
+    return 1;
+  }
+}
+
 /// Training and test images must have one size (the model's x_dim is the training images'):
 /// refused before anything is trained or written, naming both files and their sizes.
 inline void require_same_image_size(const std::filesystem::path& folder, std::size_t train_rows, std::size_t train_cols,
@@ -123,7 +150,7 @@ struct RunRecord {
   std::size_t batch_size = 0, train_size = 0;
   double best_validation = -std::numeric_limits<double>::infinity();
   std::size_t since_best = 0;
-  std::string parameters;  // "name [shape]" per line, as in the checkpoint's store
+  std::string parameters{};  // "name [shape]" per line, as in the checkpoint's store
 
   static std::string signature(const ParameterStore<float>& store) {
     std::string s;

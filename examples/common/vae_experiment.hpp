@@ -5,10 +5,7 @@
 // reconstruction and KL terms, importance-sampled log-likelihood) and the pictures.
 // Each example program is a model choice plus its own figures on top of this.
 
-#include <cblas.h>
-
 #include <CLI/CLI.hpp>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -24,8 +21,7 @@
 
 #include "dataset_folder.hpp"
 #include "experiment_parts.hpp"
-#include "interruption.hpp"
-#include "progress_bar.hpp"
+#include "training_run.hpp"
 
 namespace vaelib::examples {
 
@@ -94,7 +90,6 @@ class VaeExperiment {
       : m_o(std::move(options)), m_grey(grey), m_objective(objective), m_rng(m_o.seed), m_params(m_o.seed),
         m_adam(m_params, {.learning_rate = m_o.learning_rate}),
         m_vae(m_tape, m_rng, m_params.scope("vae"), std::move(config), std::move(likelihood)) {
-    if (m_o.threads > 0) openblas_set_num_threads(m_o.threads);
     m_tape.detect_anomaly(m_o.detect_anomaly);
     std::filesystem::create_directories(m_o.output);
     m_data = load_datasets(m_o, grey);
@@ -118,80 +113,46 @@ class VaeExperiment {
   /// a validation set and --patience; leaves the best parameters in place.
   void train() {
     namespace fs = std::filesystem;
-    const fs::path checkpoint = output() / "checkpoint.npz", best = output() / "best.npz";
-    require_writable("--output", checkpoint);
+    const fs::path best = output() / "best.npz";
     data::BatchSampler sampler(m_data.train.size(), m_o.batch_size);
-    const std::size_t steps_per_epoch = sampler.batches();
-    const io::TrainingState<float> state{&m_params, &m_adam, &m_rng, &m_step};
-    RunRecord record;
-    record.program = program_invocation_short_name;
-    record.batch_size = m_o.batch_size;
-    record.train_size = m_data.train.size();
-    const std::size_t first_epoch =
-        resume_from_checkpoint(m_o.resume, checkpoint, state, m_step, steps_per_epoch, record, output() / "metrics.jsonl");
-    double& best_validation = record.best_validation;  // restored on resume: best.npz is replaced only by better weights
-    std::size_t& since_best = record.since_best;
-    const std::string resumed_parameters = m_o.resume ? record.parameters : std::string();
-    io::MetricsLog metrics(output() / "metrics.jsonl", m_o.resume);
-    if (m_o.patience > 0 && m_data.validation.size() > 0 && since_best >= m_o.patience) {
-      std::printf("Early stop (before the checkpoint): no better validation bound for %zu epochs\n", since_best);
-      m_epochs_done_stop = true;
-    }
+    TrainingRun run(m_o, output() / "checkpoint.npz", {&m_params, &m_adam, &m_rng, &m_step},
+                    {.program = program_invocation_short_name, .batch_size = m_o.batch_size, .train_size = m_data.train.size()},
+                    sampler.batches());
+    // restored on resume: best.npz is replaced only by better weights, patience continues
+    double& best_validation = run.record().best_validation;
+    std::size_t& since_best = run.record().since_best;
+    bool stop = m_o.patience > 0 && m_data.validation.size() > 0 && since_best >= m_o.patience;
+    if (stop) std::printf("Early stop (before the checkpoint): no better validation bound for %zu epochs\n", since_best);
     const std::size_t d = m_data.train.pixels();
     std::vector<float> batch(m_o.batch_size * d), binary(m_o.batch_size * d);
-    std::size_t epoch = first_epoch;
-    const InterruptionGuard interruption;  // SIGINT/SIGTERM: finish the step, exit 130/143
-    for (; epoch <= m_o.epochs && !m_epochs_done_stop; ++epoch) {
-      const auto start = std::chrono::steady_clock::now();
+    for (std::size_t epoch = run.first_epoch(); epoch <= m_o.epochs && !stop; ++epoch) {
+      run.begin_epoch(epoch);
       sampler.shuffle(m_rng);
-      ProgressBar bar(steps_per_epoch, "lower bound", m_o.progress);
-      double sum = 0;
-      for (std::size_t t = 0; t < steps_per_epoch; ++t) {
+      for (std::size_t t = 0; t < sampler.batches(); ++t) {
         m_tape.clear();
         data::gather(m_data.train, sampler.batch(t), batch);
         if (!m_grey) data::binarize(batch, binary, m_rng);
         const auto x = m_tape.external(m_grey ? batch.data() : binary.data(), nullptr, {m_o.batch_size, d});
-        sum += step(x);
-        if (!resumed_parameters.empty() && epoch == first_epoch && t == 0) {
-          check_resumed_parameters(m_params, resumed_parameters);
-        }
-        bar.update(t + 1, sum / static_cast<double>(t + 1));
-        stop_if_interrupted(checkpoint, epoch - 1);
+        run.after_step(step(x));
       }
-      bar.finish();
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double train_bound = sum / static_cast<double>(steps_per_epoch);
-      if (!std::isfinite(train_bound)) {
-        throw NumericalError("the training bound of epoch " + std::to_string(epoch) + " is " + std::to_string(train_bound) +
-                             ": training diverged; the checkpoint keeps the last finished epoch (try a smaller --lr, "
-                             "or --detect-anomaly to find the op)");
-      }
-      std::vector<io::MetricsLog::Field> fields{{"epoch", static_cast<double>(epoch)},
-                                                {"seconds", seconds},
-                                                {"train_lower_bound", train_bound}};
-      std::printf("Epoch %zu (%.1fs): Lower bound = %.4f", epoch, seconds, train_bound);
-      bool stop = false;
+      std::vector<io::MetricsLog::Field> validation_fields;
+      std::string validation_text;
       if (m_data.validation.size() > 0) {
         const double validation = evaluate(m_data.validation).lower_bound;
-        fields.emplace_back("validation_lower_bound", validation);
-        std::printf(", validation = %.4f", validation);
+        validation_fields.emplace_back("validation_lower_bound", validation);
+        char text[64];
+        std::snprintf(text, sizeof text, ", validation = %.4f", validation);
+        validation_text = text;
         if (validation > best_validation) {
           best_validation = validation;
           since_best = 0;
-          save_run_checkpoint(best, io::TrainingState<float>{&m_params}, record);
+          save_run_checkpoint(best, io::TrainingState<float>{&m_params}, run.record());
         } else if (m_o.patience > 0 && ++since_best >= m_o.patience) {
           stop = true;
         }
       }
-      std::printf("\n");
-      std::fflush(stdout);
-      metrics.write(fields);
-      save_run_checkpoint(checkpoint, state, record);
-      stop_if_interrupted(checkpoint, epoch);
-      if (stop) {
-        std::printf("Early stop: no better validation bound for %zu epochs\n", m_o.patience);
-        break;
-      }
+      run.end_epoch(std::move(validation_fields), validation_text);
+      if (stop) std::printf("Early stop: no better validation bound for %zu epochs\n", m_o.patience);
     }
     if (m_data.validation.size() > 0 && fs::exists(best)) {
       io::load_checkpoint(best, io::TrainingState<float>{&m_params});
@@ -331,8 +292,8 @@ class VaeExperiment {
   void save_training_curve(const std::string& title) { examples::save_training_curve(output(), title); }
 
  private:
-  FlushDenormals m_flush_denormals;  // the experiment's float arithmetic flushes denormals (speed)
   ExperimentOptions m_o;
+  ComputeSettings m_compute{m_o};  // --threads, denormals flushed while the experiment lives
   bool m_grey;
   Objective m_objective;
   Tape<float> m_tape;
@@ -343,7 +304,6 @@ class VaeExperiment {
   Datasets m_data;
   MovingAverageBaseline m_moving_average{0.8};
   std::uint64_t m_step = 0;
-  bool m_epochs_done_stop = false;  // early stopping had already stopped the resumed run
 };
 
 }  // namespace vaelib::examples

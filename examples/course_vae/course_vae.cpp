@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
       ->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
   app.add_option("--hidden", hidden, "Units of the tanh hidden layer")->capture_default_str()->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
   CLI11_PARSE(app, argc, argv);
-  try {
+  return vaelib::examples::report_errors("course_vae", [&] {
     vaelib::examples::VaeExperiment run(
         o, {.x_dim = 784, .z_dim = z_dim, .encoder = {hidden}, .decoder = {hidden}, .activation = vaelib::Activation::tanh},
         vaelib::models::bernoulli_likelihood<float>(), vaelib::examples::Objective::elbo_analytic, /*grey=*/false);
@@ -53,8 +53,5 @@ int main(int argc, char** argv) {
     run.save_training_curve("Course VAE, k = " + std::to_string(z_dim));
     std::printf("Images and metrics are in %s\n", std::filesystem::absolute(run.output()).string().c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "course_vae: %s\n", e.what());
-    return 1;
-  }
+  });
 }

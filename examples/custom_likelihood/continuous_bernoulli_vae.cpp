@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
   vaelib::examples::add_experiment_options(app, o);
   app.add_option("--latent", z_dim, "Latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
   CLI11_PARSE(app, argc, argv);
-  try {
+  return vaelib::examples::report_errors("continuous_bernoulli_vae", [&] {
     check_normalised();
     // The one line that swaps the likelihood: a name, one head (the logits), how to build
     // the distribution from the heads, and its mean for pictures.
@@ -120,8 +120,5 @@ int main(int argc, char** argv) {
     run.save_training_curve("Continuous-Bernoulli VAE on " + o.dataset);
     std::printf("Images and metrics are in %s\n", std::filesystem::absolute(run.output()).string().c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "continuous_bernoulli_vae: %s\n", e.what());
-    return 1;
-  }
+  });
 }

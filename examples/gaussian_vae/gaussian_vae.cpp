@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   app.add_option("--latent", z_dim, "Latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
   app.add_option("--min-logstd", min_logstd, "Lower clamp of the pixels' log-std")->capture_default_str()->check(vaelib::examples::finite_number);
   CLI11_PARSE(app, argc, argv);
-  try {
+  return vaelib::examples::report_errors("gaussian_vae", [&] {
     vaelib::examples::VaeExperiment run(o, {.x_dim = 784, .z_dim = z_dim},
                                         vaelib::models::normal_likelihood<float>(min_logstd),
                                         vaelib::examples::Objective::elbo_analytic, /*grey=*/true);
@@ -30,8 +30,5 @@ int main(int argc, char** argv) {
     run.save_training_curve("Gaussian-likelihood VAE on " + o.dataset);
     std::printf("Images and metrics are in %s\n", std::filesystem::absolute(run.output()).string().c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "gaussian_vae: %s\n", e.what());
-    return 1;
-  }
+  });
 }

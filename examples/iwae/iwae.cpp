@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sgvb", "dreg"}));
   app.add_option("--latent", z_dim, "Latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
   CLI11_PARSE(app, argc, argv);
-  try {
+  return vaelib::examples::report_errors("iwae", [&] {
     vaelib::examples::VaeExperiment run(
         o, {.x_dim = 784, .z_dim = z_dim}, vaelib::models::bernoulli_likelihood<float>(),
         estimator == "dreg" ? vaelib::examples::Objective::iwae_dreg : vaelib::examples::Objective::iwae, /*grey=*/false);
@@ -34,8 +34,5 @@ int main(int argc, char** argv) {
     run.save_training_curve("IWAE (k = " + std::to_string(o.particles) + ") on " + o.dataset);
     std::printf("Images and metrics are in %s\n", std::filesystem::absolute(run.output()).string().c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "iwae: %s\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -2,7 +2,8 @@
 # ctest: crash-safe training. Trains the ZhuSuan VAE example on a slice of MNIST once without
 # interruption, then again while killing it with SIGKILL at random moments, resuming from the
 # last checkpoint each time (or starting over if none was written yet). Checks that
-#   - after every kill the checkpoint on disk is complete and valid (every CRC and array), and
+#   - after every kill, also kills during a save, the checkpoint on disk is complete and valid
+#     (every CRC and array), and
 #   - the final checkpoint (parameters, Adam's moments, RNG state, step) is bit for bit the
 #     uninterrupted run's;
 #   - metrics.jsonl lists each epoch once, and no temporary file of a killed save is left;
@@ -122,6 +123,56 @@ PY
   echo "the interrupted-and-resumed training did not end where the uninterrupted one did" >&2
   exit 1
 fi
+
+# Kills during saves: SIGKILL the moment this process's temporary checkpoint file appears (a
+# save under way). The previous checkpoint stays whole, the resumed runs end bit for bit where
+# the uninterrupted one does, and later saves remove the killed saves' temporary files.
+saves=$work/kill_in_save
+in_save_kills=0
+for ((attempt = 1; attempt <= 20 && in_save_kills < 3; attempt++)); do
+  resume=()
+  [[ -e $saves/checkpoint.npz ]] && resume=(--resume)
+  "$program" "${args[@]}" --output "$saves" "${resume[@]}" > "$work/save_kill$attempt.log" 2>&1 &
+  pid=$!
+  caught=0
+  # the first save is skipped on every other attempt, so kills land in later epochs too
+  skip=$((attempt % 2))
+  while kill -0 "$pid" 2> /dev/null; do
+    if compgen -G "$saves/.checkpoint.npz.tmp-$pid-*" > /dev/null; then
+      if ((skip > 0)); then
+        skip=$((skip - 1))
+        while compgen -G "$saves/.checkpoint.npz.tmp-$pid-*" > /dev/null; do :; done
+        continue
+      fi
+      kill -KILL "$pid" 2> /dev/null && caught=1
+      break
+    fi
+  done
+  { wait "$pid"; } 2> /dev/null || true
+  if ((caught)); then
+    in_save_kills=$((in_save_kills + 1))
+    echo "save kill $attempt: SIGKILL during a save after $(grep -c '^Epoch' "$work/save_kill$attempt.log" || true) epoch(s) ${resume[*]:+(resumed)}"
+    [[ ! -e $saves/checkpoint.npz ]] || check_checkpoint "$saves/checkpoint.npz" ||
+      { echo "save kill $attempt: the checkpoint is corrupt" >&2; exit 1; }
+  elif grep -q '^Epoch 8' "$work/save_kill$attempt.log"; then
+    echo "save kill $attempt: the run finished before a save was caught; starting over"
+    rm -rf "$saves"
+  else
+    cat "$work/save_kill$attempt.log"; echo "save kill $attempt: the run failed" >&2; exit 1
+  fi
+done
+((in_save_kills > 0)) || { echo "no kill landed during a save in 20 attempts: the test did not test it" >&2; exit 1; }
+resume=()
+[[ -e $saves/checkpoint.npz ]] && resume=(--resume)
+"$program" "${args[@]}" --output "$saves" "${resume[@]}" > "$work/save_kill_final.log" 2>&1 ||
+  { cat "$work/save_kill_final.log"; echo "the run resumed after the kills during saves failed" >&2; exit 1; }
+cmp "$work/reference/checkpoint.npz" "$saves/checkpoint.npz" ||
+  { echo "killed during saves and resumed, the run did not end where the uninterrupted one did" >&2; exit 1; }
+if stray=$(ls -A "$saves" | grep '\.tmp-'); then
+  echo "temporary files of the killed saves left after the last save: $stray" >&2
+  exit 1
+fi
+echo "kills during saves: $in_save_kills, each leaving a whole checkpoint; resumed to the reference's checkpoint"
 
 # SIGINT (and SIGTERM alike) after the first checkpoint: the run finishes its step, says how to
 # resume and exits 130; resumed, it ends bit for bit where the uninterrupted run does.

@@ -4,16 +4,12 @@
 // elbo(...).sgvb() and Adam (1e-3, batch 128). Walkthrough: docs/tutorial-vae.md. The model,
 // q and the training loop are here; the rest comes from examples/common/.   vae --epochs 10
 
-#include <cblas.h>
-
-#include <chrono>
 #include <vaelib/io.hpp>
 #include <vaelib/vae.hpp>
 
 #include "../common/dataset_folder.hpp"
 #include "../common/experiment_parts.hpp"
-#include "../common/interruption.hpp"
-#include "../common/progress_bar.hpp"
+#include "../common/training_run.hpp"
 
 namespace {
 
@@ -55,13 +51,10 @@ BayesianNet<float> q_net(Tape<float>& tape, Rng& rng, const Encoder& e, std::siz
 
 int run(const Options& o) {
   namespace fs = std::filesystem;
-  if (o.threads > 0) openblas_set_num_threads(o.threads);
-  const FlushDenormals flush_denormals;  // denormal floats slow the GEMMs several times over
+  const examples::ComputeSettings compute(o);  // --threads, denormals flushed
   const fs::path out = o.output;
   fs::create_directories(out);
   const fs::path checkpoint = o.checkpoint.empty() ? out / "checkpoint.npz" : fs::path(o.checkpoint);
-  examples::require_writable("--checkpoint", checkpoint);
-  examples::require_writable("--output", out / "metrics.jsonl");
   // The training set stays bytes (each batch gathered, then binarised dynamically); the test
   // set is binarised once with a fixed seed.
   const auto folder = examples::dataset_folder(o.dataset, o.data_folder);
@@ -81,47 +74,26 @@ int run(const Options& o) {
   const ParameterScope<float> q_scope = params.scope("q");
 
   data::BatchSampler sampler(train.size(), o.batch_size);
-  const std::size_t steps_per_epoch = sampler.batches();
-  const io::TrainingState<float> state{&params, &adam, &rng, &step};
-  examples::RunRecord record{.program = "vae", .batch_size = o.batch_size, .train_size = train.size(), .parameters = {}};
-  const std::size_t first_epoch =
-      examples::resume_from_checkpoint(o.resume, checkpoint, state, step, steps_per_epoch, record, out / "metrics.jsonl");
-  const std::string resumed_parameters = o.resume ? record.parameters : std::string();
-  io::MetricsLog metrics(out / "metrics.jsonl", /*append=*/o.resume);
+  examples::TrainingRun run(o, checkpoint, {&params, &adam, &rng, &step},
+                            {.program = "vae", .batch_size = o.batch_size, .train_size = train.size()}, sampler.batches());
 
   // ---- training: the tutorial's loop -------------------------------------------------------
   std::vector<float> batch(o.batch_size * x_dim), binary(o.batch_size * x_dim);
-  const examples::InterruptionGuard interruption;  // SIGINT/SIGTERM: finish the step, exit 130/143
-  for (std::size_t epoch = first_epoch; epoch <= o.epochs; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
+  for (std::size_t epoch = run.first_epoch(); epoch <= o.epochs; ++epoch) {
+    run.begin_epoch(epoch);
     sampler.shuffle(rng);
-    examples::ProgressBar bar(steps_per_epoch, "lower bound", o.progress);
-    double sum_lb = 0;
-    for (std::size_t t = 0; t < steps_per_epoch; ++t) {
+    for (std::size_t t = 0; t < sampler.batches(); ++t) {
       tape.clear();
       data::gather(train, sampler.batch(t), batch);
       data::binarize(batch, binary, rng);  // dynamic binarisation
       const auto x = tape.external(binary.data(), nullptr, {o.batch_size, x_dim});
       const auto q = q_net(tape, rng, encode(q_scope, x, o), 1);
       auto lower_bound = elbo(model(o.batch_size, 1), {{"x", x}}, q, 0);
-      const auto cost = mean(lower_bound.sgvb());
-      sum_lb += mean(lower_bound.value()).item();
-      adam.minimize(tape, cost);  // backward, each parameter updated once its gradient is final
+      adam.minimize(tape, mean(lower_bound.sgvb()));  // backward; each parameter updated once its gradient is final
       ++step;
-      if (!resumed_parameters.empty() && epoch == first_epoch && t == 0) {
-        examples::check_resumed_parameters(params, resumed_parameters);
-      }
-      bar.update(t + 1, sum_lb / static_cast<double>(t + 1));
-      examples::stop_if_interrupted(checkpoint, epoch - 1);
+      run.after_step(mean(lower_bound.value()).item());  // progress bar; SIGINT/SIGTERM end the run here
     }
-    bar.finish();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double epoch_lb = sum_lb / static_cast<double>(steps_per_epoch);
-    std::printf("Epoch %zu (%.1fs): Lower bound = %.4f\n", epoch, seconds, epoch_lb);
-    std::fflush(stdout);
-    metrics.write({{"epoch", static_cast<double>(epoch)}, {"seconds", seconds}, {"train_lower_bound", epoch_lb}});
-    examples::save_run_checkpoint(checkpoint, state, record);
-    examples::stop_if_interrupted(checkpoint, epoch);
+    run.end_epoch();  // "Epoch 3 (4.2s): Lower bound = ...", metrics.jsonl, the checkpoint
     if (o.save_freq > 0 && epoch % o.save_freq == 0) {
       const auto guard = tape.no_grad();
       const auto generated = model.observe({}, 100, 1);  // z ~ p(z), x ~ p(x | z): nothing observed
@@ -131,7 +103,7 @@ int run(const Options& o) {
   }
 
   // ---- evaluation: the test bound (1 particle) and the importance-sampled log-likelihood ----
-  examples::report_test_bounds(metrics, "vae", o, tape, test,
+  examples::report_test_bounds(run.metrics(), "vae", o, tape, test,
       [&](const Var<float>& x, std::size_t n) {
         const auto q = q_net(tape, rng, encode(q_scope, x, o), 1);
         return sum(elbo(model(n, 1), {{"x", x}}, q, 0).value()).item();
@@ -173,13 +145,7 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", o.hidden, "Units of each hidden layer")->capture_default_str()->check(examples::at_least_one_up_to(examples::max_width));
   app.add_option("--checkpoint", o.checkpoint, "Checkpoint file (default: <output>/checkpoint.npz), written each epoch");
   app.add_option("--save-freq", o.save_freq, "Save 100 generated images every this many epochs (0: never)")
-      ->capture_default_str()
-      ->check(examples::zero_or_more_up_to(examples::max_epochs));
+      ->capture_default_str()->check(examples::zero_or_more_up_to(examples::max_epochs));
   CLI11_PARSE(app, argc, argv);
-  try {
-    return run(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "vae: %s\n", e.what());
-    return 1;
-  }
+  return examples::report_errors("vae", [&] { return run(o); });
 }
