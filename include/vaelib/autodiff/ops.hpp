@@ -8,6 +8,7 @@
 #include "vaelib/autodiff/ops/clamp.hpp"
 #include "vaelib/autodiff/ops/concat.hpp"
 #include "vaelib/autodiff/ops/cos.hpp"
+#include "vaelib/autodiff/ops/cumsum.hpp"
 #include "vaelib/autodiff/ops/detach.hpp"
 #include "vaelib/autodiff/ops/digamma.hpp"
 #include "vaelib/autodiff/ops/div.hpp"
