@@ -4,6 +4,7 @@
 #include "vaelib/distributions/bernoulli.hpp"
 #include "vaelib/distributions/beta.hpp"
 #include "vaelib/distributions/bin_concrete.hpp"
+#include "vaelib/distributions/binomial.hpp"
 #include "vaelib/distributions/categorical.hpp"
 #include "vaelib/distributions/cauchy.hpp"
 #include "vaelib/distributions/concrete.hpp"
