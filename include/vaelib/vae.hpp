@@ -13,5 +13,6 @@
 #include "vaelib/models.hpp"
 #include "vaelib/optim.hpp"
 #include "vaelib/random/rng.hpp"
+#include "vaelib/transforms.hpp"
 #include "vaelib/variational.hpp"
 #include "vaelib/version.hpp"

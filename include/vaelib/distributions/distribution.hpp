@@ -30,6 +30,7 @@
 #include "vaelib/detail/simd.hpp"
 #include "vaelib/error.hpp"
 #include "vaelib/random/rng.hpp"
+#include "vaelib/transforms/support.hpp"
 
 namespace vaelib {
 
@@ -96,6 +97,12 @@ class Distribution {
     if (n_samples) return s;
     return drop_leading_axis(s);
   }
+
+  /// The set the values live in (vaelib/transforms/support.hpp); bijector_to(support()) is the
+  /// transform from the unconstrained reals onto it. The default is the reals, every element
+  /// of a value free (event rank: the value's rank); a distribution on a smaller set (positive,
+  /// an interval, the simplex, the integers, ...) overrides it.
+  virtual Support<T> support() const { return Support<T>::real().independent(m_value_shape.size()); }
 
   /// E[x], where a closed form exists (ArgumentError otherwise).
   virtual Var<T> mean() const { throw ArgumentError(std::string(name()) + ": no closed-form mean"); }
