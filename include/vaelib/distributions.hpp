@@ -3,6 +3,7 @@
 
 #include "vaelib/distributions/bernoulli.hpp"
 #include "vaelib/distributions/beta.hpp"
+#include "vaelib/distributions/beta_binomial.hpp"
 #include "vaelib/distributions/bin_concrete.hpp"
 #include "vaelib/distributions/binomial.hpp"
 #include "vaelib/distributions/categorical.hpp"
@@ -23,6 +24,7 @@
 #include "vaelib/distributions/logistic.hpp"
 #include "vaelib/distributions/mixture_normal.hpp"
 #include "vaelib/distributions/multivariate_normal_cholesky.hpp"
+#include "vaelib/distributions/negative_binomial.hpp"
 #include "vaelib/distributions/normal.hpp"
 #include "vaelib/distributions/onehot_categorical.hpp"
 #include "vaelib/distributions/pareto.hpp"
