@@ -1,7 +1,16 @@
 #pragma once
 // Gamma: a positive variable with density beta^alpha x^(alpha-1) exp(-beta x) / Gamma(alpha),
-// shape alpha > 0 and rate beta > 0 (mean alpha / beta). Not reparameterised: samples are
-// constants. The entropy is differentiable in both parameters (through digamma).
+// shape alpha > 0 and rate beta > 0 (mean alpha / beta). The entropy is differentiable in both
+// parameters (through digamma).
+//
+// Reparameterised by implicit reparameterisation (Figurnov, Mohamed & Mnih 2018): the draw
+// z = g / beta, g ~ Gamma(alpha, 1) by Marsaglia-Tsang rejection, carries
+//   dz/dalpha = -(dP/dalpha)(alpha, g) / (beta p(g; alpha)) = z (d log g / d alpha),
+//   dz/dbeta = -z / beta,
+// P the standard Gamma's CDF (detail/gamma_cdf_gradient.hpp): the derivative of the quantile
+// at the draw's own CDF level, which makes E[d f(z) / d theta] = d E[f(z)] / d theta. The draws
+// are those of the sampler alone (the gradient is computed beside them, only when a parameter
+// needs one).
 //
 // log_prob is computed in double (also on a float tape), without the cancellation of
 // alpha log beta, (alpha - 1) log x, beta x and lgamma(alpha) at large alpha: float keeps
@@ -14,9 +23,10 @@
 #include <limits>
 #include <string>
 
-#include "vaelib/autodiff/detail/broadcast_index.hpp"
 #include "vaelib/autodiff/ops.hpp"
+#include "vaelib/distributions/detail/gamma_cdf_gradient.hpp"
 #include "vaelib/distributions/detail/scalar_log_density.hpp"
+#include "vaelib/distributions/detail/scalar_sample.hpp"
 #include "vaelib/distributions/distribution.hpp"
 
 namespace vaelib {
@@ -104,7 +114,7 @@ class Gamma final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "Gamma"; }
-  bool is_reparameterized() const override { return false; }
+  bool is_reparameterized() const override { return true; }
 
   Var<T> alpha() const { return m_alpha; }
   Var<T> beta() const { return m_beta; }
@@ -128,23 +138,20 @@ class Gamma final : public Distribution<T> {
 
   /// g / beta, g ~ Gamma(alpha, 1) by Marsaglia-Tsang (detail::sample_log_standard_gamma);
   /// a draw below the smallest normal number of T (alpha << 1) is returned as that number,
-  /// so that log_prob of every draw is finite
+  /// so that log_prob of every draw is finite. The gradient is the implicit one of the draw
+  /// before that clamp (z d log g / d alpha and -z / beta; 0 where z underflows in double).
   Var<T> sample_impl(std::size_t n, Rng& rng) const override {
-    const Shape& batch = this->batch_shape();
-    const std::size_t batch_size = shape_size(batch);
-    const T* alpha = m_alpha.data();
-    const T* beta = m_beta.data();
-    const Shape& alpha_shape = m_alpha.shape();
-    const Shape& beta_shape = m_beta.shape();
-    return this->noise(this->sample_shape(n), [&](T* data, std::size_t size) {
-      for (std::size_t i = 0; i < size; ++i) {
-        const std::size_t j = i % batch_size;
-        const double a = static_cast<double>(alpha[detail::broadcast_source_index(j, batch, alpha_shape)]);
-        const double b = static_cast<double>(beta[detail::broadcast_source_index(j, batch, beta_shape)]);
-        const T g = static_cast<T>(std::exp(detail::sample_log_standard_gamma(a, rng) - std::log(b)));
-        data[i] = std::max(g, std::numeric_limits<T>::min());
-      }
-    });
+    const std::array<Var<T>, 2> parameters{m_alpha, m_beta};
+    return detail::scalar_sample(
+        "Gamma.sample", this->sample_shape(n), parameters, [&rng](const std::array<double, 2>& p, bool want_partials) {
+          const double alpha = p[0], beta = p[1];
+          const double log_g = detail::sample_log_standard_gamma(alpha, rng);
+          const double z = std::exp(log_g - std::log(beta));
+          const T value = std::max(static_cast<T>(z), std::numeric_limits<T>::min());
+          if (!want_partials || z == 0) return detail::ScalarDraw<T, 2>{value, {}};
+          const double dz_dalpha = z * detail::standard_gamma_log_draw_alpha_derivative(log_g, alpha);
+          return detail::ScalarDraw<T, 2>{value, {dz_dalpha, -z / beta}};
+        });
   }
 
   /// alpha - log beta + lgamma(alpha) + (1 - alpha) digamma(alpha)
