@@ -23,6 +23,7 @@
 #include "vaelib/distributions/log_normal.hpp"
 #include "vaelib/distributions/logistic.hpp"
 #include "vaelib/distributions/mixture_normal.hpp"
+#include "vaelib/distributions/multinomial.hpp"
 #include "vaelib/distributions/multivariate_normal_cholesky.hpp"
 #include "vaelib/distributions/negative_binomial.hpp"
 #include "vaelib/distributions/normal.hpp"
@@ -31,4 +32,5 @@
 #include "vaelib/distributions/poisson.hpp"
 #include "vaelib/distributions/student_t.hpp"
 #include "vaelib/distributions/uniform.hpp"
+#include "vaelib/distributions/unnormalized_multinomial.hpp"
 #include "vaelib/distributions/weibull.hpp"
