@@ -238,8 +238,10 @@ TEST_CASE("kl_divergence: Categorical errors", "[distributions][kl]") {
   const auto normal = Normal<double>::with_std(tape.constant(0.0), tape.constant(1.0));
   CHECK_FALSE(has_analytic_kl<double>(p, normal));
   REQUIRE_THROWS_MATCHES(kl_divergence<double>(p, normal), ArgumentError,
-                         Message("kl_divergence: no analytic KL(Categorical || Normal) is registered (add one with "
-                                 "KLRegistry<T>::instance().add<P, Q>(...))"));
+                         Message("kl_divergence: no analytic KL(Categorical || Normal) is registered; use the Monte "
+                                 "Carlo estimate p.log_prob(z) - q.log_prob(z) averaged over draws z ~ p (what "
+                                 "elbo(...) does without analytic_kl), or register one with "
+                                 "KLRegistry<T>::instance().add<P, Q>(...)"));
 }
 
 TEMPLATE_TEST_CASE("categorical: log_prob matches the mpmath reference, ordinary and extreme logits", "[distributions]",

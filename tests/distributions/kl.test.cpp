@@ -73,8 +73,9 @@ TEST_CASE("kl: unregistered pairs are an error; users register their own", "[dis
   const auto n = Normal<double>::with_std(tape.constant(xt::xarray<double>{0.0}), tape.constant(1.0));
   const Bernoulli<double> b(tape.constant(xt::xarray<double>{0.0}));
   REQUIRE_THROWS_WITH(kl_divergence<double>(n, b),
-                      "kl_divergence: no analytic KL(Normal || Bernoulli) is registered (add one with "
-                      "KLRegistry<T>::instance().add<P, Q>(...))");
+                      "kl_divergence: no analytic KL(Normal || Bernoulli) is registered; use the Monte Carlo "
+                      "estimate p.log_prob(z) - q.log_prob(z) averaged over draws z ~ p (what elbo(...) does without "
+                      "analytic_kl), or register one with KLRegistry<T>::instance().add<P, Q>(...)");
   KLRegistry<double>::instance().add<Point<double>, Normal<double>>(
       [](const Point<double>& p, const Normal<double>& q) { return -q.log_prob(p.at()); });
   const Point<double> point(tape.constant(xt::xarray<double>{0.5}));

@@ -2,25 +2,39 @@
 // kl_divergence(p, q): analytic KL(p || q) for pairs that have one, looked up in a registry
 // that users extend with their own pairs. The result is per batch element, summed over p's
 // group_ndims like a log_prob.
+//
+// Built in (each in include/vaelib/distributions/kl/<family>.hpp, computed in double where
+// the textbook form cancels or overflows: finite wherever the true value is, +inf only where
+// it is +inf or beyond T's range, never NaN for valid parameters; gradients to both sides):
+//   Normal-Normal, Normal-Laplace, MultivariateNormalCholesky-MultivariateNormalCholesky,
+//   Normal (group_ndims >= 1, a diagonal Gaussian over its last batch axis) against
+//   MultivariateNormalCholesky and the reverse, Bernoulli-Bernoulli, Categorical-Categorical,
+//   OnehotCategorical-OnehotCategorical, Gamma-Gamma, Exponential-Exponential,
+//   Exponential-Gamma, Gamma-Exponential, Beta-Beta, Laplace-Laplace, Poisson-Poisson,
+//   Uniform-Uniform (+inf unless p's support lies inside q's).
 
-#include <array>
-#include <cmath>
 #include <functional>
 #include <map>
 #include <string>
 #include <typeindex>
 #include <utility>
 
-#include "vaelib/distributions/bernoulli.hpp"
-#include "vaelib/distributions/categorical.hpp"
-#include "vaelib/distributions/detail/scalar_log_density.hpp"
-#include "vaelib/distributions/normal.hpp"
+#include "vaelib/distributions/kl/bernoulli.hpp"
+#include "vaelib/distributions/kl/beta.hpp"
+#include "vaelib/distributions/kl/categorical.hpp"
+#include "vaelib/distributions/kl/gamma.hpp"
+#include "vaelib/distributions/kl/laplace.hpp"
+#include "vaelib/distributions/kl/multivariate_normal_cholesky.hpp"
+#include "vaelib/distributions/kl/normal.hpp"
+#include "vaelib/distributions/kl/poisson.hpp"
+#include "vaelib/distributions/kl/uniform.hpp"
 
 namespace vaelib {
 
 template <class T>
 class KLRegistry {
  public:
+  /// kl_divergence(p, q) for one registered pair: shape checks and group reduction included.
   using Function = std::function<Var<T>(const Distribution<T>&, const Distribution<T>&)>;
 
   static KLRegistry& instance() {
@@ -28,9 +42,23 @@ class KLRegistry {
     return registry;
   }
 
-  /// Registers KL(P || Q) (elementwise over the batch, before group reduction).
+  /// Registers KL(P || Q): `f(p, q)` returns the KL elementwise over the broadcast batch
+  /// (before group reduction); kl_divergence checks that the value shapes agree and the
+  /// batch shapes broadcast, then sums the result over p's group_ndims. Replaces an earlier
+  /// registration of the same pair.
   template <class P, class Q, class F>
   void add(F f) {
+    m_functions[{typeid(P), typeid(Q)}] = [f](const Distribution<T>& p, const Distribution<T>& q) {
+      check_event_shapes(p, q);
+      return p.reduce_group(f(static_cast<const P&>(p), static_cast<const Q&>(q)));
+    };
+  }
+
+  /// Registers KL(P || Q) for a pair whose events differ in kind (a diagonal Normal's last
+  /// batch axis against a multivariate value axis): `f(p, q)` checks the shapes itself and
+  /// returns the KL already summed over p's group_ndims.
+  template <class P, class Q, class F>
+  void add_grouped(F f) {
     m_functions[{typeid(P), typeid(Q)}] = [f](const Distribution<T>& p, const Distribution<T>& q) {
       return f(static_cast<const P&>(p), static_cast<const Q&>(q));
     };
@@ -43,36 +71,30 @@ class KLRegistry {
 
  private:
   KLRegistry() {
-    // KL(N(m1, s1) || N(m2, s2)) = log(s2 / s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2
-    //   = (expm1(r) - r) / 2 + z^2 / 2,  r = 2 (log s1 - log s2),  z = (m1 - m2) / s2,
-    // in double from the log-stds (never the ratio of variances, which overflows in float once
-    // the log-stds differ by ~44): finite wherever the true value is, +inf only beyond range
-    add<Normal<T>, Normal<T>>([](const Normal<T>& p, const Normal<T>& q) {
-      const std::array<Var<T>, 4> inputs{p.mean(), p.logstd(), q.mean(), q.logstd()};
-      return detail::scalar_log_density("kl_divergence(Normal || Normal)", inputs, [](const std::array<double, 4>& a) {
-        const double r = 2 * (a[1] - a[3]);
-        const double h = std::exp(-a[3] / 2);  // 1 / s2 = h^2
-        const double z = detail::standardised_by_root(a[0], a[2], h);
-        const double dm = z == 0 ? 0.0 : (z * h) * h;  // z / s2
-        const double grow = std::expm1(r);
-        return detail::ScalarLogDensity<4>{(grow - r) / 2 + z * z / 2, {dm, grow, -dm, -grow - z * z}};
-      });
-    });
-    // KL(Bern(l1) || Bern(l2)) = p (log p - log q) + (1 - p)(log(1 - p) - log(1 - q)), via logits
-    add<Bernoulli<T>, Bernoulli<T>>([](const Bernoulli<T>& p, const Bernoulli<T>& q) {
-      const Var<T> lp = p.logits(), lq = q.logits();
-      return sigmoid(lp) * (log_sigmoid(lp) - log_sigmoid(lq)) + sigmoid(-lp) * (log_sigmoid(-lp) - log_sigmoid(-lq));
-    });
-    // KL(Cat(l1) || Cat(l2)) = sum_j p_j (log p_j - log q_j),  log p = log_softmax(l1),
-    // log q = log_softmax(l2), p = exp(log p); both over the same k categories
-    add<Categorical<T>, Categorical<T>>([](const Categorical<T>& p, const Categorical<T>& q) {
-      if (p.n_categories() != q.n_categories()) {
-        throw ShapeError("kl_divergence: Categorical distributions over different numbers of categories: " +
-                         std::to_string(p.n_categories()) + " vs " + std::to_string(q.n_categories()));
-      }
-      const Var<T> log_p = p.log_probs();
-      return sum(exp(log_p) * (log_p - q.log_probs()), {-1});
-    });
+    add<Normal<T>, Normal<T>>(detail::kl_normal_normal<T>);
+    add<Normal<T>, Laplace<T>>(detail::kl_normal_laplace<T>);
+    add<MultivariateNormalCholesky<T>, MultivariateNormalCholesky<T>>(detail::kl_mvn_mvn<T>);
+    add_grouped<Normal<T>, MultivariateNormalCholesky<T>>(detail::kl_normal_mvn<T>);
+    add_grouped<MultivariateNormalCholesky<T>, Normal<T>>(detail::kl_mvn_normal<T>);
+    add<Bernoulli<T>, Bernoulli<T>>(detail::kl_bernoulli_bernoulli<T>);
+    add<Categorical<T>, Categorical<T>>(detail::kl_categorical_categorical<T>);
+    add<OnehotCategorical<T>, OnehotCategorical<T>>(detail::kl_onehot_categorical_onehot_categorical<T>);
+    add<Gamma<T>, Gamma<T>>(detail::kl_gamma_gamma<T>);
+    add<Exponential<T>, Exponential<T>>(detail::kl_exponential_exponential<T>);
+    add<Exponential<T>, Gamma<T>>(detail::kl_exponential_gamma<T>);
+    add<Gamma<T>, Exponential<T>>(detail::kl_gamma_exponential<T>);
+    add<Beta<T>, Beta<T>>(detail::kl_beta_beta<T>);
+    add<Laplace<T>, Laplace<T>>(detail::kl_laplace_laplace<T>);
+    add<Poisson<T>, Poisson<T>>(detail::kl_poisson_poisson<T>);
+    add<Uniform<T>, Uniform<T>>(detail::kl_uniform_uniform<T>);
+  }
+
+  static void check_event_shapes(const Distribution<T>& p, const Distribution<T>& q) {
+    if (p.value_shape() != q.value_shape()) {
+      throw ShapeError("kl_divergence: value shapes differ: " + to_string(p.value_shape()) + " vs " +
+                       to_string(q.value_shape()));
+    }
+    broadcast_shapes("kl_divergence", p.batch_shape(), q.batch_shape());
   }
 
   std::map<std::pair<std::type_index, std::type_index>, Function> m_functions;
@@ -85,20 +107,18 @@ bool has_analytic_kl(const Distribution<T>& p, const Distribution<T>& q) {
 }
 
 /// KL(p || q), summed over p's group_ndims. Throws ArgumentError naming both distributions
-/// when no analytic form is registered, ShapeError when the batch shapes do not broadcast.
+/// and the Monte Carlo estimate to use instead when no analytic form is registered,
+/// ShapeError when the batch shapes do not broadcast or the events differ.
 template <class T>
 Var<T> kl_divergence(const Distribution<T>& p, const Distribution<T>& q) {
   const auto* f = KLRegistry<T>::instance().find(p, q);
   if (f == nullptr) {
     throw ArgumentError("kl_divergence: no analytic KL(" + std::string(p.name()) + " || " + std::string(q.name()) +
-                        ") is registered (add one with KLRegistry<T>::instance().add<P, Q>(...))");
+                        ") is registered; use the Monte Carlo estimate p.log_prob(z) - q.log_prob(z) averaged over "
+                        "draws z ~ p (what elbo(...) does without analytic_kl), or register one with "
+                        "KLRegistry<T>::instance().add<P, Q>(...)");
   }
-  if (p.value_shape() != q.value_shape()) {
-    throw ShapeError("kl_divergence: value shapes differ: " + to_string(p.value_shape()) + " vs " +
-                     to_string(q.value_shape()));
-  }
-  broadcast_shapes("kl_divergence", p.batch_shape(), q.batch_shape());
-  return p.reduce_group((*f)(p, q));
+  return (*f)(p, q);
 }
 
 }  // namespace vaelib
