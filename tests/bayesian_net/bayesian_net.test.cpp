@@ -208,3 +208,72 @@ TEST_CASE("bayesian_net: one helper per built-in distribution, each a node like 
     CHECK(bn.cond_log_prob(e.node).shape().front() == 4);
   }
 }
+
+namespace {
+// A latent on the whole numbers (declared here: the built-in discrete distributions declare
+// their supports in their own headers).
+class BayesianNetCountLatent final : public Distribution<double> {
+ public:
+  explicit BayesianNetCountLatent(Tape<double>& tape) : Distribution<double>(tape, Shape{2}, Shape{}, {}) {}
+  std::string_view name() const override { return "CountLatent"; }
+  bool is_reparameterized() const override { return false; }
+  Support<double> support() const override { return Support<double>::nonnegative_integer(); }
+
+ protected:
+  Var<double> log_prob_impl(const Var<double>& given, bool) const override { return given * 0.0; }
+  Var<double> sample_impl(std::size_t n, Rng&) const override { return tape().zeros({n, 2}); }
+};
+}  // namespace
+
+TEST_CASE("bayesian_net: each latent reports the transform from the reals onto its support", "[bayesian_net]") {
+  Tape<double> tape;
+  Rng rng(3);
+  BayesianNet<double> bn(tape, rng, {{"x", tape.constant(xt::xarray<double>{1.0, 0.0})}});
+  bn.normal("z", zeros(tape, 4, 3), 1.0, {.group_ndims = 1, .n_samples = 2});
+  bn.stochastic("w", std::make_unique<TransformedDistribution<double>>(
+                         std::make_unique<Normal<double>>(Normal<double>::with_std(zeros(tape, 4, 2), tape.constant(1.0))),
+                         std::make_shared<StickBreakingTransform<double>>()));
+  bn.stochastic("s", std::make_unique<TransformedDistribution<double>>(
+                         std::make_unique<Normal<double>>(
+                             Normal<double>::with_std(tape.constant(xt::xarray<double>{0.5, -1.0}), tape.constant(0.7))),
+                         std::make_shared<ExpTransform<double>>()));
+  bn.deterministic("total", bn["s"].value() * 2.0);
+  bn.bernoulli("x", bn["s"].value(), {.group_ndims = 1});
+
+  CHECK(bn.support("z").kind() == SupportKind::real);
+  CHECK(bn.support("w").kind() == SupportKind::simplex);
+  CHECK(bn.support("s").kind() == SupportKind::positive);
+  CHECK(bn.support("x").describe() == "real");  // observed nodes have supports too
+
+  const auto latents = bn.latent_transforms();
+  REQUIRE(latents.size() == 3);
+  CHECK(latents[0].first == "z");
+  CHECK(latents[1].first == "w");
+  CHECK(latents[2].first == "s");
+  for (const auto& [name, t] : latents) {
+    INFO(name << ": " << t->name());
+    const Var<double> value = bn[name].value();
+    const Var<double> u = t->inverse(value);
+    CHECK(u.shape() == t->inverse_shape(value.shape()));
+    require_close(t->forward(u).value(), value.value(), 1e-12);
+    // log|det J| has the node's log_prob shape: the two add up to a density on the reals.
+    CHECK(t->log_abs_det_jacobian(u, value).shape() == bn.cond_log_prob(name).shape());
+  }
+  CHECK(bn.transform_to_support("w")->inverse_shape({4, 3}) == Shape{4, 2});
+  CHECK(bn.transform_to_support("z")->codomain().event_rank() == 1);  // group_ndims = 1: one event per row
+
+  // For s = exp(u), u ~ N(m, 0.7^2): log p_s(exp(u)) + log|det J|(u) is the normal density of u.
+  const auto t = bn.transform_to_support("s");
+  const Var<double> u = tape.constant(xt::xarray<double>{0.2, -2.0});
+  const auto [s, log_det] = t->forward_and_log_abs_det_jacobian(u);
+  const xt::xarray<double> on_reals = (bn["s"].distribution().log_prob(s) + log_det).value();
+  const xt::xarray<double> z = (xt::xarray<double>{0.2, -2.0} - xt::xarray<double>{0.5, -1.0}) / 0.7;
+  require_close(on_reals, xt::xarray<double>(-0.5 * z * z - std::log(0.7) - 0.5 * std::log(2 * M_PI)), 1e-12);
+
+  CHECK_THROWS_WITH(bn.transform_to_support("total"), Contains("node 'total' is deterministic"));
+  CHECK_THROWS_WITH(bn.support("nope"), Contains("no node named 'nope'"));
+  bn.stochastic("k", std::make_unique<BayesianNetCountLatent>(tape));
+  CHECK_THROWS_WITH(bn.transform_to_support("k"),
+                    Contains("node 'k' (CountLatent) has the discrete support nonnegative_integer"));
+  CHECK_THROWS_WITH(bn.latent_transforms(), Contains("node 'k'"));
+}

@@ -20,6 +20,7 @@
 #include "vaelib/autodiff/ops/add.hpp"
 #include "vaelib/distributions.hpp"
 #include "vaelib/layers/parameters.hpp"
+#include "vaelib/transforms/bijector_to.hpp"
 
 namespace vaelib {
 
@@ -275,6 +276,44 @@ class BayesianNet {
   }
   const Observations<T>& observations() const noexcept { return m_observed; }
 
+  // ---- supports: working on the unconstrained reals -----------------------------------------
+
+  /// The set the values of stochastic node `name` live in (its distribution's support).
+  Support<T> support(std::string_view name) const { return stochastic_node(name).distribution().support(); }
+
+  /// The transform from the unconstrained reals onto the support of stochastic node `name`,
+  /// its events as large as the node's log_prob sums over (the value's axes and the
+  /// group_ndims axes), so that log|det J| has the shape of cond_log_prob(name). A sampler or
+  /// a Gaussian variational family works with u on the reals:
+  ///
+  ///   auto t = bn.transform_to_support("sigma");
+  ///   auto [sigma, log_det] = t->forward_and_log_abs_det_jacobian(u);
+  ///   // feed sigma to the model as an observation: log p(u) = log_joint + log_det
+  ///
+  /// u has shape t->inverse_shape(value shape) (one number fewer on a simplex's axis, say);
+  /// t->inverse(bn[name]) is the node's current value on the reals. ArgumentError naming the
+  /// node for a discrete support (no transform reaches it).
+  TransformPtr<T> transform_to_support(std::string_view name) const {
+    const Node& node = stochastic_node(name);
+    const Distribution<T>& d = node.distribution();
+    const Support<T> s = d.support();
+    const std::size_t event = d.value_shape().size() + d.group_ndims();
+    if (s.is_discrete()) {
+      throw ArgumentError("BayesianNet::transform_to_support: node '" + node.name() + "' (" + std::string(d.name()) +
+                          ") has the discrete support " + s.describe() + ": no transform from the reals reaches it");
+    }
+    return bijector_to(event > s.event_rank() ? s.independent(event - s.event_rank()) : s);
+  }
+
+  /// For each latent node (stochastic and not observed), in the order they were added: its
+  /// name and transform_to_support. Discrete latents are refused as transform_to_support does.
+  std::vector<std::pair<std::string, TransformPtr<T>>> latent_transforms() const {
+    std::vector<std::pair<std::string, TransformPtr<T>>> out;
+    for (const auto& n : m_nodes)
+      if (n->is_stochastic() && !n->is_observed()) out.emplace_back(n->name(), transform_to_support(n->name()));
+    return out;
+  }
+
   /// Throws ArgumentError if an observation names no stochastic node (a typo would
   /// otherwise silently sample the node).
   void check_observations_used() const {
@@ -307,6 +346,14 @@ class BayesianNet {
                        ", which does not broadcast with the other nodes' " + to_string(a) +
                        " (check group_ndims and n_samples)");
     }
+  }
+
+  const Node& stochastic_node(std::string_view name) const {
+    const Node& node = get(name);
+    if (!node.is_stochastic()) {
+      throw ArgumentError("BayesianNet: node '" + node.name() + "' is deterministic: it has no distribution and no support");
+    }
+    return node;
   }
 
   void check_not_observed(std::string_view name) const {
