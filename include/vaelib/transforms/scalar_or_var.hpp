@@ -1,7 +1,8 @@
 #pragma once
 // ScalarOrVar<T>: a plain number or a tensor on the tape. The parameters of a transform (an
 // affine map's loc and scale, an interval's bounds) and the bounds of a Support are either:
-// a fixed number costs no node, a tensor broadcasts and carries gradients.
+// a fixed number (no tape needed to state it; ops see it as a rank-0 constant), or a tensor
+// that broadcasts and carries gradients.
 
 #include <sstream>
 #include <string>
@@ -54,7 +55,7 @@ class ScalarOrVar {
 
 namespace detail {
 
-// x op p with p a number (no node for it) or a tensor (broadcast, differentiable).
+// x op p with p a number (the ops' scalar overloads) or a tensor (broadcast, differentiable).
 template <class T>
 Var<T> plus(const Var<T>& x, const ScalarOrVar<T>& p) {
   return p.is_var() ? x + p.var() : x + p.scalar();
