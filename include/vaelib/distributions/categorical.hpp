@@ -27,11 +27,11 @@ inline Shape categorical_batch_shape(std::string_view distribution, const Shape&
   return Shape(logits_shape.begin(), logits_shape.end() - 1);
 }
 
-/// log softmax along the last axis:  y_j = l_j - logsumexp_i(l_i)
-/// (gradients through sub and logsumexp: dl_j += dy_j - softmax_j sum_i dy_i)
+/// log softmax along the last axis (the classes), the public op: one node, accurate where
+/// l - logsumexp(l) would cancel (logits of 1000 in double, 200 in float).
 template <class T>
 Var<T> log_softmax_last_axis(const Var<T>& logits) {
-  return logits - logsumexp(logits, -1, /*keep_dims=*/true);
+  return log_softmax(logits, -1);
 }
 
 /// Draws class indices by inverse CDF: for each of the `batch` rows of `logits` ([batch, k],

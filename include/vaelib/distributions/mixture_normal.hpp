@@ -74,7 +74,7 @@ class MixtureNormal final : public Distribution<T> {
   std::size_t dim() const { return this->value_shape()[0]; }
   Var<T> logits() const { return m_logits; }
   /// log pi = log_softmax(logits) over the components, [..., K].
-  Var<T> log_weights() const { return log_softmax(m_logits); }
+  Var<T> log_weights() const { return vaelib::log_softmax(m_logits); }
   Var<T> means() const { return m_means; }
   Var<T> stds() const { return m_kind == Scale::std ? m_scale : exp(m_scale); }
   Var<T> logstds() const { return m_kind == Scale::logstd ? m_scale : log(m_scale); }
@@ -109,7 +109,7 @@ class MixtureNormal final : public Distribution<T> {
     const Var<T> x = reshape(given, dims);  // [..., 1, d]: against every component
     // [..., K, d], in double and stable at extreme log-stds (see Normal)
     const Var<T> component = detail::normal_log_density("MixtureNormal.log_prob", x, m, scale, m_kind == Scale::logstd);
-    return logsumexp(log_softmax(l) + sum(component, {-1}), -1);
+    return logsumexp(vaelib::log_softmax(l) + sum(component, {-1}), -1);
   }
 
   /// Per draw and batch element: a component k with probability softmax(logits)_k (inverse
@@ -163,8 +163,6 @@ class MixtureNormal final : public Distribution<T> {
         {Shape(sl.begin(), sl.end() - 1), Shape(sm.begin(), sm.end() - 2), Shape(ss.begin(), ss.end() - 2)});
   }
 
-  /// log_softmax over the last axis: l - logsumexp(l).
-  static Var<T> log_softmax(const Var<T>& l) { return l - logsumexp(l, -1, /*keep_dims=*/true); }
 
   /// A component index with probability softmax(row)_c: the first c whose cumulative weight
   /// exceeds u * total (the last component of positive weight if rounding leaves none).
