@@ -49,9 +49,16 @@ class FoldNormal final : public Distribution<T> {
   std::string_view name() const override { return "FoldNormal"; }
   bool is_reparameterized() const override { return true; }
 
-  /// The mean of the normal before folding (not E[x]; mean() has no closed form here
-  /// without erf).
+  /// The mean of the normal before folding (E[x] is mean()).
   Var<T> normal_mean() const { return m_mean; }
+  /// E|y| = mu erf(mu / (s sqrt 2)) + s sqrt(2 / pi) exp(-mu^2 / (2 s^2)).
+  Var<T> mean() const override {
+    const Var<T> s = std();
+    const Var<T> r = m_mean / s;
+    const T root2 = static_cast<T>(std::numbers::sqrt2), root2_over_pi = static_cast<T>(std::sqrt(2.0 / std::numbers::pi));
+    return broadcast_to(m_mean * erf(r / root2) + s * root2_over_pi * exp(square(r) * static_cast<T>(-0.5)),
+                        this->batch_shape());
+  }
   Var<T> std() const { return m_kind == Scale::std ? m_scale : exp(m_scale); }
   Var<T> logstd() const { return m_kind == Scale::logstd ? m_scale : log(m_scale); }
 
