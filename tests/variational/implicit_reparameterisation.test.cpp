@@ -19,7 +19,7 @@ using namespace vaelib::testing;
 namespace {
 
 constexpr double implicit_prior_alpha = 2.0, implicit_prior_beta = 1.0;
-const xt::xarray<double> implicit_counts = {3, 5, 4, 6, 2};  // sum 20, N = 5: posterior Gamma(22, 6)
+const xt::xarray<double> implicit_counts = {3, 5, 4, 6, 2};                // sum 20, N = 5: posterior Gamma(22, 6)
 const xt::xarray<double> implicit_coins = {1, 1, 0, 1, 1, 1, 0, 1, 0, 1};  // 7 of 10: posterior Beta(8, 4)
 
 /// The Poisson-Gamma ELBO for q = Gamma(alpha, beta), in closed form:
@@ -29,10 +29,10 @@ double implicit_poisson_gamma_elbo(double alpha, double beta) {
   const double n = static_cast<double>(implicit_counts.size());
   double sum_x = 0, log_factorials = 0;
   for (double x : implicit_counts) sum_x += x, log_factorials += std::lgamma(x + 1);
-  const double mean = alpha / beta, mean_log = detail::digamma(alpha) - std::log(beta);
-  const double log_joint = (a0 - 1 + sum_x) * mean_log - (b0 + n) * mean + a0 * std::log(b0) - std::lgamma(a0) -
-                           log_factorials;
-  const double entropy = alpha - std::log(beta) + std::lgamma(alpha) + (1 - alpha) * detail::digamma(alpha);
+  const double mean = alpha / beta, mean_log = vaelib::detail::digamma(alpha) - std::log(beta);
+  const double log_joint =
+      (a0 - 1 + sum_x) * mean_log - (b0 + n) * mean + a0 * std::log(b0) - std::lgamma(a0) - log_factorials;
+  const double entropy = alpha - std::log(beta) + std::lgamma(alpha) + (1 - alpha) * vaelib::detail::digamma(alpha);
   return log_joint + entropy;
 }
 
@@ -41,8 +41,8 @@ double implicit_poisson_gamma_elbo(double alpha, double beta) {
 auto implicit_poisson_gamma_model(Tape<double>& tape, Rng& rng, ParameterStore<double>& store, const Shape& shape,
                                   std::optional<std::size_t> k) {
   return meta_bayesian_net(tape, rng, store.scope("model"), [&tape, shape, k](BayesianNet<double>& bn) {
-    const auto lambda = bn.gamma("lambda", tape.full(shape, implicit_prior_alpha), tape.full(shape, implicit_prior_beta),
-                                 {.group_ndims = 1, .n_samples = k});
+    const auto lambda = bn.gamma("lambda", tape.full(shape, implicit_prior_alpha),
+                                 tape.full(shape, implicit_prior_beta), {.group_ndims = 1, .n_samples = k});
     bn.poisson("x", lambda, {.group_ndims = 1});
   });
 }
@@ -66,9 +66,10 @@ struct ImplicitAdam {
 
 }  // namespace
 
-TEST_CASE("implicit reparameterisation: elbo.sgvb accepts Gamma and Beta latents, and its gradient for a Gamma q is "
-          "unbiased",
-          "[variational]") {
+TEST_CASE(
+    "implicit reparameterisation: elbo.sgvb accepts Gamma and Beta latents, and its gradient for a Gamma q is "
+    "unbiased",
+    "[variational]") {
   // R replicates of the Poisson-Gamma model, each with its own q = Gamma(alpha, beta) (all
   // equal): R independent estimates of the ELBO's gradient, against central differences of
   // its closed form.
@@ -93,8 +94,8 @@ TEST_CASE("implicit reparameterisation: elbo.sgvb accepts Gamma and Beta latents
       [](const std::array<double, 2>& p) { return implicit_poisson_gamma_elbo(p[0], p[1]); }, {alpha0, beta0}, 1e-5);
   require_unbiased(estimates, expected);
   // and the bound's value averages to the closed form
-  const MeanAndError value = mean_and_error(
-      std::vector<double>(lower_bound.value().value().begin(), lower_bound.value().value().end()));
+  const MeanAndError value =
+      mean_and_error(std::vector<double>(lower_bound.value().value().begin(), lower_bound.value().value().end()));
   CHECK(std::abs(value.mean - implicit_poisson_gamma_elbo(alpha0, beta0)) <= 4 * value.standard_error);
 
   // A Beta latent is accepted too (the Beta-Bernoulli model)
@@ -126,13 +127,12 @@ TEST_CASE("implicit reparameterisation: a Gamma q and a Beta q trained with elbo
     Tape<double> tape;
     Rng rng(gamma_model ? 91 : 92);
     ParameterStore<double> store(93);
-    auto model = gamma_model
-                     ? implicit_poisson_gamma_model(tape, rng, store, {1}, k)
-                     : meta_bayesian_net(tape, rng, store.scope("model"), [&tape, k](BayesianNet<double>& bn) {
-                         const auto p = bn.beta("z", tape.full({1}, 1.0), tape.full({1}, 1.0),
-                                                {.group_ndims = 1, .n_samples = k});
-                         bn.bernoulli("x", log(p) - log1p(-p), {.group_ndims = 1});
-                       });
+    auto model = gamma_model ? implicit_poisson_gamma_model(tape, rng, store, {1}, k)
+                             : meta_bayesian_net(tape, rng, store.scope("model"), [&tape, k](BayesianNet<double>& bn) {
+                                 const auto p = bn.beta("z", tape.full({1}, 1.0), tape.full({1}, 1.0),
+                                                        {.group_ndims = 1, .n_samples = k});
+                                 bn.bernoulli("x", log(p) - log1p(-p), {.group_ndims = 1});
+                               });
     const xt::xarray<double> data = gamma_model ? implicit_counts : implicit_coins;
     std::vector<double> log_params{0.0, 0.0};  // q starts at (1, 1)
     std::vector<double> averaged{0.0, 0.0};
@@ -151,7 +151,8 @@ TEST_CASE("implicit reparameterisation: a Gamma q and a Beta q trained with elbo
       tape.backward(cost);
       adam.step(log_params, {log_alpha.grad()(0), log_beta.grad()(0)}, step < steps / 2 ? 0.05 : 0.01);
       if (step >= steps / 2)
-        for (std::size_t i = 0; i < 2; ++i) averaged[i] += std::exp(log_params[i]) / static_cast<double>(steps - steps / 2);
+        for (std::size_t i = 0; i < 2; ++i)
+          averaged[i] += std::exp(log_params[i]) / static_cast<double>(steps - steps / 2);
     }
     INFO(c.name << ": q = (" << averaged[0] << ", " << averaged[1] << "), posterior (" << c.posterior_alpha << ", "
                 << c.posterior_beta << ")");

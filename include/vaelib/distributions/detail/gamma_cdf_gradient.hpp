@@ -45,9 +45,10 @@ inline double log_minus_digamma(double log_x, double x, double alpha) {
   const double inv2 = 1 / (alpha * alpha);
   const double log_minus_digamma_at_alpha =
       0.5 / alpha +
-      inv2 * (1.0 / 12 -
-              inv2 * (1.0 / 120 -
-                      inv2 * (1.0 / 252 - inv2 * (1.0 / 240 - inv2 * (1.0 / 132 - inv2 * (691.0 / 32760 - inv2 / 12))))));
+      inv2 *
+          (1.0 / 12 -
+           inv2 * (1.0 / 120 -
+                   inv2 * (1.0 / 252 - inv2 * (1.0 / 240 - inv2 * (1.0 / 132 - inv2 * (691.0 / 32760 - inv2 / 12))))));
   const double u = (x - alpha) / alpha;
   const double log_ratio = std::abs(u) < 0.5 ? std::log1p(u) : log_x - std::log(alpha);
   return log_ratio + log_minus_digamma_at_alpha;
@@ -98,8 +99,8 @@ inline double standard_gamma_log_draw_alpha_derivative(double log_x, double alph
     a_prev = a_cur * scale, a_cur = a_next * scale, b_prev = b_cur * scale, b_cur = b_next * scale;
     da_prev = da_cur * scale, da_cur = da_next * scale, db_prev = db_cur * scale, db_cur = db_next * scale;
     const double next = a_cur / b_cur, next_alpha = (da_cur - next * db_cur) / b_cur;  // A/B and its derivative
-    const bool done =
-        std::abs(next - fraction) <= eps * std::abs(next) && std::abs(next_alpha - fraction_alpha) <= eps * std::abs(next_alpha);
+    const bool done = std::abs(next - fraction) <= eps * std::abs(next) &&
+                      std::abs(next_alpha - fraction_alpha) <= eps * std::abs(next_alpha);
     fraction = next, fraction_alpha = next_alpha;
     if (done) break;
   }
@@ -122,7 +123,8 @@ inline double standard_gamma_log_x_density(double x, double alpha) {
 /// dP(alpha, x) / dalpha for the regularised lower incomplete gamma P (the standard Gamma's
 /// CDF), x > 0 and alpha > 0 finite: -(d log x / d alpha at fixed P) x p(x; alpha). Negative.
 inline double gamma_cdf_alpha_derivative(double x, double alpha) {
-  return -standard_gamma_log_draw_alpha_derivative(std::log(x), alpha) * std::exp(standard_gamma_log_x_density(x, alpha));
+  return -standard_gamma_log_draw_alpha_derivative(std::log(x), alpha) *
+         std::exp(standard_gamma_log_x_density(x, alpha));
 }
 
 }  // namespace vaelib::detail

@@ -57,7 +57,8 @@ Var<T> scalar_sample(const char* name, const Shape& shape, const std::array<Var<
     for (std::size_t k = 0; k < N; ++k) {
       if (!t.node(parameters[k]).requires_grad) continue;
       T* contribution = kept + k * size;  // each row is read once: overwrite it with partial * dy
-      for (std::size_t i = 0; i < size; ++i) contribution[i] = self.grad[i] == T(0) ? T(0) : contribution[i] * self.grad[i];
+      for (std::size_t i = 0; i < size; ++i)
+        contribution[i] = self.grad[i] == T(0) ? T(0) : contribution[i] * self.grad[i];
       const Shape& target_shape = t.node(parameters[k]).shape;
       const GradTarget<T> g = t.grad_target(parameters[k]);
       if (target_shape == self.shape) {
