@@ -1,11 +1,14 @@
 #include "vaelib/distributions/inverse_gamma.hpp"
 
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "reference/new_distributions_reference.hpp"
+#include "support/conjugate_models.hpp"
 #include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
+#include "support/incomplete_gamma.hpp"
 #include "support/statistics.hpp"
 
 using namespace vaelib;
@@ -29,7 +32,7 @@ TEST_CASE("InverseGamma: log_prob matches mpmath, ordinary and extreme parameter
   const auto beta = tape.variable(xt::xarray<double>{1.5});
   const InverseGamma<double> d(alpha, beta);
   CHECK(d.name() == "InverseGamma");
-  CHECK_FALSE(d.is_reparameterized());
+  CHECK(d.is_reparameterized());
   const double inf = std::numeric_limits<double>::infinity();
   const auto lp = d.log_prob(tape.constant(xt::xarray<double>{0.0, -1.0, inf, std::nan("")}));
   CHECK(lp.value()(0) == -inf);
@@ -49,12 +52,12 @@ TEST_CASE("InverseGamma: the two forms of log_prob meet at alpha = 20", "[distri
   require_close(below.value(), at.value(), 1e-12);
 }
 
-TEST_CASE("InverseGamma: sample mean and variance, draws constant", "[distributions]") {
+TEST_CASE("InverseGamma: sample mean and variance", "[distributions]") {
   Tape<double> tape;
   Rng rng(3101);
   const double a = 10.0, b = 3.0;
   const auto draws = InverseGamma<double>(tape.variable(xt::xarray<double>{a}), tape.constant(b)).sample(rng, 40000);
-  CHECK_FALSE(draws.requires_grad());
+  CHECK(draws.requires_grad());  // reparameterised
   const auto raw = [&](double n) { return std::pow(b, n) * std::exp(std::lgamma(a - n) - std::lgamma(a)); };
   const double m1 = raw(1), m2 = raw(2), m3 = raw(3), m4 = raw(4);
   require_sample_moments(values(draws), m1, m2 - m1 * m1, m4 - 4 * m1 * m3 + 6 * m1 * m1 * m2 - 3 * m1 * m1 * m1 * m1);
@@ -102,4 +105,160 @@ TEST_CASE("InverseGamma: mean (+inf for alpha <= 1), parameters and clear errors
   REQUIRE_THROWS_MATCHES(InverseGamma<double>(alpha, tape.constant(0.0)), ArgumentError,
                          Message("InverseGamma: beta must be positive and finite, got 0.000000 at flat index 0 of shape "
                                  "[]"));
+}
+
+namespace {
+
+/// psi'(x) for x > 0: psi'(x) = psi'(x + 1) + 1/x^2 up to x >= 10, then the asymptotic series
+double inverse_gamma_test_trigamma(double x) {
+  double result = 0;
+  for (; x < 10; x += 1) result += 1 / (x * x);
+  const double inv = 1 / x, inv2 = inv * inv;
+  return result + inv + inv2 / 2 + inv * inv2 * (1.0 / 6 - inv2 * (1.0 / 30 - inv2 * (1.0 / 42 - inv2 / 30)));
+}
+
+}  // namespace
+
+TEST_CASE("InverseGamma: reparameterised draws are the sampler's, and their gradients those of beta / G with G "
+          "moving along its Gamma quantile",
+          "[distributions]") {
+  // z = beta / G, G ~ Gamma(alpha, 1) from detail::sample_log_standard_gamma, replayed with the
+  // same seed; G moves with alpha at its own CDF level (central differences of the quantile,
+  // tests/support/incomplete_gamma.hpp), so dz/dalpha = -z (log G(alpha + h) - log G(alpha - h)) / 2h.
+  Tape<double> tape;
+  const std::size_t per_pair = 10;
+  const std::vector<std::pair<double, double>> pairs{{0.2, 0.7}, {1.0, 1.0}, {2.5, 4.0}, {30.0, 8.0}, {500.0, 0.3}};
+  xt::xarray<double> alpha_values = xt::empty<double>({pairs.size() * per_pair});
+  xt::xarray<double> beta_values = xt::empty<double>({pairs.size() * per_pair});
+  for (std::size_t i = 0; i < alpha_values.size(); ++i) {
+    alpha_values(i) = pairs[i / per_pair].first;
+    beta_values(i) = pairs[i / per_pair].second;
+  }
+  const auto alpha = tape.variable(alpha_values);
+  const auto beta = tape.variable(beta_values);
+  Rng rng(3131), replay(3131), rng_fixed(3131);
+  const auto z = InverseGamma<double>(alpha, beta).sample(rng);
+  CHECK(z.requires_grad());
+  const auto z_fixed =
+      InverseGamma<double>(tape.constant(alpha_values), tape.constant(beta_values)).sample(rng_fixed);
+  CHECK_FALSE(z_fixed.requires_grad());
+  tape.backward(sum(z));
+  for (std::size_t i = 0; i < alpha_values.size(); ++i) {
+    const double a = alpha_values(i), b = beta_values(i);
+    const double log_g = vaelib::detail::sample_log_standard_gamma(a, replay);
+    const double expected = std::min(std::exp(std::log(b) - log_g), std::numeric_limits<double>::max());
+    REQUIRE(z.value()(i) == expected);
+    REQUIRE(z_fixed.value()(i) == expected);
+    if (log_g < -700) continue;  // beyond the test's bisection
+    const auto moved_log = [&](double new_shape) {
+      return std::log(gamma_quantile(new_shape, incomplete_gamma(a, std::exp(log_g))));
+    };
+    const double h = 1e-5 * a;
+    const double dz_da = -expected * (moved_log(a + h) - moved_log(a - h)) / (2 * h);
+    const double dz_db = expected / b;
+    INFO("alpha " << a << ", beta " << b << ", z " << expected << ": dz/dalpha " << alpha.grad()(i) << " vs "
+                  << dz_da << ", dz/dbeta " << beta.grad()(i) << " vs " << dz_db);
+    CHECK(std::abs(alpha.grad()(i) - dz_da) <= 1e-6 * std::abs(dz_da) + 1e-12);
+    CHECK(std::abs(beta.grad()(i) - dz_db) <= 1e-14 * std::abs(dz_db));
+  }
+}
+
+TEST_CASE("InverseGamma: float gradients follow double, broadcast parameters sum the draws' gradients; a capped "
+          "draw, or one whose gradient overflows, has none",
+          "[distributions]") {
+  Tape<float> float_tape;
+  Tape<double> tape;
+  Rng rng_float(3141), rng_double(3141);
+  const auto fa = float_tape.variable(xt::xarray<float>{0.3f, 2.0f, 80.0f});
+  const auto fb = float_tape.variable(xt::xarray<float>(1.5f));
+  const auto fz = InverseGamma<float>(fa, fb).sample(rng_float, 4);
+  REQUIRE(fz.shape() == Shape{4, 3});
+  float_tape.backward(sum(fz));
+  const auto da = tape.variable(xt::xarray<double>{0.3f, 2.0f, 80.0f});
+  const auto db = tape.variable(xt::xarray<double>(1.5f));
+  const auto dz = InverseGamma<double>(da, db).sample(rng_double, 4);
+  tape.backward(sum(dz));
+  for (std::size_t j = 0; j < 3; ++j) {
+    INFO("element " << j);
+    CHECK(fa.grad()(j) == Approx(da.grad()(j)).epsilon(1e-5));
+  }
+  CHECK(fb.grad()() == Approx(db.grad()()).epsilon(1e-5));
+  // alpha = 0.01 in float: many draws are capped at float's largest number and do not move;
+  // others near it have dz/dalpha beyond float's range and do not move either
+  Tape<float> tiny_tape;
+  Rng rng(3142);
+  const auto ta = tiny_tape.variable(xt::xarray<float>(xt::ones<float>({200}) * 0.01f));
+  const auto tb = tiny_tape.variable(xt::xarray<float>(xt::ones<float>({200})));
+  const auto tz = InverseGamma<float>(ta, tb).sample(rng);
+  tiny_tape.backward(sum(tz));
+  std::size_t capped = 0;
+  for (std::size_t i = 0; i < 200; ++i) {
+    INFO("draw " << tz.value()(i) << ", gradients " << ta.grad()(i) << ", " << tb.grad()(i));
+    REQUIRE(std::isfinite(ta.grad()(i)));
+    REQUIRE(std::isfinite(tb.grad()(i)));
+    if (tz.value()(i) == std::numeric_limits<float>::max()) {
+      ++capped;
+      CHECK(ta.grad()(i) == 0.0f);
+      CHECK(tb.grad()(i) == 0.0f);
+    } else if (ta.grad()(i) != 0.0f) {
+      CHECK(tb.grad()(i) == Approx(tz.value()(i)).epsilon(1e-6));  // dz/dbeta = z / beta, beta = 1
+    }
+  }
+  CHECK(capped > 0);
+}
+
+TEST_CASE("InverseGamma: implicit gradients are unbiased for f = z and log z, and agree with the score function",
+          "[distributions]") {
+  // R replicates with equal parameters: R independent estimates of d E[f(z)] / d theta.
+  // Closed forms: E z = beta / (alpha - 1) (alpha > 1; the gradient's variance needs alpha > 2),
+  // E log z = log beta - digamma(alpha).
+  const std::size_t replicates = 20000;
+  struct Test {
+    const char* name;
+    std::function<Var<double>(const Var<double>&)> f;
+    std::function<std::array<double, 2>(double, double)> gradient;  // d/dalpha, d/dbeta of E f
+    std::vector<std::pair<double, double>> parameters;
+  };
+  const std::vector<Test> tests{
+      {"z", [](const Var<double>& z) { return z; },
+       [](double a, double b) {
+         return std::array<double, 2>{-b / ((a - 1) * (a - 1)), 1 / (a - 1)};
+       },
+       {{4.0, 1.5}, {12.0, 0.5}}},
+      {"log z", [](const Var<double>& z) { return log(z); },
+       [](double a, double b) {
+         return std::array<double, 2>{-inverse_gamma_test_trigamma(a), 1 / b};
+       },
+       {{0.5, 2.0}, {4.0, 1.5}}},
+  };
+  std::uint64_t seed = 3150;
+  for (const Test& t : tests) {
+    for (const auto& [a, b] : t.parameters) {
+      Tape<double> tape;
+      Rng rng(seed++);
+      const auto alpha = tape.variable(xt::xarray<double>(xt::ones<double>({replicates}) * a));
+      const auto beta = tape.variable(xt::xarray<double>(xt::ones<double>({replicates}) * b));
+      const InverseGamma<double> d(alpha, beta);
+      const auto z = d.sample(rng);
+      tape.backward(sum(t.f(z)));
+      const std::vector<double> implicit_a(alpha.grad().begin(), alpha.grad().end());
+      const std::vector<double> implicit_b(beta.grad().begin(), beta.grad().end());
+      const auto z_fixed = tape.constant(z.value());
+      tape.backward(sum(t.f(z_fixed) * d.log_prob(z_fixed)));
+      const std::vector<double> score_a(alpha.grad().begin(), alpha.grad().end());
+      const std::vector<double> score_b(beta.grad().begin(), beta.grad().end());
+      const std::array<double, 2> expected = t.gradient(a, b);
+      const std::array<std::vector<double>, 2> implicit{implicit_a, implicit_b}, score{score_a, score_b};
+      for (std::size_t p = 0; p < 2; ++p) {
+        const MeanAndError e = mean_and_error(implicit[p]), s = mean_and_error(score[p]);
+        INFO("alpha " << a << ", beta " << b << ", f = " << t.name << ", d/d" << (p == 0 ? "alpha" : "beta")
+                      << ": implicit " << e.mean << " +- " << e.standard_error << ", score function " << s.mean
+                      << " +- " << s.standard_error << ", closed form " << expected[p]);
+        CHECK(std::abs(e.mean - expected[p]) <= 4 * e.standard_error + 1e-12);
+        CHECK(e.standard_error < 0.05 * std::abs(expected[p]));  // the test has power
+        CHECK(std::abs(e.mean - s.mean) <= 4 * std::hypot(e.standard_error, s.standard_error));
+        CHECK(std::abs(s.mean - expected[p]) <= 4 * s.standard_error);
+      }
+    }
+  }
 }

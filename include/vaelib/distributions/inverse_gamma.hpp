@@ -1,11 +1,15 @@
 #pragma once
 // InverseGamma: 1 / g for g ~ Gamma(alpha, beta): density beta^alpha x^(-alpha-1) exp(-beta / x)
-// / Gamma(alpha) on x > 0, shape alpha > 0 and scale beta > 0. Not reparameterised (its draws
-// come from Gamma's sampler, which is not). A value <= 0 or infinite gives log_prob -inf, a NaN
-// value NaN. For alpha >= 20 log_prob is taken in a form where lgamma(alpha) does not cancel
-// against alpha log(beta / x).
+// / Gamma(alpha) on x > 0, shape alpha > 0 and scale beta > 0. A value <= 0 or infinite gives
+// log_prob -inf, a NaN value NaN. For alpha >= 20 log_prob is taken in a form where
+// lgamma(alpha) does not cancel against alpha log(beta / x).
+//
+// Reparameterised by implicit reparameterisation, as Gamma: the draw z = beta / g, g ~ Gamma(alpha, 1),
+// moves with g along its quantile at the draw's own CDF level, so
+//   dz/dalpha = -z (d log g / d alpha)  (detail/gamma_cdf_gradient.hpp),  dz/dbeta = z / beta.
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -13,9 +17,10 @@
 #include <string>
 #include <string_view>
 
-#include "vaelib/autodiff/detail/broadcast_index.hpp"
 #include "vaelib/autodiff/ops.hpp"
+#include "vaelib/distributions/detail/gamma_cdf_gradient.hpp"
 #include "vaelib/distributions/detail/scalar_log_density.hpp"
+#include "vaelib/distributions/detail/scalar_sample.hpp"
 #include "vaelib/distributions/distribution.hpp"
 #include "vaelib/distributions/gamma.hpp"
 
@@ -38,7 +43,7 @@ class InverseGamma final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "InverseGamma"; }
-  bool is_reparameterized() const override { return false; }
+  bool is_reparameterized() const override { return true; }
 
   Var<T> alpha() const { return m_alpha; }
   Var<T> beta() const { return m_beta; }
@@ -84,23 +89,24 @@ class InverseGamma final : public Distribution<T> {
   }
 
   /// beta / g, g ~ Gamma(alpha, 1) by Marsaglia-Tsang (detail::sample_log_standard_gamma, in
-  /// logs); a draw beyond T's largest finite number (tiny alpha) is returned as that number
+  /// logs); a draw beyond T's largest finite number (tiny alpha) is returned as that number,
+  /// with no gradient (the clamped value does not move), and so is a draw whose dz/dalpha is
+  /// beyond T's range (float, alpha << 1: z near the cap times d log g / d alpha ~ 1/alpha^2)
   Var<T> sample_impl(std::size_t n, Rng& rng) const override {
-    const Shape& batch = this->batch_shape();
-    const std::size_t batch_size = shape_size(batch);
-    const T* alpha = m_alpha.data();
-    const T* beta = m_beta.data();
-    const Shape& alpha_shape = m_alpha.shape();
-    const Shape& beta_shape = m_beta.shape();
-    return this->noise(this->sample_shape(n), [&](T* data, std::size_t size) {
-      for (std::size_t i = 0; i < size; ++i) {
-        const std::size_t j = i % batch_size;
-        const double a = static_cast<double>(alpha[detail::broadcast_source_index(j, batch, alpha_shape)]);
-        const double b = static_cast<double>(beta[detail::broadcast_source_index(j, batch, beta_shape)]);
-        const double draw = std::exp(std::log(b) - detail::sample_log_standard_gamma(a, rng));
-        data[i] = static_cast<T>(std::min(draw, static_cast<double>(std::numeric_limits<T>::max())));
-      }
-    });
+    const std::array<Var<T>, 2> parameters{m_alpha, m_beta};
+    return detail::scalar_sample(
+        "InverseGamma.sample", this->sample_shape(n), parameters,
+        [&rng](const std::array<double, 2>& p, bool want_partials) {
+          constexpr double largest = static_cast<double>(std::numeric_limits<T>::max());
+          const double alpha = p[0], beta = p[1];
+          const double log_g = detail::sample_log_standard_gamma(alpha, rng);
+          const double z = std::exp(std::log(beta) - log_g);
+          const T value = static_cast<T>(std::min(z, largest));
+          if (!want_partials || !(z <= largest)) return detail::ScalarDraw<T, 2>{value, {}};
+          const double dz_dalpha = -z * detail::standard_gamma_log_draw_alpha_derivative(log_g, alpha);
+          if (!(std::abs(dz_dalpha) <= largest)) return detail::ScalarDraw<T, 2>{value, {}};
+          return detail::ScalarDraw<T, 2>{value, {dz_dalpha, z / beta}};
+        });
   }
 
  private:
