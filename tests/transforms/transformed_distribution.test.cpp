@@ -116,3 +116,30 @@ TEST_CASE("TransformedDistribution: a base too small for the transform, or nulls
   CHECK_THROWS_WITH(TransformedDistribution<double>(transformed_distribution_normal(tape, xt::zeros<double>({2}), 1.0), nullptr),
                     Catch::Contains("the transform is null"));
 }
+
+TEST_CASE("TransformedDistribution: values outside the codomain or on its edge give -inf, NaN values NaN",
+          "[transforms]") {
+  Tape<double> tape;
+  const TransformedDistribution<double> positive(transformed_distribution_normal(tape, xt::zeros<double>({4}), 1.0),
+                                                 std::make_shared<ExpTransform<double>>());
+  const xt::xarray<double> lp = positive.log_prob(tape.constant(xt::xarray<double>{-1.0, 0.0, NAN, 2.0})).value();
+  CHECK(lp(0) == -INFINITY);
+  CHECK(lp(1) == -INFINITY);
+  CHECK(std::isnan(lp(2)));
+  CHECK(std::isfinite(lp(3)));
+  const TransformedDistribution<double> ordered(transformed_distribution_normal(tape, xt::zeros<double>({2, 3}), 1.0),
+                                                std::make_shared<OrderedTransform<double>>());
+  const xt::xarray<double> lo =
+      ordered.log_prob(tape.constant(xt::xarray<double>{{0.0, -1.0, 2.0}, {0.0, 1.0, NAN}})).value();
+  CHECK(lo(0) == -INFINITY);
+  CHECK(std::isnan(lo(1)));
+  const TransformedDistribution<double> simplex(transformed_distribution_normal(tape, xt::zeros<double>({2}), 1.0),
+                                                std::make_shared<StickBreakingTransform<double>>());
+  CHECK(simplex.log_prob(tape.constant(xt::xarray<double>{0.5, 0.6, -0.1})).item() == -INFINITY);
+  CHECK(simplex.log_prob(tape.constant(xt::xarray<double>{0.0, 0.5, 0.5})).item() == -INFINITY);
+  // The gradient of an in-support entry is untouched by an -inf neighbour's.
+  const auto y = tape.variable(xt::xarray<double>{-1.0, 2.0, 0.5, 1.0});
+  tape.backward(sum(where(tape.constant(xt::xarray<double>{0.0, 1.0, 1.0, 1.0}), positive.log_prob(y), tape.zeros({4}))));
+  const double v = 2.0;
+  CHECK(y.grad()(1) == Approx(-std::log(v) / v - 1 / v));
+}

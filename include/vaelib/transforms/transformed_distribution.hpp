@@ -16,6 +16,8 @@
 // the event; this distribution's group_ndims then sums its remaining batch axes as usual.
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,6 +28,42 @@
 #include "vaelib/transforms/transform.hpp"
 
 namespace vaelib {
+namespace detail {
+
+/// forward:  y = lp, but -inf where lp is NaN and the value it scores is not: the value lies
+///           outside the transform's codomain or on its edge (an inverse took the log of a
+///           negative step or of 0), where the density is 0. A NaN value keeps its NaN. When
+///           `given` has lp's shape plus `value_size` elements per entry, each entry looks at
+///           its own value; otherwise a NaN anywhere in `given` keeps every NaN.
+/// backward: dlp += dy where lp was kept, 0 where it was replaced
+template <class T>
+Var<T> outside_codomain_to_minus_infinity(const Var<T>& lp, const Var<T>& given, std::size_t value_size) {
+  Tape<T>& tape = lp.tape();
+  const Var<T> y = tape.make_node("outside_codomain_to_minus_infinity", lp.shape(), {lp});
+  const T* in = lp.data();
+  const T* g = given.data();
+  T* out = tape.value_ptr(y);
+  const std::size_t n = lp.size();
+  const bool per_entry = given.size() == n * value_size;
+  bool any_nan_given = false;
+  if (!per_entry)
+    for (std::size_t i = 0; i < given.size(); ++i) any_nan_given = any_nan_given || std::isnan(g[i]);
+  for (std::size_t i = 0; i < n; ++i) {
+    bool value_is_nan = any_nan_given;
+    if (per_entry && std::isnan(in[i]))
+      for (std::size_t j = 0; j < value_size; ++j) value_is_nan = value_is_nan || std::isnan(g[i * value_size + j]);
+    out[i] = std::isnan(in[i]) && !value_is_nan ? -std::numeric_limits<T>::infinity() : in[i];
+  }
+  tape.set_backward(y, [lp](Tape<T>& t, TapeRecord<T>& self) {
+    const T* before = t.node(lp).value;
+    const GradTarget<T> g = t.grad_target(lp);
+    for (std::size_t i = 0; i < self.size; ++i)
+      put_grad(g, i, std::isnan(before[i]) && !std::isnan(self.value[i]) ? T(0) : self.grad[i]);
+  });
+  return y;
+}
+
+}  // namespace detail
 
 template <class T>
 class TransformedDistribution final : public Distribution<T> {
@@ -49,12 +87,15 @@ class TransformedDistribution final : public Distribution<T> {
 
  protected:
   /// With detach_parameters, the base's parameters are detached; a transform's tensor
-  /// parameters (an affine loc, say) are not.
+  /// parameters (an affine loc, say) are not. A value outside the transform's codomain (or on
+  /// its edge) gives -inf, a NaN value NaN. The stick-breaking and correlation-Cholesky
+  /// inverses read only directions, so a value off the simplex's sum or off unit-norm rows
+  /// is scored as its normalised self: check such values yourself if they may be off.
   Var<T> log_prob_impl(const Var<T>& given, bool detach_parameters) const override {
     const Var<T> x = m_transform->inverse(given);
     const Var<T> base_lp = detail::sum_trailing(m_base->log_prob(x, detach_parameters), m_base_lp_axes);
     const Var<T> log_det = detail::sum_trailing(m_transform->log_abs_det_jacobian(x, given), m_log_det_axes);
-    return base_lp - log_det;
+    return detail::outside_codomain_to_minus_infinity(base_lp - log_det, given, shape_size(this->value_shape()));
   }
   Var<T> sample_impl(std::size_t n, Rng& rng) const override { return m_transform->forward(m_base->sample(rng, n)); }
 
