@@ -79,3 +79,12 @@ TEST_CASE("LowerCholeskyTransform: a last axis that fills no triangle is refused
   CHECK_THROWS_WITH(t.inverse(tape.zeros({2, 3})), Catch::Contains("LowerCholeskyTransform.inverse") &&
                                                        Catch::Contains("[..., n, n]"));
 }
+
+TEST_CASE("LowerCholeskyTransform: float", "[transforms]") {
+  const LowerCholeskyTransform<float> t;
+  Tape<float> tape;
+  const auto x = tape.constant(xt::xarray<float>{0.3f, -1.0f, 2.0f, 0.5f, -0.2f, 1.1f});
+  const auto y = t.forward(x);
+  CHECK(xt::allclose(t.inverse(y).value(), x.value(), 1e-6, 1e-6));
+  CHECK(t.log_abs_det_jacobian(x, y).item() == Approx(0.3f + 2.0f + 1.1f).epsilon(1e-6));
+}

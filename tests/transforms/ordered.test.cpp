@@ -36,3 +36,12 @@ TEST_CASE("OrderedTransform: an ordered pair's density integrates to 1 over y_0 
   const auto bad = d.log_prob(tape.constant(xt::xarray<double>{1.0, 0.5}));
   CHECK_FALSE(bad.item() > -1e300);
 }
+
+TEST_CASE("OrderedTransform: float", "[transforms]") {
+  const OrderedTransform<float> t;
+  Tape<float> tape;
+  const auto x = tape.constant(xt::xarray<float>{0.3f, -1.0f, 2.0f, 0.5f});
+  const auto y = t.forward(x);
+  CHECK(xt::allclose(t.inverse(y).value(), x.value(), 1e-5, 1e-5));
+  CHECK(t.log_abs_det_jacobian(x, y).item() == Approx(-1.0f + 2.0f + 0.5f).epsilon(1e-6));
+}
