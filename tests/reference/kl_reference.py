@@ -116,6 +116,13 @@ def kl_beta(a1, b1, a2, b2):
             + (a2 - a1 + b2 - b1) * mp.digamma(a1 + b1))
 
 
+def kl_dirichlet(a, b):
+    a, b = [mpf(v) for v in a], [mpf(v) for v in b]
+    a0, b0 = mp.fsum(a), mp.fsum(b)
+    return (mp.loggamma(a0) - mp.fsum(mp.loggamma(v) for v in a) - mp.loggamma(b0) + mp.fsum(mp.loggamma(v) for v in b)
+            + mp.fsum((x - y) * (mp.digamma(x) - mp.digamma(a0)) for x, y in zip(a, b)))
+
+
 def kl_laplace(m1, b1, m2, b2):
     m1, b1, m2, b2 = (mpf(v) for v in (m1, b1, m2, b2))
     dist = abs(m1 - m2)
@@ -178,6 +185,23 @@ def check_gamma(a1, b1, a2, b2):
 
 def check_beta(a1, b1, a2, b2):
     return by_quadrature(beta_logpdf(mpf(a1), mpf(b1)), beta_logpdf(mpf(a2), mpf(b2)), [0, mpf(1) / 2, 1])
+
+
+def check_dirichlet(a, b):
+    """E_p[log p - log q] over the 2-simplex: x1 in (0, 1), x2 = (1 - x1) t, t in (0, 1)."""
+    a, b = [mpf(v) for v in a], [mpf(v) for v in b]
+    log_norm = lambda c: mp.loggamma(mp.fsum(c)) - mp.fsum(mp.loggamma(v) for v in c)
+
+    def log_density(c, x):
+        return log_norm(c) + mp.fsum((ci - 1) * mp.log(xi) for ci, xi in zip(c, x))
+
+    def integrand(x1, t):
+        x = [x1, (1 - x1) * t, (1 - x1) * (1 - t)]
+        lp = log_density(a, x)
+        return (1 - x1) * mp.exp(lp) * (lp - log_density(b, x))
+
+    with mp.workdps(20):
+        return mp.quad(integrand, [0, 1], [0, 1])
 
 
 def check_laplace(m1, b1, m2, b2):
@@ -303,6 +327,13 @@ TABLES = {
         ([1e6, 1e6], [1000001.0, 1e6], E), ([1e6, 2e6], [2e6, 4e6], E), ([1e-3, 1e-3], [1.0, 1.0], E),
         ([0.5, 0.5], [1e6, 1e6], E), ([1e6, 1e6], [0.5, 0.5], E), ([25.0, 30.0], [25.000002, 30.0], E),
         ([1e-30, 1.0], [1.0, 1.0], E), ([1e5, 3.0], [2e5, 5.0], E)]),
+    "Dirichlet": (lambda p, q: kl_dirichlet(p, q), lambda p, q: check_dirichlet(p, q),
+                  "p = concentration (3 categories), q = concentration", [
+        ([1.0, 1.0, 1.0], [1.0, 1.0, 1.0], O), ([2.0, 3.0, 4.0], [1.0, 1.0, 1.0], O),
+        ([2.5, 1.5, 3.0], [1.2, 4.0, 2.0], O),
+        ([1e6, 1e6, 1e6], [1000001.0, 1e6, 1e6], E), ([1e6, 2e6, 3e6], [2e6, 4e6, 6e6], E),
+        ([1e-3, 1e-3, 1e-3], [1.0, 1.0, 1.0], E), ([0.5, 0.5, 0.5], [1e6, 1e6, 1e6], E),
+        ([25.0, 30.0, 35.0], [25.000002, 30.0, 35.0], E), ([1e-30, 1.0, 1.0], [1.0, 1.0, 1.0], E)]),
     "Laplace": (lambda p, q: kl_laplace(*p, *q), lambda p, q: check_laplace(*p, *q),
                 "p = (loc, scale), q = (loc, scale)", [
         ([0.0, 1.0], [0.0, 1.0], O), ([1.0, 0.5], [-1.0, 2.0], O), ([0.0, 3.0], [0.5, 0.2], O),

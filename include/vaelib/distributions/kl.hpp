@@ -10,7 +10,7 @@
 //   Normal (group_ndims >= 1, a diagonal Gaussian over its last batch axis) against
 //   MultivariateNormalCholesky and the reverse, Bernoulli-Bernoulli, Categorical-Categorical,
 //   OnehotCategorical-OnehotCategorical, Gamma-Gamma, Exponential-Exponential,
-//   Exponential-Gamma, Gamma-Exponential, Beta-Beta, Laplace-Laplace, Poisson-Poisson,
+//   Exponential-Gamma, Gamma-Exponential, Beta-Beta, Dirichlet-Dirichlet, Laplace-Laplace, Poisson-Poisson,
 //   Uniform-Uniform (+inf unless p's support lies inside q's).
 
 #include <functional>
@@ -22,6 +22,7 @@
 #include "vaelib/distributions/kl/bernoulli.hpp"
 #include "vaelib/distributions/kl/beta.hpp"
 #include "vaelib/distributions/kl/categorical.hpp"
+#include "vaelib/distributions/kl/dirichlet.hpp"
 #include "vaelib/distributions/kl/gamma.hpp"
 #include "vaelib/distributions/kl/laplace.hpp"
 #include "vaelib/distributions/kl/multivariate_normal_cholesky.hpp"
@@ -84,6 +85,7 @@ class KLRegistry {
     add<Exponential<T>, Gamma<T>>(detail::kl_exponential_gamma<T>);
     add<Gamma<T>, Exponential<T>>(detail::kl_gamma_exponential<T>);
     add<Beta<T>, Beta<T>>(detail::kl_beta_beta<T>);
+    add<Dirichlet<T>, Dirichlet<T>>(detail::kl_dirichlet_dirichlet<T>);
     add<Laplace<T>, Laplace<T>>(detail::kl_laplace_laplace<T>);
     add<Poisson<T>, Poisson<T>>(detail::kl_poisson_poisson<T>);
     add<Uniform<T>, Uniform<T>>(detail::kl_uniform_uniform<T>);
