@@ -3,9 +3,12 @@
 // with concentration a = (a_1, ..., a_k), a_i > 0:
 //   p(x) = prod_i x_i^(a_i - 1) / B(a),  B(a) = prod_i Gamma(a_i) / Gamma(sum_i a_i),
 // a density with respect to the Lebesgue measure of the first k - 1 coordinates. value_shape
-// [k], batch_shape concentration.shape[:-1]. Not reparameterised yet: a draw normalises k
-// Gamma draws (sample_dirichlet_row, the one place to swap for an implicitly reparameterised
-// sampler).
+// [k], batch_shape concentration.shape[:-1].
+//
+// Reparameterised by implicit reparameterisation (as Gamma and Beta): a draw is x = softmax(log g),
+// g_i ~ Gamma(a_i, 1), and each g_i moves with a_i at its own CDF level, d log g_i / d a_i = c_i
+// (detail/gamma_cdf_gradient.hpp), so
+//   dx_j / da_i = x_j (delta_ij - x_i) c_i,   d a_i += x_i c_i (dy_i - sum_j dy_j x_j).
 //
 // log_prob is computed in double (also on a float tape) as one node; log B(a) as a sum of
 // two-argument log-Betas (detail::log_beta), each without internal cancellation. A point off
@@ -24,7 +27,9 @@
 #include <vector>
 
 #include "vaelib/autodiff/ops.hpp"
+#include "vaelib/autodiff/tape.hpp"
 #include "vaelib/distributions/detail/event_log_density.hpp"
+#include "vaelib/distributions/detail/gamma_cdf_gradient.hpp"
 #include "vaelib/distributions/detail/log_beta.hpp"
 #include "vaelib/distributions/distribution.hpp"
 #include "vaelib/distributions/gamma.hpp"
@@ -46,9 +51,11 @@ inline double log_multivariate_beta(std::span<const double> a) {
 /// One Dirichlet(a) draw into `out` (k values): g_i ~ Gamma(a_i, 1) in logs
 /// (detail::sample_log_standard_gamma), x = softmax(log g), so that tiny concentrations (g
 /// underflowing) still give a point of the simplex; coordinates below T's smallest normal
-/// number are raised to it, so that log_prob of every draw is finite.
+/// number are raised to it, so that log_prob of every draw is finite. With `weights`, also
+/// w_i = x_i d log g_i / d a_i there (0 where that is beyond T's range), the draw unchanged.
 template <class T>
-void sample_dirichlet_row(const T* concentration, std::size_t k, Rng& rng, std::span<double> log_g, T* out) {
+void sample_dirichlet_row(const T* concentration, std::size_t k, Rng& rng, std::span<double> log_g, T* out,
+                          T* weights = nullptr) {
   double largest = -std::numeric_limits<double>::infinity();
   for (std::size_t i = 0; i < k; ++i) {
     log_g[i] = sample_log_standard_gamma(static_cast<double>(concentration[i]), rng);
@@ -58,6 +65,45 @@ void sample_dirichlet_row(const T* concentration, std::size_t k, Rng& rng, std::
   for (std::size_t i = 0; i < k; ++i) total += std::exp(log_g[i] - largest);
   for (std::size_t i = 0; i < k; ++i)
     out[i] = std::max(static_cast<T>(std::exp(log_g[i] - largest) / total), std::numeric_limits<T>::min());
+  if (weights == nullptr) return;
+  for (std::size_t i = 0; i < k; ++i) {
+    const double x = std::exp(log_g[i] - largest) / total;  // unclamped: 0 where it underflows
+    const double w =
+        x == 0 ? 0 : x * standard_gamma_log_draw_alpha_derivative(log_g[i], static_cast<double>(concentration[i]));
+    weights[i] = std::abs(w) <= static_cast<double>(std::numeric_limits<T>::max()) ? static_cast<T>(w) : T(0);
+  }
+}
+
+/// forward:  rows of k Dirichlet(concentration row) draws over `shape` ([n] + concentration's
+///           shape), row r from concentration row r mod (rows of concentration), in order, so
+///           that a seed fixes the draw; when the node needs a gradient, w = x c beside them in
+///           the node's scratch (sample_dirichlet_row)
+/// backward: d a_i += w_i (dy_i - sum_j dy_j x_j) for each row, summed over the sample axis
+template <class T>
+Var<T> dirichlet_sample(const Shape& shape, const Var<T>& concentration, Rng& rng) {
+  Tape<T>& tape = concentration.tape();
+  const Var<T> y = tape.make_node("Dirichlet.sample", shape, std::span<const Var<T>>(&concentration, 1));
+  TapeRecord<T>& node = tape.node(y);
+  const std::size_t size = node.size, k = concentration.shape().back(), batch = concentration.size() / k;
+  T* weights = node.requires_grad ? node.scratch.ensure(size) : nullptr;
+  T* out = tape.value_ptr(y);
+  std::vector<double> log_g(k);
+  for (std::size_t row = 0; row < size / k; ++row)
+    sample_dirichlet_row(concentration.data() + (row % batch) * k, k, rng, log_g, out + row * k,
+                         weights == nullptr ? nullptr : weights + row * k);
+  tape.set_backward(y, [concentration, k, batch](Tape<T>& t, TapeRecord<T>& self) {
+    const T* w = self.scratch.ensure(self.size);
+    T* gradient = t.grad_target_zeroed(concentration);
+    for (std::size_t row = 0; row < self.size / k; ++row) {
+      const T* dy = self.grad + row * k;
+      const T* x = self.value + row * k;
+      T mean_dy = 0;  // sum_j dy_j x_j
+      for (std::size_t j = 0; j < k; ++j) mean_dy += dy[j] * x[j];
+      T* da = gradient + (row % batch) * k;
+      for (std::size_t i = 0; i < k; ++i) da[i] += w[row * k + i] * (dy[i] - mean_dy);
+    }
+  });
+  return y;
 }
 
 }  // namespace detail
@@ -76,7 +122,7 @@ class Dirichlet final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "Dirichlet"; }
-  bool is_reparameterized() const override { return false; }
+  bool is_reparameterized() const override { return true; }
 
   std::size_t n_categories() const { return m_concentration.shape().back(); }
   Var<T> concentration() const { return m_concentration; }
@@ -136,15 +182,10 @@ class Dirichlet final : public Distribution<T> {
     });
   }
 
-  /// x = g / sum(g), g_i ~ Gamma(a_i, 1) (detail::sample_dirichlet_row)
+  /// x = g / sum(g), g_i ~ Gamma(a_i, 1) (detail::sample_dirichlet_row), with its implicit
+  /// gradient (detail::dirichlet_sample)
   Var<T> sample_impl(std::size_t n, Rng& rng) const override {
-    const std::size_t k = n_categories();
-    const std::size_t batch = shape_size(this->batch_shape());
-    std::vector<double> log_g(k);
-    return this->noise(this->sample_shape(n), [&](T* data, std::size_t size) {
-      for (std::size_t row = 0; row < size / k; ++row)
-        detail::sample_dirichlet_row(m_concentration.data() + (row % batch) * k, k, rng, log_g, data + row * k);
-    });
+    return detail::dirichlet_sample(this->sample_shape(n), m_concentration, rng);
   }
 
  private:
