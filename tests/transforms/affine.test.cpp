@@ -1,6 +1,6 @@
-#include "transforms/transform_checks.hpp"
-
 #include <cmath>
+
+#include "transforms/transform_checks.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
@@ -12,7 +12,8 @@ TEST_CASE("AffineTransform: round trip, log|det J|, gradients, with numbers and 
   transform_check_log_det(t, xt::xarray<double>{-2.0, 0.0, 3.0}, transform_first_entries(3));
   transform_check_gradients(t, xt::xarray<double>{-2.0, 0.0, 3.0});
   Tape<double> tape;
-  const AffineTransform<double> tensors(tape.constant(xt::xarray<double>{1.0, 2.0}), tape.constant(xt::xarray<double>{3.0, -4.0}));
+  const AffineTransform<double> tensors(tape.constant(xt::xarray<double>{1.0, 2.0}),
+                                        tape.constant(xt::xarray<double>{3.0, -4.0}));
   const auto x = tape.constant(xt::xarray<double>{{1.0, 1.0}, {0.0, 2.0}});
   const auto y = tensors.forward(x);
   require_close(y.value(), xt::xarray<double>{{4.0, -2.0}, {1.0, -6.0}});
@@ -30,14 +31,16 @@ TEST_CASE("AffineTransform: round trip, log|det J|, gradients, with numbers and 
 }
 
 TEST_CASE("AffineTransform: a zero or non-finite scale is refused", "[transforms]") {
-  CHECK_THROWS_WITH(AffineTransform<double>(0.0, 0.0), Catch::Contains("AffineTransform: scale must be finite and nonzero, got 0"));
+  CHECK_THROWS_WITH(AffineTransform<double>(0.0, 0.0),
+                    Catch::Contains("AffineTransform: scale must be finite and nonzero, got 0"));
   CHECK_THROWS_WITH(AffineTransform<double>(NAN, 1.0), Catch::Contains("AffineTransform: loc must be finite"));
 }
 
 TEST_CASE("AffineTransform: an affine image of a normal pair integrates to 1 (two dimensions)", "[transforms]") {
   Tape<double> tape;
   const TransformedDistribution<double> d(
-      std::make_unique<Normal<double>>(Normal<double>::with_std(tape.zeros({2}), tape.constant(xt::xarray<double>{1.0, 1.0}))),
+      std::make_unique<Normal<double>>(
+          Normal<double>::with_std(tape.zeros({2}), tape.constant(xt::xarray<double>{1.0, 1.0}))),
       std::make_shared<AffineTransform<double>>(tape.constant(xt::xarray<double>{1.0, -2.0}),
                                                 tape.constant(xt::xarray<double>{0.5, -3.0})),
       DistributionOptions{.group_ndims = 1});

@@ -1,6 +1,6 @@
-#include "transforms/transform_checks.hpp"
-
 #include <cmath>
+
+#include "transforms/transform_checks.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
@@ -37,8 +37,10 @@ TEST_CASE("bijector_to: a transform onto each continuous support", "[transforms]
   CHECK(xt::all(bijector_to(S::greater_than(1.5))->forward(x).value() > 1.5));
   CHECK(xt::all(bijector_to(S::less_than(-1.0))->forward(x).value() < -1.0));
   CHECK(xt::all(bijector_to(S::interval(-2.0, 4.0))->forward(x).value() > -2.0));
-  transform_check_log_det(*bijector_to(S::greater_than(1.5)), xt::xarray<double>{-3.0, 0.0, 2.0}, transform_first_entries(3));
-  transform_check_log_det(*bijector_to(S::less_than(-1.0)), xt::xarray<double>{-3.0, 0.0, 2.0}, transform_first_entries(3));
+  transform_check_log_det(*bijector_to(S::greater_than(1.5)), xt::xarray<double>{-3.0, 0.0, 2.0},
+                          transform_first_entries(3));
+  transform_check_log_det(*bijector_to(S::less_than(-1.0)), xt::xarray<double>{-3.0, 0.0, 2.0},
+                          transform_first_entries(3));
 }
 
 TEST_CASE("bijector_to: tensor bounds, and supports with more event axes than their set's", "[transforms]") {
@@ -63,7 +65,8 @@ TEST_CASE("bijector_to: tensor bounds, and supports with more event axes than th
 
 TEST_CASE("bijector_to: a discrete support has no transform, and says so", "[transforms]") {
   using S = Support<double>;
-  for (const S& s : {S::boolean(), S::integer(), S::nonnegative_integer(), S::integer_interval(0.0, 5.0), S::one_hot()}) {
+  for (const S& s :
+       {S::boolean(), S::integer(), S::nonnegative_integer(), S::integer_interval(0.0, 5.0), S::one_hot()}) {
     INFO(s.describe());
     CHECK_THROWS_WITH(bijector_to(s), Catch::Contains("bijector_to: the support " + s.describe() + " is discrete"));
   }

@@ -1,14 +1,15 @@
-#include "transforms/transform_checks.hpp"
-
 #include <cmath>
+
+#include "transforms/transform_checks.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
 
 TEST_CASE("ComposeTransform: parts applied in order, log|det J| by the chain rule", "[transforms]") {
   // x -> exp(x) -> 1 + 2 exp(x): onto (1, inf).
-  const auto t = compose<double>({std::make_shared<ExpTransform<double>>(), std::make_shared<AffineTransform<double>>(1.0, 2.0)},
-                                 Support<double>::greater_than(1.0));
+  const auto t =
+      compose<double>({std::make_shared<ExpTransform<double>>(), std::make_shared<AffineTransform<double>>(1.0, 2.0)},
+                      Support<double>::greater_than(1.0));
   CHECK(t->name() == "Compose(ExpTransform, AffineTransform)");
   CHECK(t->codomain().describe() == "greater_than(1)");
   const xt::xarray<double> x{-1.0, 0.0, 2.0};
@@ -35,8 +36,8 @@ TEST_CASE("ComposeTransform: parts of different event ranks (elementwise, then v
   transform_check_gradients(*simplex, random_array({2, 3}, -1.0, 1.0, 52));
   // A Cholesky factor, then exp of each entry... not a bijection onto anything useful, but
   // the ranks: a vector in, a matrix out, and an elementwise part after it.
-  const auto chain = compose<double>({std::make_shared<SoftplusTransform<double>>(),
-                                      std::make_shared<LowerCholeskyTransform<double>>()});
+  const auto chain = compose<double>(
+      {std::make_shared<SoftplusTransform<double>>(), std::make_shared<LowerCholeskyTransform<double>>()});
   CHECK(chain->domain_event_rank() == 1);
   CHECK(chain->codomain_event_rank() == 2);
   CHECK(chain->codomain().kind() == SupportKind::lower_cholesky);

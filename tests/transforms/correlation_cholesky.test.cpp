@@ -1,6 +1,6 @@
-#include "transforms/transform_checks.hpp"
-
 #include <cmath>
+
+#include "transforms/transform_checks.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
@@ -53,15 +53,16 @@ TEST_CASE("CorrelationCholeskyTransform: large |x| stays finite and exact", "[tr
   CHECK(xt::all(xt::isfinite(y.value())));
   const auto ld = t.log_abs_det_jacobian(x, y);
   // sum (i + 1 - j) log sech(x_ij), log sech(x) = log 2 - |x| for large |x|.
-  CHECK(ld.item() == Approx(2 * (std::log(2.0) - 40) + 3 * (std::log(2.0) - 40) + 2 * (std::log(2.0) - 400)).epsilon(1e-14));
+  CHECK(ld.item() ==
+        Approx(2 * (std::log(2.0) - 40) + 3 * (std::log(2.0) - 40) + 2 * (std::log(2.0) - 400)).epsilon(1e-14));
 }
 
 TEST_CASE("CorrelationCholeskyTransform: the density of the correlation of a 2 x 2 factor integrates to 1",
           "[transforms]") {
   Tape<double> tape;
   const TransformedDistribution<double> d(
-      std::make_unique<Normal<double>>(Normal<double>::with_std(tape.constant(xt::xarray<double>{0.3}),
-                                                                tape.constant(xt::xarray<double>{0.8}))),
+      std::make_unique<Normal<double>>(
+          Normal<double>::with_std(tape.constant(xt::xarray<double>{0.3}), tape.constant(xt::xarray<double>{0.8}))),
       std::make_shared<CorrelationCholeskyTransform<double>>());
   REQUIRE(d.value_shape() == Shape{2, 2});
   // The free coordinate is L_10 = r in (-1, 1); L_11 = sqrt(1 - r^2).

@@ -1,6 +1,6 @@
-#include "transforms/transform_checks.hpp"
-
 #include <cmath>
+
+#include "transforms/transform_checks.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
@@ -38,13 +38,14 @@ TEST_CASE("LowerCholeskyTransform: a density over 2 x 2 factors integrates to 1 
   const auto t = std::make_shared<LowerCholeskyTransform<double>>();
   {
     const TransformedDistribution<double> d(
-        std::make_unique<Normal<double>>(Normal<double>::with_std(tape.constant(xt::xarray<double>{0.2}),
-                                                                  tape.constant(xt::xarray<double>{0.6}))),
+        std::make_unique<Normal<double>>(
+            Normal<double>::with_std(tape.constant(xt::xarray<double>{0.2}), tape.constant(xt::xarray<double>{0.6}))),
         t);
     REQUIRE(d.value_shape() == Shape{1, 1});
     std::vector<double> grid;
     for (double u = -6; u <= 4; u += 1e-3) grid.push_back(std::exp(u));
-    const xt::xarray<double> y = xt::reshape_view(xt::adapt(grid, Shape{grid.size()}), {grid.size(), std::size_t{1}, std::size_t{1}});
+    const xt::xarray<double> y =
+        xt::reshape_view(xt::adapt(grid, Shape{grid.size()}), {grid.size(), std::size_t{1}, std::size_t{1}});
     const xt::xarray<double> lp = d.log_prob(tape.constant(y)).value();
     CHECK(transform_trapezoid(grid, [&](std::size_t i) { return std::exp(lp(i)); }) == Approx(1.0).margin(1e-6));
   }
@@ -74,10 +75,10 @@ TEST_CASE("LowerCholeskyTransform: a density over 2 x 2 factors integrates to 1 
 TEST_CASE("LowerCholeskyTransform: a last axis that fills no triangle is refused", "[transforms]") {
   const LowerCholeskyTransform<double> t;
   Tape<double> tape;
-  CHECK_THROWS_WITH(t.forward(tape.zeros({2, 4})), Catch::Contains("LowerCholeskyTransform.forward") &&
-                                                       Catch::Contains("size 4 fills no triangle"));
-  CHECK_THROWS_WITH(t.inverse(tape.zeros({2, 3})), Catch::Contains("LowerCholeskyTransform.inverse") &&
-                                                       Catch::Contains("[..., n, n]"));
+  CHECK_THROWS_WITH(t.forward(tape.zeros({2, 4})),
+                    Catch::Contains("LowerCholeskyTransform.forward") && Catch::Contains("size 4 fills no triangle"));
+  CHECK_THROWS_WITH(t.inverse(tape.zeros({2, 3})),
+                    Catch::Contains("LowerCholeskyTransform.inverse") && Catch::Contains("[..., n, n]"));
 }
 
 TEST_CASE("LowerCholeskyTransform: float", "[transforms]") {

@@ -1,6 +1,6 @@
-#include "transforms/transform_checks.hpp"
-
 #include <cmath>
+
+#include "transforms/transform_checks.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
@@ -13,7 +13,8 @@ TEST_CASE("OrderedTransform: increasing values, round trip, log|det J|, gradient
   require_close(y.value(), xt::xarray<double>{-1.0, 0.0, 2.0}, 1e-15);
   transform_check_round_trip(t, random_array({3, 4}, -3.0, 3.0, 31));
   transform_check_round_trip(t, xt::xarray<double>{0.5});
-  for (std::size_t k : {1, 2, 5}) transform_check_log_det(t, random_array({k}, -2.0, 2.0, 32), transform_first_entries(k));
+  for (std::size_t k : {1, 2, 5})
+    transform_check_log_det(t, random_array({k}, -2.0, 2.0, 32), transform_first_entries(k));
   transform_check_gradients(t, random_array({2, 4}, -1.5, 1.5, 33));
 }
 

@@ -1,6 +1,6 @@
-#include "transforms/transform_checks.hpp"
-
 #include <cmath>
+
+#include "transforms/transform_checks.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
@@ -11,7 +11,8 @@ TEST_CASE("SigmoidTransform: onto (0, 1) and onto (a, b): round trip, log|det J|
   const SigmoidTransform<double> ab(-2.0, 5.0);
   CHECK(ab.codomain().kind() == SupportKind::interval);
   CHECK(ab.codomain().describe() == "interval(-2, 5)");
-  for (const Transform<double>* t : {static_cast<const Transform<double>*>(&unit), static_cast<const Transform<double>*>(&ab)}) {
+  for (const Transform<double>* t :
+       {static_cast<const Transform<double>*>(&unit), static_cast<const Transform<double>*>(&ab)}) {
     transform_check_round_trip(*t, xt::xarray<double>{-8.0, -1.0, 0.0, 0.3, 6.0}, 1e-9);
     transform_check_log_det(*t, xt::xarray<double>{-1.5, 0.2, 3.0}, transform_first_entries(3));
     transform_check_gradients(*t, xt::xarray<double>{-2.0, 0.1, 1.7});
@@ -45,7 +46,8 @@ TEST_CASE("SigmoidTransform: densities integrate to 1 over (a, b) and over a rec
   std::vector<double> grid = transform_linspace(-1, 2, 300001);
   grid.front() += 1e-12;
   grid.back() -= 1e-12;
-  const xt::xarray<double> lp = d.log_prob(tape.constant(xt::xarray<double>(xt::adapt(grid, Shape{grid.size()})))).value();
+  const xt::xarray<double> lp =
+      d.log_prob(tape.constant(xt::xarray<double>(xt::adapt(grid, Shape{grid.size()})))).value();
   CHECK(transform_trapezoid(grid, [&](std::size_t i) { return std::exp(lp(i)); }) == Approx(1.0).margin(1e-6));
 
   // Two dimensions: (0, 1) x (-1, 3) with bounds as a tensor, the pair one event.
@@ -64,8 +66,8 @@ TEST_CASE("SigmoidTransform: densities integrate to 1 over (a, b) and over a rec
 }
 
 TEST_CASE("SigmoidTransform: bad bounds are refused, naming them", "[transforms]") {
-  CHECK_THROWS_WITH(SigmoidTransform<double>(1.0, 1.0), Catch::Contains("SigmoidTransform") &&
-                                                            Catch::Contains("lower = 1, upper = 1"));
+  CHECK_THROWS_WITH(SigmoidTransform<double>(1.0, 1.0),
+                    Catch::Contains("SigmoidTransform") && Catch::Contains("lower = 1, upper = 1"));
   CHECK_THROWS_AS(SigmoidTransform<double>(0.0, INFINITY), ArgumentError);
 }
 

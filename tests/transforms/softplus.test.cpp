@@ -1,6 +1,6 @@
-#include "transforms/transform_checks.hpp"
-
 #include <cmath>
+
+#include "transforms/transform_checks.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
@@ -25,7 +25,8 @@ TEST_CASE("SoftplusTransform: softplus of a normal integrates to 1 over (0, inf)
       std::make_shared<SoftplusTransform<double>>());
   std::vector<double> grid;
   for (double u = -30; u <= 3.5; u += 5e-4) grid.push_back(std::exp(u));
-  const xt::xarray<double> lp = d.log_prob(tape.constant(xt::xarray<double>(xt::adapt(grid, Shape{grid.size()})))).value();
+  const xt::xarray<double> lp =
+      d.log_prob(tape.constant(xt::xarray<double>(xt::adapt(grid, Shape{grid.size()})))).value();
   CHECK(transform_trapezoid(grid, [&](std::size_t i) { return std::exp(lp(i)); }) == Approx(1.0).margin(1e-6));
 }
 

@@ -1,6 +1,6 @@
-#include "transforms/transform_checks.hpp"
-
 #include <cmath>
+
+#include "transforms/transform_checks.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
@@ -25,7 +25,8 @@ TEST_CASE("StickBreakingTransform: round trip, log|det J| against the tape's Jac
   const StickBreakingTransform<double> t;
   transform_check_round_trip(t, random_array({3, 4}, -3.0, 3.0, 1));
   transform_check_round_trip(t, xt::xarray<double>{-30.0, 25.0, 0.0}, 1e-8);  // near the corners
-  for (const auto& x : {xt::xarray<double>{0.4}, xt::xarray<double>{0.3, -1.2, 2.0}, xt::xarray<double>{-4.0, 3.0, 0.1, -0.5}})
+  for (const auto& x :
+       {xt::xarray<double>{0.4}, xt::xarray<double>{0.3, -1.2, 2.0}, xt::xarray<double>{-4.0, 3.0, 0.1, -0.5}})
     transform_check_log_det(t, x, transform_first_entries(x.size()));
   const xt::xarray<double> x = random_array({2, 3}, -2.0, 2.0, 3);
   transform_check_gradients(t, x);
@@ -63,8 +64,8 @@ TEST_CASE("StickBreakingTransform: a logistic-normal density integrates to 1 ove
 TEST_CASE("StickBreakingTransform: shape errors name the transform", "[transforms]") {
   const StickBreakingTransform<double> t;
   Tape<double> tape;
-  CHECK_THROWS_WITH(t.forward(tape.constant(1.0)), Catch::Contains("StickBreakingTransform.forward") &&
-                                                       Catch::Contains("expected rank >= 1"));
+  CHECK_THROWS_WITH(t.forward(tape.constant(1.0)),
+                    Catch::Contains("StickBreakingTransform.forward") && Catch::Contains("expected rank >= 1"));
   CHECK_THROWS_WITH(t.inverse(tape.constant(xt::xarray<double>{1.0})),
                     Catch::Contains("StickBreakingTransform.inverse") && Catch::Contains("size >= 2"));
 }

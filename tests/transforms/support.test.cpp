@@ -38,7 +38,8 @@ TEST_CASE("Support: a distribution's support defaults to the reals over its valu
   const Normal<double> normal = Normal<double>::with_std(tape.zeros({3}), tape.constant(1.0));
   CHECK(normal.support().kind() == SupportKind::real);
   CHECK(normal.support().event_rank() == 0);
-  const MultivariateNormalCholesky<double> mvn(tape.zeros({2}), tape.constant(xt::xarray<double>{{1.0, 0.0}, {0.5, 1.0}}));
+  const MultivariateNormalCholesky<double> mvn(tape.zeros({2}),
+                                               tape.constant(xt::xarray<double>{{1.0, 0.0}, {0.5, 1.0}}));
   CHECK(mvn.support().kind() == SupportKind::real);
   CHECK(mvn.support().event_rank() == 1);
 }

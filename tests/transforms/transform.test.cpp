@@ -38,7 +38,7 @@ TEST_CASE("Transform: ranks below the event rank and mismatched batch ranks are 
   CHECK_THROWS_WITH(t.inverse(tape.zeros({3})), Catch::Contains("LowerCholeskyTransform.inverse: y has shape [3]") &&
                                                     Catch::Contains("expected rank >= 2"));
   const auto x = tape.zeros({2, 3});
-  CHECK_THROWS_WITH(t.log_abs_det_jacobian(x, tape.zeros({2, 2})),
-                    Catch::Contains("LowerCholeskyTransform.log_abs_det_jacobian") &&
-                        Catch::Contains("different batch ranks"));
+  CHECK_THROWS_WITH(
+      t.log_abs_det_jacobian(x, tape.zeros({2, 2})),
+      Catch::Contains("LowerCholeskyTransform.log_abs_det_jacobian") && Catch::Contains("different batch ranks"));
 }

@@ -5,7 +5,6 @@
 // a transformed density by quadrature.
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstddef>
 #include <functional>
@@ -98,7 +97,8 @@ inline std::vector<std::size_t> transform_first_entries(std::size_t n) {
 /// a point off the constrained set, where the inverse is still a smooth function) and of
 /// log|det J| at x.
 inline void transform_check_gradients(const Transform<double>& t, const xt::xarray<double>& x,
-                                      std::optional<xt::xarray<double>> y = std::nullopt, GradCheckOptions options = {}) {
+                                      std::optional<xt::xarray<double>> y = std::nullopt,
+                                      GradCheckOptions options = {}) {
   INFO(t.name() << " gradients at x =\n" << x);
   if (!y) {
     Tape<double> tape;

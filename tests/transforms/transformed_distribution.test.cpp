@@ -1,14 +1,15 @@
+#include <cmath>
+
 #include "support/statistics.hpp"
 #include "transforms/transform_checks.hpp"
-
-#include <cmath>
 
 using namespace vaelib;
 using namespace vaelib::testing;
 
 namespace {
-std::unique_ptr<Distribution<double>> transformed_distribution_normal(Tape<double>& tape, const xt::xarray<double>& mean,
-                                                                       double std, DistributionOptions options = {}) {
+std::unique_ptr<Distribution<double>> transformed_distribution_normal(Tape<double>& tape,
+                                                                      const xt::xarray<double>& mean, double std,
+                                                                      DistributionOptions options = {}) {
   return std::make_unique<Normal<double>>(Normal<double>::with_std(tape.constant(mean), tape.constant(std), options));
 }
 }  // namespace
@@ -28,13 +29,15 @@ TEST_CASE("TransformedDistribution: log_prob = base log_prob at the inverse minu
   REQUIRE(lp.shape()[0] == 5);
   REQUIRE(lp.shape()[1] == 2);
   const xt::xarray<double> z = (xt::log(y) - m) / 0.6;
-  const xt::xarray<double> expected = xt::sum(-0.5 * z * z - std::log(0.6) - 0.5 * std::log(2 * M_PI) - xt::log(y), {2});
+  const xt::xarray<double> expected =
+      xt::sum(-0.5 * z * z - std::log(0.6) - 0.5 * std::log(2 * M_PI) - xt::log(y), {2});
   require_close(lp, expected, 1e-12);
   // Gradients in y and in the base's parameters.
   require_gradient(
       [](Tape<double>&, const Vars& in) {
         const TransformedDistribution<double> e(
-            std::make_unique<Normal<double>>(Normal<double>::with_std(in[0], in[1])), std::make_shared<SoftplusTransform<double>>());
+            std::make_unique<Normal<double>>(Normal<double>::with_std(in[0], in[1])),
+            std::make_shared<SoftplusTransform<double>>());
         return e.log_prob(in[2]);
       },
       {xt::xarray<double>{0.2, -0.4}, xt::xarray<double>{0.8, 1.3}, xt::xarray<double>{{0.5, 2.0}, {1.5, 0.1}}});
@@ -82,8 +85,9 @@ TEST_CASE("TransformedDistribution: reparameterised samples, their moments, and 
   Tape<double> tape;
   const double m = 0.3, s = 0.5;
   const auto loc = tape.variable(xt::xarray<double>{m});
-  const TransformedDistribution<double> d(std::make_unique<Normal<double>>(Normal<double>::with_std(loc, tape.constant(s))),
-                                          std::make_shared<ExpTransform<double>>());
+  const TransformedDistribution<double> d(
+      std::make_unique<Normal<double>>(Normal<double>::with_std(loc, tape.constant(s))),
+      std::make_shared<ExpTransform<double>>());
   Rng rng(11);
   const std::size_t n = 40000;
   const auto draws = d.sample(rng, n);
@@ -99,8 +103,9 @@ TEST_CASE("TransformedDistribution: reparameterised samples, their moments, and 
   // With detached parameters the log-density does not reach the base's mean.
   tape.clear();
   const auto mean2 = tape.variable(xt::xarray<double>{m});
-  const TransformedDistribution<double> d2(std::make_unique<Normal<double>>(Normal<double>::with_std(mean2, tape.constant(s))),
-                                           std::make_shared<ExpTransform<double>>());
+  const TransformedDistribution<double> d2(
+      std::make_unique<Normal<double>>(Normal<double>::with_std(mean2, tape.constant(s))),
+      std::make_shared<ExpTransform<double>>());
   const auto lp = d2.log_prob(tape.constant(xt::xarray<double>{1.5}), true);
   CHECK_FALSE(lp.requires_grad());
 }
@@ -113,8 +118,9 @@ TEST_CASE("TransformedDistribution: a base too small for the transform, or nulls
                         Catch::Contains("Normal has batch_shape + value_shape []"));
   CHECK_THROWS_WITH(TransformedDistribution<double>(nullptr, std::make_shared<ExpTransform<double>>()),
                     Catch::Contains("the base distribution is null"));
-  CHECK_THROWS_WITH(TransformedDistribution<double>(transformed_distribution_normal(tape, xt::zeros<double>({2}), 1.0), nullptr),
-                    Catch::Contains("the transform is null"));
+  CHECK_THROWS_WITH(
+      TransformedDistribution<double>(transformed_distribution_normal(tape, xt::zeros<double>({2}), 1.0), nullptr),
+      Catch::Contains("the transform is null"));
 }
 
 TEST_CASE("TransformedDistribution: values outside the codomain or on its edge give -inf, NaN values NaN",
@@ -139,7 +145,8 @@ TEST_CASE("TransformedDistribution: values outside the codomain or on its edge g
   CHECK(simplex.log_prob(tape.constant(xt::xarray<double>{0.0, 0.5, 0.5})).item() == -INFINITY);
   // The gradient of an in-support entry is untouched by an -inf neighbour's.
   const auto y = tape.variable(xt::xarray<double>{-1.0, 2.0, 0.5, 1.0});
-  tape.backward(sum(where(tape.constant(xt::xarray<double>{0.0, 1.0, 1.0, 1.0}), positive.log_prob(y), tape.zeros({4}))));
+  tape.backward(
+      sum(where(tape.constant(xt::xarray<double>{0.0, 1.0, 1.0, 1.0}), positive.log_prob(y), tape.zeros({4}))));
   const double v = 2.0;
   CHECK(y.grad()(1) == Approx(-std::log(v) / v - 1 / v));
 }

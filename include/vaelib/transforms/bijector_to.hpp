@@ -39,20 +39,30 @@ template <class T>
 TransformPtr<T> bijector_to(const Support<T>& support) {
   const auto transform_onto_set = [&]() -> TransformPtr<T> {
     switch (support.kind()) {
-      case SupportKind::real: return std::make_shared<IdentityTransform<T>>();
-      case SupportKind::positive: return std::make_shared<ExpTransform<T>>();
+      case SupportKind::real:
+        return std::make_shared<IdentityTransform<T>>();
+      case SupportKind::positive:
+        return std::make_shared<ExpTransform<T>>();
       case SupportKind::greater_than:
-        return compose<T>({std::make_shared<ExpTransform<T>>(), std::make_shared<AffineTransform<T>>(support.lower(), T(1))},
-                          Support<T>::greater_than(support.lower()));
+        return compose<T>(
+            {std::make_shared<ExpTransform<T>>(), std::make_shared<AffineTransform<T>>(support.lower(), T(1))},
+            Support<T>::greater_than(support.lower()));
       case SupportKind::less_than:
-        return compose<T>({std::make_shared<ExpTransform<T>>(), std::make_shared<AffineTransform<T>>(support.upper(), T(-1))},
-                          Support<T>::less_than(support.upper()));
-      case SupportKind::unit_interval: return std::make_shared<SigmoidTransform<T>>();
-      case SupportKind::interval: return std::make_shared<SigmoidTransform<T>>(support.lower(), support.upper());
-      case SupportKind::simplex: return std::make_shared<StickBreakingTransform<T>>();
-      case SupportKind::ordered: return std::make_shared<OrderedTransform<T>>();
-      case SupportKind::lower_cholesky: return std::make_shared<LowerCholeskyTransform<T>>();
-      case SupportKind::correlation_cholesky: return std::make_shared<CorrelationCholeskyTransform<T>>();
+        return compose<T>(
+            {std::make_shared<ExpTransform<T>>(), std::make_shared<AffineTransform<T>>(support.upper(), T(-1))},
+            Support<T>::less_than(support.upper()));
+      case SupportKind::unit_interval:
+        return std::make_shared<SigmoidTransform<T>>();
+      case SupportKind::interval:
+        return std::make_shared<SigmoidTransform<T>>(support.lower(), support.upper());
+      case SupportKind::simplex:
+        return std::make_shared<StickBreakingTransform<T>>();
+      case SupportKind::ordered:
+        return std::make_shared<OrderedTransform<T>>();
+      case SupportKind::lower_cholesky:
+        return std::make_shared<LowerCholeskyTransform<T>>();
+      case SupportKind::correlation_cholesky:
+        return std::make_shared<CorrelationCholeskyTransform<T>>();
       default:
         throw ArgumentError("bijector_to: the support " + support.describe() +
                             " is discrete: no transform from the reals reaches it (sum or enumerate it out, or use a "

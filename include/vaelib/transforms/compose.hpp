@@ -68,7 +68,8 @@ class ComposeTransform final : public Transform<T> {
     Var<T> total;
     for (std::size_t i = 0; i < m_parts.size(); ++i) {
       const auto r = m_parts[i]->forward_and_log_abs_det_jacobian(v);
-      const Var<T> part = detail::sum_trailing(r.log_abs_det_jacobian, m_input_ranks[i] - m_parts[i]->domain_event_rank());
+      const Var<T> part =
+          detail::sum_trailing(r.log_abs_det_jacobian, m_input_ranks[i] - m_parts[i]->domain_event_rank());
       total = i == 0 ? part : total + part;
       v = r.y;
     }

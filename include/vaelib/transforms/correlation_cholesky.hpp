@@ -50,7 +50,7 @@ Var<T> correlation_cholesky_forward(const Var<T>& x) {
     T* yr = out + r * n * n;
     for (std::size_t i = 0; i < n; ++i) {
       const T* xi = xr + (i == 0 ? 0 : i * (i - 1) / 2);
-      T log_left = 0;                            // log P_ij
+      T log_left = 0;  // log P_ij
       for (std::size_t j = 0; j < i; ++j) {
         yr[i * n + j] = std::tanh(xi[j]) * std::exp(log_left);
         log_left += log_sech(xi[j]);

@@ -122,7 +122,8 @@ class LowerCholeskyTransform final : public Transform<T> {
   std::size_t codomain_event_rank() const override { return 2; }
   Support<T> codomain() const override { return Support<T>::lower_cholesky(); }
   Shape forward_shape(const Shape& x) const override {
-    if (x.empty() || x.back() == 0) throw ShapeError(name() + ".forward_shape: shape " + to_string(x) + " (expected [..., n(n+1)/2])");
+    if (x.empty() || x.back() == 0)
+      throw ShapeError(name() + ".forward_shape: shape " + to_string(x) + " (expected [..., n(n+1)/2])");
     const std::size_t n = detail::triangle_side(name() + ".forward_shape", x.back(), 0);
     Shape y = x;
     y.back() = n;

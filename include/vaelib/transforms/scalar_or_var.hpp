@@ -19,8 +19,8 @@ namespace vaelib {
 template <class T>
 class ScalarOrVar {
  public:
-  ScalarOrVar(T scalar) : m_scalar(scalar) {}        // NOLINT: a number reads as a bound
-  ScalarOrVar(Var<T> tensor) : m_var(tensor) {       // NOLINT: so does a tensor
+  ScalarOrVar(T scalar) : m_scalar(scalar) {}   // NOLINT: a number reads as a bound
+  ScalarOrVar(Var<T> tensor) : m_var(tensor) {  // NOLINT: so does a tensor
     if (m_var.empty()) throw ArgumentError("ScalarOrVar: an empty Var handle (default-constructed)");
   }
 

@@ -167,8 +167,8 @@ class StickBreakingTransform final : public Transform<T> {
  private:
   void check_shape(const char* method, const Shape& s, std::size_t at_least) const {
     if (s.empty() || s.back() < at_least) {
-      throw ShapeError(name() + "." + method + ": shape " + to_string(s) + " (expected a last axis of size >= " +
-                       std::to_string(at_least) + ")");
+      throw ShapeError(name() + "." + method + ": shape " + to_string(s) +
+                       " (expected a last axis of size >= " + std::to_string(at_least) + ")");
     }
   }
 };

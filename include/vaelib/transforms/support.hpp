@@ -43,9 +43,7 @@ class Support {
   static Support real() { return Support(SupportKind::real, 0); }
   static Support positive() { return Support(SupportKind::positive, 0); }
   static Support greater_than(ScalarOrVar<T> lower) { return Support(SupportKind::greater_than, 0, lower); }
-  static Support less_than(ScalarOrVar<T> upper) {
-    return Support(SupportKind::less_than, 0, std::nullopt, upper);
-  }
+  static Support less_than(ScalarOrVar<T> upper) { return Support(SupportKind::less_than, 0, std::nullopt, upper); }
   static Support unit_interval() { return Support(SupportKind::unit_interval, 0); }
   static Support interval(ScalarOrVar<T> lower, ScalarOrVar<T> upper) {
     return Support(SupportKind::interval, 0, lower, upper);
@@ -105,21 +103,36 @@ class Support {
 
   static std::string_view kind_name(SupportKind kind) noexcept {
     switch (kind) {
-      case SupportKind::real: return "real";
-      case SupportKind::positive: return "positive";
-      case SupportKind::greater_than: return "greater_than";
-      case SupportKind::less_than: return "less_than";
-      case SupportKind::unit_interval: return "unit_interval";
-      case SupportKind::interval: return "interval";
-      case SupportKind::simplex: return "simplex";
-      case SupportKind::ordered: return "ordered";
-      case SupportKind::lower_cholesky: return "lower_cholesky";
-      case SupportKind::correlation_cholesky: return "correlation_cholesky";
-      case SupportKind::boolean: return "boolean";
-      case SupportKind::integer: return "integer";
-      case SupportKind::nonnegative_integer: return "nonnegative_integer";
-      case SupportKind::integer_interval: return "integer_interval";
-      case SupportKind::one_hot: return "one_hot";
+      case SupportKind::real:
+        return "real";
+      case SupportKind::positive:
+        return "positive";
+      case SupportKind::greater_than:
+        return "greater_than";
+      case SupportKind::less_than:
+        return "less_than";
+      case SupportKind::unit_interval:
+        return "unit_interval";
+      case SupportKind::interval:
+        return "interval";
+      case SupportKind::simplex:
+        return "simplex";
+      case SupportKind::ordered:
+        return "ordered";
+      case SupportKind::lower_cholesky:
+        return "lower_cholesky";
+      case SupportKind::correlation_cholesky:
+        return "correlation_cholesky";
+      case SupportKind::boolean:
+        return "boolean";
+      case SupportKind::integer:
+        return "integer";
+      case SupportKind::nonnegative_integer:
+        return "nonnegative_integer";
+      case SupportKind::integer_interval:
+        return "integer_interval";
+      case SupportKind::one_hot:
+        return "one_hot";
     }
     return "unknown";
   }
@@ -129,10 +142,13 @@ class Support {
     switch (kind) {
       case SupportKind::simplex:
       case SupportKind::ordered:
-      case SupportKind::one_hot: return 1;
+      case SupportKind::one_hot:
+        return 1;
       case SupportKind::lower_cholesky:
-      case SupportKind::correlation_cholesky: return 2;
-      default: return 0;
+      case SupportKind::correlation_cholesky:
+        return 2;
+      default:
+        return 0;
     }
   }
 

@@ -116,8 +116,8 @@ template <class T>
 std::size_t last_axis_size(const std::string& op, const char* operand, const Var<T>& v, std::size_t at_least) {
   const std::size_t n = v.shape().back();
   if (n < at_least) {
-    throw ShapeError(op + ": " + operand + " has shape " + to_string(v.shape()) + " (expected a last axis of size >= " +
-                     std::to_string(at_least) + ")");
+    throw ShapeError(op + ": " + operand + " has shape " + to_string(v.shape()) +
+                     " (expected a last axis of size >= " + std::to_string(at_least) + ")");
   }
   return n;
 }
