@@ -11,11 +11,11 @@
 using namespace vaelib;
 using namespace vaelib::testing;
 using Catch::Matchers::Message;
-namespace reference = vaelib::testing::more_distributions_reference;
+namespace more_reference = vaelib::testing::more_distributions_reference;
 
 namespace {
 template <class T>
-BetaBinomial<T> beta_binomial_of_case(Tape<T>& tape, const reference::Case& c) {
+BetaBinomial<T> beta_binomial_of_case(Tape<T>& tape, const more_reference::Case& c) {
   return BetaBinomial<T>(tape.constant(T(c.p[0])), tape.constant(T(c.p[1])), tape.constant(T(c.p[2])));
 }
 
@@ -42,12 +42,13 @@ std::array<double, 3> beta_binomial_moments_by_sum(double n, double a, double b)
 TEST_CASE("BetaBinomial: log_prob matches mpmath, ordinary and extreme parameters, double and float",
           "[distributions]") {
   // the three log-Betas cancel against each other at parameters of 1e6: ~1e-16 of ~2e6 in double
-  reference::require_reference_log_probs<double>(reference::kBetaBinomial, beta_binomial_of_case<double>, 1e-10);
-  reference::require_reference_log_probs<float>(reference::kBetaBinomial, beta_binomial_of_case<float>, 1e-6);
+  more_reference::require_reference_log_probs<double>(more_reference::kBetaBinomial, beta_binomial_of_case<double>, 1e-10);
+  more_reference::require_reference_log_probs<float>(more_reference::kBetaBinomial, beta_binomial_of_case<float>, 1e-6);
   Tape<double> tape;
   const auto alpha = tape.variable(xt::xarray<double>{2.0});
   const BetaBinomial<double> d(tape.constant(6.0), alpha, tape.constant(3.0));
   CHECK(d.name() == "BetaBinomial");
+  CHECK(d.support().kind() == SupportKind::integer_interval);
   CHECK_FALSE(d.is_reparameterized());
   const double inf = std::numeric_limits<double>::infinity();
   const auto lp = d.log_prob(tape.constant(xt::xarray<double>{-1.0, 1.5, 7.0, inf, std::nan("")}));

@@ -11,15 +11,15 @@
 using namespace vaelib;
 using namespace vaelib::testing;
 using Catch::Matchers::Message;
-namespace reference = vaelib::testing::more_distributions_reference;
+namespace more_reference = vaelib::testing::more_distributions_reference;
 
 namespace {
 template <class T>
-Binomial<T> binomial_of_logits_case(Tape<T>& tape, const reference::Case& c) {
+Binomial<T> binomial_of_logits_case(Tape<T>& tape, const more_reference::Case& c) {
   return Binomial<T>::with_logits(tape.constant(T(c.p[0])), tape.constant(T(c.p[1])));
 }
 template <class T>
-Binomial<T> binomial_of_probs_case(Tape<T>& tape, const reference::Case& c) {
+Binomial<T> binomial_of_probs_case(Tape<T>& tape, const more_reference::Case& c) {
   return Binomial<T>::with_probs(tape.constant(T(c.p[0])), tape.constant(T(c.p[1])));
 }
 /// The fourth central moment of Binomial(n, p): n p q (1 + (3n - 6) p q).
@@ -27,14 +27,16 @@ double binomial_fourth_moment(double n, double p) { return n * p * (1 - p) * (1 
 }  // namespace
 
 TEST_CASE("Binomial: log_prob matches mpmath from logits and from probs, double and float", "[distributions]") {
-  reference::require_reference_log_probs<double>(reference::kBinomialLogits, binomial_of_logits_case<double>, 1e-12);
-  reference::require_reference_log_probs<float>(reference::kBinomialLogits, binomial_of_logits_case<float>, 1e-6);
-  reference::require_reference_log_probs<double>(reference::kBinomialProbs, binomial_of_probs_case<double>, 1e-12);
-  reference::require_reference_log_probs<float>(reference::kBinomialProbs, binomial_of_probs_case<float>, 1e-6);
+  more_reference::require_reference_log_probs<double>(more_reference::kBinomialLogits, binomial_of_logits_case<double>, 1e-12);
+  more_reference::require_reference_log_probs<float>(more_reference::kBinomialLogits, binomial_of_logits_case<float>, 1e-6);
+  more_reference::require_reference_log_probs<double>(more_reference::kBinomialProbs, binomial_of_probs_case<double>, 1e-12);
+  more_reference::require_reference_log_probs<float>(more_reference::kBinomialProbs, binomial_of_probs_case<float>, 1e-6);
   Tape<double> tape;
   const auto logits = tape.variable(xt::xarray<double>{0.5});
   const Binomial<double> d(tape.constant(6.0), logits);
   CHECK(d.name() == "Binomial");
+  CHECK(d.support().kind() == SupportKind::integer_interval);
+  CHECK(d.support().upper().var().index() == d.total_count().index());
   CHECK_FALSE(d.is_reparameterized());
   const double inf = std::numeric_limits<double>::infinity();
   const auto lp = d.log_prob(tape.constant(xt::xarray<double>{-1.0, 1.5, 7.0, inf, std::nan("")}));

@@ -39,6 +39,7 @@ TEST_CASE("Dirichlet: log_prob matches mpmath, ordinary and extreme parameters, 
   const auto a = tape.variable(xt::xarray<double>{1.5, 2.0, 0.5});
   const Dirichlet<double> d(a);
   CHECK(d.name() == "Dirichlet");
+  CHECK(d.support().kind() == SupportKind::simplex);
   CHECK(d.is_reparameterized());
   CHECK(d.batch_shape() == Shape{});
   CHECK(d.value_shape() == Shape{3});

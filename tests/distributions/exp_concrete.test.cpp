@@ -10,22 +10,24 @@
 using namespace vaelib;
 using namespace vaelib::testing;
 using Catch::Matchers::Message;
-namespace reference = vaelib::testing::more_distributions_reference;
+namespace more_reference = vaelib::testing::more_distributions_reference;
 
 namespace {
 template <class T>
-ExpConcrete<T> exp_concrete_of_case(Tape<T>& tape, const reference::Case& c) {
-  return ExpConcrete<T>(T(c.p[0]), reference::case_array(tape, c, 0, {c.n_array}));
+ExpConcrete<T> exp_concrete_of_case(Tape<T>& tape, const more_reference::Case& c) {
+  return ExpConcrete<T>(T(c.p[0]), more_reference::case_array(tape, c, 0, {c.n_array}));
 }
 }  // namespace
 
 TEST_CASE("ExpConcrete: log_prob matches mpmath, ordinary and extreme parameters, double and float", "[distributions]") {
-  reference::require_reference_log_probs<double>(reference::kExpConcrete, exp_concrete_of_case<double>, 1e-12);
-  reference::require_reference_log_probs<float>(reference::kExpConcrete, exp_concrete_of_case<float>, 1e-6);
+  more_reference::require_reference_log_probs<double>(more_reference::kExpConcrete, exp_concrete_of_case<double>, 1e-12);
+  more_reference::require_reference_log_probs<float>(more_reference::kExpConcrete, exp_concrete_of_case<float>, 1e-6);
   Tape<double> tape;
   const auto logits = tape.variable(xt::xarray<double>{0.5, -0.2, 1.0});
   const ExpConcrete<double> d(0.5, logits);
   CHECK(d.name() == "ExpConcrete");
+  CHECK(d.support().kind() == SupportKind::real);
+  CHECK(d.support().event_rank() == 1);
   CHECK(d.is_reparameterized());
   CHECK(d.value_shape() == Shape{3});
   const double inf = std::numeric_limits<double>::infinity();

@@ -11,11 +11,11 @@
 using namespace vaelib;
 using namespace vaelib::testing;
 using Catch::Matchers::Message;
-namespace reference = vaelib::testing::more_distributions_reference;
+namespace more_reference = vaelib::testing::more_distributions_reference;
 
 namespace {
 template <class T>
-LKJCholesky<T> lkj_cholesky_of_case(Tape<T>& tape, const reference::Case& c) {
+LKJCholesky<T> lkj_cholesky_of_case(Tape<T>& tape, const more_reference::Case& c) {
   return LKJCholesky<T>(static_cast<std::size_t>(c.p[0]), tape.constant(T(c.p[1])));
 }
 
@@ -29,12 +29,13 @@ double lkj_correlation_fourth_moment(double b) {
 }  // namespace
 
 TEST_CASE("LKJCholesky: log_prob matches mpmath (LKJ's normalising constant), double and float", "[distributions]") {
-  reference::require_reference_log_probs<double>(reference::kLKJCholesky, lkj_cholesky_of_case<double>, 1e-12);
-  reference::require_reference_log_probs<float>(reference::kLKJCholesky, lkj_cholesky_of_case<float>, 1e-6);
+  more_reference::require_reference_log_probs<double>(more_reference::kLKJCholesky, lkj_cholesky_of_case<double>, 1e-12);
+  more_reference::require_reference_log_probs<float>(more_reference::kLKJCholesky, lkj_cholesky_of_case<float>, 1e-6);
   Tape<double> tape;
   const auto eta = tape.variable(xt::xarray<double>{2.0});
   const LKJCholesky<double> d(2, eta);
   CHECK(d.name() == "LKJCholesky");
+  CHECK(d.support().kind() == SupportKind::correlation_cholesky);
   CHECK_FALSE(d.is_reparameterized());
   CHECK(d.batch_shape() == Shape{1});
   CHECK(d.value_shape() == Shape{2, 2});

@@ -11,16 +11,16 @@
 using namespace vaelib;
 using namespace vaelib::testing;
 using Catch::Matchers::Message;
-namespace reference = vaelib::testing::more_distributions_reference;
+namespace more_reference = vaelib::testing::more_distributions_reference;
 using MatrixNormal = MatrixVariateNormalCholesky<double>;
 
 namespace {
 template <class T>
-MatrixVariateNormalCholesky<T> matrix_normal_of_case(Tape<T>& tape, const reference::Case& c) {
+MatrixVariateNormalCholesky<T> matrix_normal_of_case(Tape<T>& tape, const more_reference::Case& c) {
   const auto n = static_cast<std::size_t>(c.p[0]), p = static_cast<std::size_t>(c.p[1]);
-  return MatrixVariateNormalCholesky<T>(reference::case_array(tape, c, 0, {n, p}),
-                                        reference::case_array(tape, c, n * p, {n, n}),
-                                        reference::case_array(tape, c, n * p + n * n, {p, p}));
+  return MatrixVariateNormalCholesky<T>(more_reference::case_array(tape, c, 0, {n, p}),
+                                        more_reference::case_array(tape, c, n * p, {n, n}),
+                                        more_reference::case_array(tape, c, n * p + n * n, {p, p}));
 }
 
 /// A lower-triangular factor from any matrix [..., d, d] (its lower triangle, the diagonal
@@ -37,15 +37,17 @@ Var<double> matrix_normal_factor(Tape<double>& tape, const Var<double>& a) {
 
 TEST_CASE("MatrixVariateNormalCholesky: log_prob matches mpmath, ordinary and extreme parameters, double and float",
           "[distributions]") {
-  reference::require_reference_log_probs<double>(reference::kMatrixVariateNormalCholesky, matrix_normal_of_case<double>,
+  more_reference::require_reference_log_probs<double>(more_reference::kMatrixVariateNormalCholesky, matrix_normal_of_case<double>,
                                                  1e-12);
   // computed by float ops (triangular solves), not in double
-  reference::require_reference_log_probs<float>(reference::kMatrixVariateNormalCholesky, matrix_normal_of_case<float>,
+  more_reference::require_reference_log_probs<float>(more_reference::kMatrixVariateNormalCholesky, matrix_normal_of_case<float>,
                                                 1e-5);
   Tape<double> tape;
   const MatrixNormal d(tape.constant(xt::zeros<double>({2, 3})), tape.constant(xt::eye<double>(2)),
                        tape.constant(xt::eye<double>(3)));
   CHECK(d.name() == "MatrixVariateNormalCholesky");
+  CHECK(d.support().kind() == SupportKind::real);
+  CHECK(d.support().event_rank() == 2);
   CHECK(d.is_reparameterized());
   CHECK(d.batch_shape() == Shape{});
   CHECK(d.value_shape() == Shape{2, 3});

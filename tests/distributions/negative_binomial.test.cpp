@@ -11,24 +11,25 @@
 using namespace vaelib;
 using namespace vaelib::testing;
 using Catch::Matchers::Message;
-namespace reference = vaelib::testing::more_distributions_reference;
+namespace more_reference = vaelib::testing::more_distributions_reference;
 
 namespace {
 template <class T>
-NegativeBinomial<T> negative_binomial_of_case(Tape<T>& tape, const reference::Case& c) {
+NegativeBinomial<T> negative_binomial_of_case(Tape<T>& tape, const more_reference::Case& c) {
   return NegativeBinomial<T>(tape.constant(T(c.p[0])), tape.constant(T(c.p[1])));
 }
 }  // namespace
 
 TEST_CASE("NegativeBinomial: log_prob matches mpmath, ordinary and extreme parameters, double and float",
           "[distributions]") {
-  reference::require_reference_log_probs<double>(reference::kNegativeBinomial, negative_binomial_of_case<double>, 1e-12);
-  reference::require_reference_log_probs<float>(reference::kNegativeBinomial, negative_binomial_of_case<float>, 1e-6);
+  more_reference::require_reference_log_probs<double>(more_reference::kNegativeBinomial, negative_binomial_of_case<double>, 1e-12);
+  more_reference::require_reference_log_probs<float>(more_reference::kNegativeBinomial, negative_binomial_of_case<float>, 1e-6);
   Tape<double> tape;
   const auto r = tape.variable(xt::xarray<double>{2.0});
   const auto logits = tape.variable(xt::xarray<double>{0.5});
   const NegativeBinomial<double> d(r, logits);
   CHECK(d.name() == "NegativeBinomial");
+  CHECK(d.support().kind() == SupportKind::nonnegative_integer);
   CHECK_FALSE(d.is_reparameterized());
   const double inf = std::numeric_limits<double>::infinity();
   const auto lp = d.log_prob(tape.constant(xt::xarray<double>{-1.0, 1.5, inf, std::nan("")}));

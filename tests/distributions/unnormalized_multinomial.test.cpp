@@ -10,24 +10,25 @@
 using namespace vaelib;
 using namespace vaelib::testing;
 using Catch::Matchers::Message;
-namespace reference = vaelib::testing::more_distributions_reference;
+namespace more_reference = vaelib::testing::more_distributions_reference;
 
 namespace {
 template <class T>
-UnnormalizedMultinomial<T> unnormalized_multinomial_of_case(Tape<T>& tape, const reference::Case& c) {
-  return UnnormalizedMultinomial<T>(reference::case_array(tape, c, 0, {c.n_array}));
+UnnormalizedMultinomial<T> unnormalized_multinomial_of_case(Tape<T>& tape, const more_reference::Case& c) {
+  return UnnormalizedMultinomial<T>(more_reference::case_array(tape, c, 0, {c.n_array}));
 }
 }  // namespace
 
 TEST_CASE("UnnormalizedMultinomial: log_prob matches mpmath, double and float", "[distributions]") {
-  reference::require_reference_log_probs<double>(reference::kUnnormalizedMultinomial,
+  more_reference::require_reference_log_probs<double>(more_reference::kUnnormalizedMultinomial,
                                                  unnormalized_multinomial_of_case<double>, 1e-12);
-  reference::require_reference_log_probs<float>(reference::kUnnormalizedMultinomial,
+  more_reference::require_reference_log_probs<float>(more_reference::kUnnormalizedMultinomial,
                                                 unnormalized_multinomial_of_case<float>, 1e-6);
   Tape<double> tape;
   const auto logits = tape.variable(xt::xarray<double>{0.5, -0.2, 1.0});
   const UnnormalizedMultinomial<double> d(logits);
   CHECK(d.name() == "UnnormalizedMultinomial");
+  CHECK(d.support().event_rank() == 1);
   CHECK_FALSE(d.is_reparameterized());
   CHECK(d.value_shape() == Shape{3});
   const double inf = std::numeric_limits<double>::infinity();

@@ -11,23 +11,24 @@
 using namespace vaelib;
 using namespace vaelib::testing;
 using Catch::Matchers::Message;
-namespace reference = vaelib::testing::more_distributions_reference;
+namespace more_reference = vaelib::testing::more_distributions_reference;
 
 namespace {
 template <class T>
-VonMises<T> von_mises_of_case(Tape<T>& tape, const reference::Case& c) {
+VonMises<T> von_mises_of_case(Tape<T>& tape, const more_reference::Case& c) {
   return VonMises<T>(tape.constant(T(c.p[0])), tape.constant(T(c.p[1])));
 }
 }  // namespace
 
 TEST_CASE("VonMises: log_prob matches mpmath, ordinary and extreme parameters, double and float", "[distributions]") {
-  reference::require_reference_log_probs<double>(reference::kVonMises, von_mises_of_case<double>, 1e-12);
-  reference::require_reference_log_probs<float>(reference::kVonMises, von_mises_of_case<float>, 1e-6);
+  more_reference::require_reference_log_probs<double>(more_reference::kVonMises, von_mises_of_case<double>, 1e-12);
+  more_reference::require_reference_log_probs<float>(more_reference::kVonMises, von_mises_of_case<float>, 1e-6);
   Tape<double> tape;
   const auto loc = tape.variable(xt::xarray<double>{0.5});
   const auto kappa = tape.variable(xt::xarray<double>{2.0});
   const VonMises<double> d(loc, kappa);
   CHECK(d.name() == "VonMises");
+  CHECK(d.support().kind() == SupportKind::interval);
   CHECK_FALSE(d.is_reparameterized());
   const double inf = std::numeric_limits<double>::infinity();
   const auto lp = d.log_prob(tape.constant(xt::xarray<double>{inf, -3.5, 4.0, std::nan("")}));

@@ -60,6 +60,9 @@ class BetaBinomial final : public Distribution<T> {
     return broadcast_to(m_total_count * (m_alpha / (m_alpha + m_beta)), this->batch_shape());
   }
 
+  /// {0, 1, ..., total_count}
+  Support<T> support() const override { return Support<T>::integer_interval(T(0), m_total_count); }
+
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "total_count") return m_total_count;
     if (parameter_name == "alpha") return m_alpha;

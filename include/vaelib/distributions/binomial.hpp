@@ -159,6 +159,9 @@ class Binomial final : public Distribution<T> {
   /// E[k] = n p
   Var<T> mean() const override { return broadcast_to(m_total_count * probs(), this->batch_shape()); }
 
+  /// {0, 1, ..., total_count}
+  Support<T> support() const override { return Support<T>::integer_interval(T(0), m_total_count); }
+
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "total_count") return m_total_count;
     if (parameter_name == "logits") return logits();

@@ -129,6 +129,8 @@ class Dirichlet final : public Distribution<T> {
   /// E[x] = a / sum_i a_i, [..., k].
   Var<T> mean() const override { return m_concentration / sum(m_concentration, {-1}, /*keep_dims=*/true); }
 
+  Support<T> support() const override { return Support<T>::simplex(); }
+
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "concentration") return m_concentration;
     return Distribution<T>::parameter(parameter_name);

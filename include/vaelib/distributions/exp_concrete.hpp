@@ -13,6 +13,9 @@
 // log p(y) = log p_Concrete(exp(y)) + sum_i y_i; the ratio of two ExpConcrete densities, what
 // a variational bound uses, does not depend on that choice. value_shape [k].
 //
+// support() is the default, the reals over the last axis: no support kind names the manifold,
+// and a latent ExpConcrete is used through its reparameterised samples, not a transform.
+//
 // log_prob is computed in double as one node. A value off the manifold (|logsumexp(y)| beyond
 // detail::constraint_tolerance<T>(): 3.4e-4 in float, 1e-6 in double) or with an infinite
 // coordinate gives -inf, a NaN coordinate NaN.

@@ -57,6 +57,8 @@ class LKJCholesky final : public Distribution<T> {
   std::size_t dimension() const { return m_dimension; }
   Var<T> concentration() const { return m_concentration; }
 
+  Support<T> support() const override { return Support<T>::correlation_cholesky(); }
+
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "concentration") return m_concentration;
     return Distribution<T>::parameter(parameter_name);

@@ -108,6 +108,9 @@ class Multinomial final : public Distribution<T> {
     return broadcast_to(reshape(m_total_count, dims) * probs(), shape);
   }
 
+  /// Vectors of nonnegative counts (summing to total_count), one event over the last axis.
+  Support<T> support() const override { return Support<T>::nonnegative_integer().independent(1); }
+
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "total_count") return m_total_count;
     if (parameter_name == "logits") return m_logits;

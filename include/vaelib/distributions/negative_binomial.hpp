@@ -78,6 +78,9 @@ class NegativeBinomial final : public Distribution<T> {
   /// E[k] = r p / (1 - p) = r exp(l)
   Var<T> mean() const override { return broadcast_to(m_total_count * exp(m_logits), this->batch_shape()); }
 
+  /// {0, 1, 2, ...}
+  Support<T> support() const override { return Support<T>::nonnegative_integer(); }
+
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "total_count") return m_total_count;
     if (parameter_name == "logits") return m_logits;

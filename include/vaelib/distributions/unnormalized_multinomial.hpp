@@ -46,6 +46,10 @@ class UnnormalizedMultinomial final : public Distribution<T> {
   /// softmax(logits), [..., k].
   Var<T> probs() const { return exp(detail::log_softmax_last_axis(m_logits)); }
 
+  /// Vectors of counts, one event over the last axis (declared as nonnegative integers: an
+  /// observed likelihood with no transform to the reals, although fractional weights score).
+  Support<T> support() const override { return Support<T>::nonnegative_integer().independent(1); }
+
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "logits") return m_logits;
     if (parameter_name == "probs") return probs();

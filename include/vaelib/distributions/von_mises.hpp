@@ -119,6 +119,11 @@ class VonMises final : public Distribution<T> {
   Var<T> loc() const { return m_loc; }
   Var<T> concentration() const { return m_concentration; }
 
+  /// [-pi, pi]
+  Support<T> support() const override {
+    return Support<T>::interval(-std::numbers::pi_v<T>, std::numbers::pi_v<T>);
+  }
+
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "loc") return m_loc;
     if (parameter_name == "concentration") return m_concentration;
