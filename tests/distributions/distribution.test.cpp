@@ -87,3 +87,49 @@ TEST_CASE("distribution: the path derivative detaches the parameters in log_prob
   const auto eps = (z.value() - mean.value()) / xt::exp(logstd.value());
   require_close(mean.grad(), xt::xarray<double>(-eps / xt::exp(logstd.value())), 1e-12);
 }
+
+TEST_CASE("distribution: each declares its support; continuous draws map to the reals and back through it (issue 21)",
+          "[distributions]") {
+  Tape<double> tape;
+  Rng rng(2112);
+  const auto c = [&](xt::xarray<double> v) { return tape.constant(std::move(v)); };
+  const xt::xarray<double> logits{{0.3, -1.0, 2.0}, {0.0, 0.5, -0.5}};
+  // draws of a constrained continuous distribution: the support's transform takes them to the
+  // reals (finite) and back (the same draws)
+  const auto check_continuous = [&](const Distribution<double>& d, SupportKind kind) {
+    CAPTURE(d.name());
+    const Support<double> support = d.support();
+    CHECK(support.kind() == kind);
+    const Var<double> draws = d.sample(rng, 50);
+    const TransformPtr<double> to_support = bijector_to(support);
+    const Var<double> free = to_support->inverse(draws);
+    for (double v : xt::xarray<double>(free.value())) REQUIRE(std::isfinite(v));
+    require_close(to_support->forward(free).value(), draws.value(), 1e-9);
+  };
+  check_continuous(Beta<double>(c({0.5, 2.0}), c({3.0, 0.7})), SupportKind::unit_interval);
+  check_continuous(BinConcrete<double>(0.5, c({0.3, -2.0})), SupportKind::unit_interval);
+  check_continuous(Concrete<double>(0.5, c(logits)), SupportKind::simplex);
+  check_continuous(Uniform<double>(c({-1.0, 2.0}), c({0.5, 9.0})), SupportKind::interval);
+  check_continuous(Gamma<double>(c({0.7, 3.0}), c({2.0, 0.5})), SupportKind::positive);
+  check_continuous(InverseGamma<double>(c({2.5, 3.0}), c({1.0, 0.5})), SupportKind::positive);
+  check_continuous(Exponential<double>(c({0.5, 4.0})), SupportKind::positive);
+  check_continuous(HalfNormal<double>(c({0.5, 4.0})), SupportKind::positive);
+  check_continuous(HalfCauchy<double>(c({0.5, 4.0})), SupportKind::positive);
+  check_continuous(LogNormal<double>(c({0.0, 1.0}), c({0.5, 0.3})), SupportKind::positive);
+  check_continuous(Weibull<double>(c({1.0, 2.0}), c({0.8, 3.0})), SupportKind::positive);
+  check_continuous(FoldNormal<double>::with_std(c({0.5, -1.0}), c({1.0, 0.3})), SupportKind::positive);
+  check_continuous(Pareto<double>(c({1.0, 2.5}), c({3.0, 5.0})), SupportKind::greater_than);
+
+  // discrete supports: reported, and refused by bijector_to (no transform from the reals)
+  const auto check_discrete = [&](const Distribution<double>& d, SupportKind kind) {
+    CAPTURE(d.name());
+    CHECK(d.support().kind() == kind);
+    CHECK_THROWS_AS(bijector_to(d.support()), ArgumentError);
+  };
+  check_discrete(Bernoulli<double>(c({0.3, -2.0})), SupportKind::boolean);
+  check_discrete(Categorical<double>(c(logits)), SupportKind::integer_interval);
+  CHECK(Categorical<double>(c(logits)).support().upper().scalar() == 2.0);
+  check_discrete(OnehotCategorical<double>(c(logits)), SupportKind::one_hot);
+  check_discrete(Poisson<double>(c({0.5, 4.0})), SupportKind::nonnegative_integer);
+  check_discrete(Geometric<double>(c({0.5, -1.0})), SupportKind::nonnegative_integer);
+}

@@ -38,6 +38,7 @@ class Bernoulli final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "Bernoulli"; }
+  Support<T> support() const override { return Support<T>::boolean(); }
   bool is_reparameterized() const override { return false; }
   Var<T> logits() const { return m_logits; }
   Var<T> probs() const { return sigmoid(m_logits); }

@@ -55,6 +55,7 @@ class Beta final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "Beta"; }
+  Support<T> support() const override { return Support<T>::unit_interval(); }
   bool is_reparameterized() const override { return true; }
 
   Var<T> alpha() const { return m_alpha; }

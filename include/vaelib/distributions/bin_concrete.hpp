@@ -45,6 +45,7 @@ class BinConcrete final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "BinConcrete"; }
+  Support<T> support() const override { return Support<T>::unit_interval(); }
   bool is_reparameterized() const override { return true; }
 
   T temperature() const { return m_temperature; }

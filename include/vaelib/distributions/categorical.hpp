@@ -82,6 +82,7 @@ class Categorical final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "Categorical"; }
+  Support<T> support() const override { return Support<T>::integer_interval(T(0), static_cast<T>(m_logits.shape().back() - 1)); }
   bool is_reparameterized() const override { return false; }
 
   std::size_t n_categories() const { return m_logits.shape().back(); }

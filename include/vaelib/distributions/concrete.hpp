@@ -46,6 +46,7 @@ class Concrete final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "Concrete"; }
+  Support<T> support() const override { return Support<T>::simplex(); }
   bool is_reparameterized() const override { return true; }
 
   std::size_t n_categories() const { return m_logits.shape().back(); }

@@ -27,6 +27,7 @@ class Exponential final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "Exponential"; }
+  Support<T> support() const override { return Support<T>::positive(); }
   bool is_reparameterized() const override { return true; }
 
   Var<T> rate() const { return m_rate; }

@@ -47,6 +47,7 @@ class FoldNormal final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "FoldNormal"; }
+  Support<T> support() const override { return Support<T>::positive(); }
   bool is_reparameterized() const override { return true; }
 
   /// The mean of the normal before folding (E[x] is mean()).

@@ -114,6 +114,7 @@ class Gamma final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "Gamma"; }
+  Support<T> support() const override { return Support<T>::positive(); }
   bool is_reparameterized() const override { return true; }
 
   Var<T> alpha() const { return m_alpha; }

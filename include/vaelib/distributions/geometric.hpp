@@ -47,6 +47,7 @@ class Geometric final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "Geometric"; }
+  Support<T> support() const override { return Support<T>::nonnegative_integer(); }
   bool is_reparameterized() const override { return false; }
 
   /// The logits (computed from probs when that is the parameter).

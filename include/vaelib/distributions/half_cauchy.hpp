@@ -28,6 +28,7 @@ class HalfCauchy final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "HalfCauchy"; }
+  Support<T> support() const override { return Support<T>::positive(); }
   bool is_reparameterized() const override { return true; }
 
   Var<T> scale() const { return m_scale; }

@@ -27,6 +27,7 @@ class HalfNormal final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "HalfNormal"; }
+  Support<T> support() const override { return Support<T>::positive(); }
   bool is_reparameterized() const override { return true; }
 
   Var<T> std() const { return m_std; }

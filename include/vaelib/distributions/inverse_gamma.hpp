@@ -43,6 +43,7 @@ class InverseGamma final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "InverseGamma"; }
+  Support<T> support() const override { return Support<T>::positive(); }
   bool is_reparameterized() const override { return true; }
 
   Var<T> alpha() const { return m_alpha; }

@@ -34,6 +34,7 @@ class LogNormal final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "LogNormal"; }
+  Support<T> support() const override { return Support<T>::positive(); }
   bool is_reparameterized() const override { return true; }
 
   Var<T> loc() const { return m_loc; }

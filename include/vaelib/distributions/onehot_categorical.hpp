@@ -29,6 +29,7 @@ class OnehotCategorical final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "OnehotCategorical"; }
+  Support<T> support() const override { return Support<T>::one_hot(); }
   bool is_reparameterized() const override { return false; }
 
   std::size_t n_categories() const { return m_logits.shape().back(); }

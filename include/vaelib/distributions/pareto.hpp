@@ -35,6 +35,7 @@ class Pareto final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "Pareto"; }
+  Support<T> support() const override { return Support<T>::greater_than(m_scale); }
   bool is_reparameterized() const override { return true; }
 
   Var<T> scale() const { return m_scale; }

@@ -120,6 +120,7 @@ class Poisson final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "Poisson"; }
+  Support<T> support() const override { return Support<T>::nonnegative_integer(); }
   bool is_reparameterized() const override { return false; }
 
   /// The rate (computed from log_rate when that is the parameter).

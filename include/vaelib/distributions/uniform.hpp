@@ -51,6 +51,7 @@ class Uniform final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "Uniform"; }
+  Support<T> support() const override { return Support<T>::interval(m_low, m_high); }
   bool is_reparameterized() const override { return true; }
 
   Var<T> low() const { return m_low; }

@@ -35,6 +35,7 @@ class Weibull final : public Distribution<T> {
   }
 
   std::string_view name() const override { return "Weibull"; }
+  Support<T> support() const override { return Support<T>::positive(); }
   bool is_reparameterized() const override { return true; }
 
   Var<T> scale() const { return m_scale; }
