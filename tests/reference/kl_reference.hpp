@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <sstream>
 #include <type_traits>
+#include <vector>
 
 #include "reference/kl_reference.inc"
 #include "vaelib/vae.hpp"
@@ -34,16 +35,42 @@ inline std::string describe_kl_case(const KLCase& c) {
   return s.str();
 }
 
-/// For each case, `compute(tape, case)` returns the library's KL (as T); it must be the
-/// reference to kl_reference_tolerance<T>, or exactly +inf where the reference rounded to T
-/// is +inf (beyond float's range, or p's support outside q's). Never NaN.
+/// The parameters of one reference case, as variables of a tape, so that the loop can check
+/// the gradients too: `leaf(value)` for a scalar, `leaf(array)` for an array.
+template <class T>
+class KLLeaves {
+ public:
+  explicit KLLeaves(Tape<T>& tape) : m_tape(tape) {}
+  Var<T> operator()(double value) {
+    xt::xarray<T> a = xt::xarray<T>::from_shape({});
+    a() = static_cast<T>(value);
+    return (*this)(a);
+  }
+  Var<T> operator()(const xt::xarray<T>& a) {
+    m_leaves.push_back(m_tape.variable(a));
+    return m_leaves.back();
+  }
+  const std::vector<Var<T>>& all() const { return m_leaves; }
+
+ private:
+  Tape<T>& m_tape;
+  std::vector<Var<T>> m_leaves;
+};
+
+/// For each case, `compute(leaf, case)` returns the library's KL (a one-element Var<T>) for
+/// the case's parameters, made with `leaf`; it must be the reference to
+/// kl_reference_tolerance<T>, or exactly +inf where the reference rounded to T is +inf
+/// (beyond float's range, or p's support outside q's). Never NaN, and neither is any
+/// gradient of it (an infinite gradient is allowed where the KL is beyond T's range).
 template <class T, std::size_t N, class Compute>
 void require_kl_reference(const KLCase (&cases)[N], const Compute& compute) {
   for (std::size_t i = 0; i < N; ++i) {
     const KLCase& c = cases[i];
     INFO("reference case " << i << ": " << describe_kl_case(c));
     Tape<T> tape;
-    const T actual = compute(tape, c);
+    KLLeaves<T> leaf(tape);
+    const Var<T> kl = compute(leaf, c);
+    const T actual = kl.item();
     INFO("got " << static_cast<double>(actual));
     const double expected = static_cast<double>(static_cast<T>(c.kl));
     if (std::isinf(expected)) {
@@ -52,6 +79,13 @@ void require_kl_reference(const KLCase (&cases)[N], const Compute& compute) {
       CHECK(std::abs(static_cast<double>(actual) - c.kl) <=
             kl_reference_tolerance<T>(c.extreme) * std::max(1.0, std::abs(c.kl)));
     }
+    tape.backward(kl);
+    bool any_nan = false;
+    for (const Var<T>& v : leaf.all()) {
+      const T* g = tape.grad_of(v);
+      for (std::size_t j = 0; j < v.size(); ++j) any_nan = any_nan || std::isnan(g[j]);
+    }
+    CHECK_FALSE(any_nan);
   }
 }
 

@@ -359,6 +359,20 @@ TABLES = {
 }
 
 
+# The scalar helpers of include/vaelib/distributions/kl/numerics.hpp: p = (x) or (x2, x1), q unused.
+HELPERS = {
+    "Expm1MinusIdentity": (lambda x: mp.expm1(mpf(x)) - mpf(x), [
+        1e-10, -1e-10, 1e-4, -0.3, 0.49, 0.5, -0.51, 2.0, -20.0, 80.0, -1e30]),
+    "Log1pMinusIdentity": (lambda t: mpf(t) - mp.log1p(mpf(t)), [
+        1e-10, -1e-10, 1e-3, -0.2, 0.24, 0.26, -0.9, 5.0, 1e30]),
+    "Log1pBregman": (lambda t: mpf(1) if t == -1 else (1 + mpf(t)) * mp.log1p(mpf(t)) - mpf(t), [
+        1e-10, -1e-10, 1e-3, -0.2, 0.24, 0.26, -0.9, -1.0, 5.0, 1e30]),
+}
+# lgamma(x2) - lgamma(x1) - (x2 - x1) digamma(x1): (x2, x1)
+LGAMMA_BREGMAN = [(2.0, 1.0), (0.5, 3.0), (19.0, 21.0), (21.0, 19.0), (1000001.0, 1e6), (1e6, 2e6), (30.0, 20.0),
+                  (25.000002, 25.0), (1e-30, 1.0), (1.0, 1e-30), (1e6, 0.5), (0.5, 1e6)]
+
+
 def literal(v):
     if v == INF:
         return "inf"
@@ -393,6 +407,21 @@ def main():
             pad = lambda v: ", ".join(repr(x) for x in v + [0.0] * (6 - len(v)))
             out.write("    {{%s}, {%s}, %s, %s},\n" % (pad(p), pad(q), literal(value), str(extreme).lower()))
         out.write("};\n\n")
+    for name, (function, xs) in HELPERS.items():
+        out.write(f"// p = (x): {name}(x) in kl\ninline constexpr KLCase k{name}[] = {{\n")
+        for x in xs:
+            x = f32(x)
+            out.write("    {{%s, 0.0, 0.0, 0.0, 0.0, 0.0}, {0.0, 0.0, 0.0, 0.0, 0.0, 0.0}, %s, true},\n" % (
+                repr(x), literal(function(x))))
+        out.write("};\n\n")
+    out.write("// p = (x2, x1): lgamma(x2) - lgamma(x1) - (x2 - x1) digamma(x1) in kl\n"
+              "inline constexpr KLCase kLgammaBregman[] = {\n")
+    for x2, x1 in LGAMMA_BREGMAN:
+        x2, x1 = f32(x2), f32(x1)
+        value = mp.loggamma(mpf(x2)) - mp.loggamma(mpf(x1)) - (mpf(x2) - x1) * mp.digamma(mpf(x1))
+        out.write("    {{%s, %s, 0.0, 0.0, 0.0, 0.0}, {0.0, 0.0, 0.0, 0.0, 0.0, 0.0}, %s, true},\n" % (
+            repr(x2), repr(x1), literal(value)))
+    out.write("};\n\n")
     out.write("}  // namespace vaelib::testing::kl_reference\n")
 
 

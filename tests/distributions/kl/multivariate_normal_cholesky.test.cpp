@@ -12,16 +12,16 @@ namespace {
 
 /// MultivariateNormalCholesky of dimension 2 from (m0, m1, L00, L10, L11).
 template <class T>
-MultivariateNormalCholesky<T> kl_mvn_from_case(Tape<T>& tape, const double* p, DistributionOptions options = {}) {
-  return MultivariateNormalCholesky<T>(tape.constant(xt::xarray<T>{T(p[0]), T(p[1])}),
-                                       tape.constant(xt::xarray<T>{{T(p[2]), T(0)}, {T(p[3]), T(p[4])}}), options);
+MultivariateNormalCholesky<T> kl_mvn_from_case(klref::KLLeaves<T>& leaf, const double* p) {
+  return MultivariateNormalCholesky<T>(leaf(xt::xarray<T>{T(p[0]), T(p[1])}),
+                                       leaf(xt::xarray<T>{{T(p[2]), T(0)}, {T(p[3]), T(p[4])}}));
 }
 
 /// A diagonal Normal (group_ndims 1) of dimension 2 from (m0, m1, logstd0, logstd1).
 template <class T>
-Normal<T> kl_diagonal_normal_from_case(Tape<T>& tape, const double* p) {
-  return Normal<T>::with_logstd(tape.constant(xt::xarray<T>{T(p[0]), T(p[1])}),
-                                tape.constant(xt::xarray<T>{T(p[2]), T(p[3])}), {.group_ndims = 1});
+Normal<T> kl_diagonal_normal_from_case(klref::KLLeaves<T>& leaf, const double* p) {
+  return Normal<T>::with_logstd(leaf(xt::xarray<T>{T(p[0]), T(p[1])}), leaf(xt::xarray<T>{T(p[2]), T(p[3])}),
+                                {.group_ndims = 1});
 }
 
 /// A random lower-triangular factor [..., d, d] with a diagonal in [0.5, 1.5].
@@ -57,14 +57,14 @@ TEMPLATE_TEST_CASE("kl multivariate normal: MVN-MVN, diagonal Normal-MVN and MVN
                    "reference",
                    "[distributions][kl]", double, float) {
   using T = TestType;
-  klref::require_kl_reference<T>(klref::kMvnMvn, [](Tape<T>& tape, const klref::KLCase& c) {
-    return kl_divergence<T>(kl_mvn_from_case(tape, c.p), kl_mvn_from_case(tape, c.q)).item();
+  klref::require_kl_reference<T>(klref::kMvnMvn, [](klref::KLLeaves<T>& leaf, const klref::KLCase& c) {
+    return kl_divergence<T>(kl_mvn_from_case(leaf, c.p), kl_mvn_from_case(leaf, c.q));
   });
-  klref::require_kl_reference<T>(klref::kNormalMvn, [](Tape<T>& tape, const klref::KLCase& c) {
-    return kl_divergence<T>(kl_diagonal_normal_from_case(tape, c.p), kl_mvn_from_case(tape, c.q)).item();
+  klref::require_kl_reference<T>(klref::kNormalMvn, [](klref::KLLeaves<T>& leaf, const klref::KLCase& c) {
+    return kl_divergence<T>(kl_diagonal_normal_from_case(leaf, c.p), kl_mvn_from_case(leaf, c.q));
   });
-  klref::require_kl_reference<T>(klref::kMvnNormal, [](Tape<T>& tape, const klref::KLCase& c) {
-    return kl_divergence<T>(kl_mvn_from_case(tape, c.p), kl_diagonal_normal_from_case(tape, c.q)).item();
+  klref::require_kl_reference<T>(klref::kMvnNormal, [](klref::KLLeaves<T>& leaf, const klref::KLCase& c) {
+    return kl_divergence<T>(kl_mvn_from_case(leaf, c.p), kl_diagonal_normal_from_case(leaf, c.q));
   });
 }
 

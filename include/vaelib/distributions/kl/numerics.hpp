@@ -79,25 +79,49 @@ inline double log_ratio(double x, double y) {
   return std::log(x) - std::log(y);
 }
 
-/// d/dx of stirling_correction(x), for x >= 20.
-inline double stirling_correction_derivative(double x) {
-  const double inv2 = 1 / (x * x);
-  return -inv2 * (1.0 / 12 - inv2 * (3.0 / 360 - inv2 * (5.0 / 1260 - inv2 * (7.0 / 1680 - inv2 * 9.0 / 1188))));
+/// (1 + t)^(-n) - 1 + n t (>= 0) for t > -1: the Bregman divergence of x^(-n) over x^(-n);
+/// its binomial series sum_{j >= 2} C(-n, j) t^j for |t| < 0.1.
+inline double inverse_power_bregman(int n, double t) {
+  if (std::abs(t) < 0.1) {
+    double term = -n * t;  // the j = 1 term, not part of the sum
+    double sum = 0;
+    for (int j = 2; j < 80; ++j) {
+      term *= -(n + j - 1.0) / j * t;
+      sum += term;
+      if (std::abs(term) <= 1e-18 * std::abs(sum)) break;
+    }
+    return sum;
+  }
+  return std::pow(1 + t, -n) - 1 + n * t;
+}
+
+/// stirling_correction(x2) - stirling_correction(x1) - (x2 - x1) stirling_correction'(x1) for
+/// x1, x2 >= 20, t = (x2 - x1) / x1: term by term of the series c(x) = sum_k c_k x^(1 - 2k),
+/// each a multiple of inverse_power_bregman, so that nearby x1, x2 keep full relative accuracy.
+inline double stirling_correction_bregman(double x1, double t) {
+  constexpr double coefficients[] = {1.0 / 12, -1.0 / 360, 1.0 / 1260, -1.0 / 1680, 1.0 / 1188};
+  const double inv = 1 / x1;
+  double power = inv;  // x1^(1 - 2k)
+  double sum = 0;
+  for (int k = 1; k <= 5; ++k) {
+    sum += coefficients[k - 1] * power * inverse_power_bregman(2 * k - 1, t);
+    power *= inv * inv;
+  }
+  return sum;
 }
 
 /// lgamma(x2) - lgamma(x1) - (x2 - x1) digamma(x1) for x1, x2 > 0: the Bregman divergence of
 /// lgamma, >= 0, the common part of the Gamma, Beta and Dirichlet KLs. For x1, x2 >= 20,
 /// from lgamma(x) = (x - 1/2) log x - x + log(2 pi)/2 + c(x) and digamma(x) = log x - 1/(2x)
 /// + c'(x), with t = (x2 - x1) / x1:
-///   x1 [(1 + t) log1p(t) - t] + [t - log1p(t)] / 2 + c(x2) - c(x1) - (x2 - x1) c'(x1)
-/// (nothing of size x log x is formed; relative error ~1e-15 where the plain form loses
-/// about log10(x1 / result) digits). Below 20 the plain form, whose terms are small.
+///   x1 [(1 + t) log1p(t) - t] + [t - log1p(t)] / 2 + [c(x2) - c(x1) - (x2 - x1) c'(x1)]
+/// three nonnegative terms, each without cancellation (nothing of size x log x is formed;
+/// relative error ~1e-15 where the plain form loses about log10(x1 / result) digits). Below 20
+/// the plain form, whose terms are small (absolute error ~1e-15).
 inline double lgamma_bregman(double x2, double x1) {
   if (x1 >= 20 && x2 >= 20) {
-    const double dx = x2 - x1;
-    const double t = dx / x1;
-    return x1 * log1p_bregman(t) + log1p_minus_identity(t) / 2 +
-           ((stirling_correction(x2) - stirling_correction(x1)) - dx * stirling_correction_derivative(x1));
+    const double t = (x2 - x1) / x1;
+    return x1 * log1p_bregman(t) + log1p_minus_identity(t) / 2 + stirling_correction_bregman(x1, t);
   }
   return std::lgamma(x2) - std::lgamma(x1) - (x2 - x1) * digamma(x1);
 }
