@@ -94,3 +94,69 @@ TEMPLATE_TEST_CASE("kl: Normal-Normal and Bernoulli-Bernoulli match the mpmath r
     return kl_divergence<T>(Bernoulli<T>(tape.constant(T(c.p[0]))), Bernoulli<T>(tape.constant(T(c.x)))).item();
   });
 }
+
+namespace {
+constexpr int kKLRegistryPairs = 17;
+
+/// Pair `which` of the built-in registry at ordinary parameters, its parameters made by
+/// `leaf` (tape variables), on a T tape.
+template <class T, class Leaf>
+Var<T> kl_registry_pair(int which, Leaf& leaf) {
+  using A = xt::xarray<double>;
+  const A mean{0.3, -0.5}, logstd{0.2, -0.4}, mean2{-0.1, 0.6}, logstd2{-0.3, 0.5}, positive{0.7, 2.5}, positive2{1.6, 0.9};
+  const A factor{{1.2, 0.0}, {0.4, 0.7}}, factor2{{0.8, 0.0}, {-0.3, 1.1}};
+  const A logits{{0.5, -1.0, 0.2}, {2.0, 0.1, -0.7}}, logits2{{-0.4, 0.3, 1.0}, {0.0, 0.0, 0.5}};
+  const auto normal = [&](const A& m, const A& s, std::size_t g) { return Normal<T>::with_logstd(leaf(m), leaf(s), {.group_ndims = g}); };
+  switch (which) {
+    case 0: return kl_divergence<T>(normal(mean, logstd, 0), normal(mean2, logstd2, 0));
+    case 1: return kl_divergence<T>(normal(mean, logstd, 0), Laplace<T>(leaf(mean2), leaf(positive2)));
+    case 2: return kl_divergence<T>(MultivariateNormalCholesky<T>(leaf(mean), leaf(factor)), MultivariateNormalCholesky<T>(leaf(mean2), leaf(factor2)));
+    case 3: return kl_divergence<T>(normal(mean, logstd, 1), MultivariateNormalCholesky<T>(leaf(mean2), leaf(factor2)));
+    case 4: return kl_divergence<T>(MultivariateNormalCholesky<T>(leaf(mean), leaf(factor)), normal(mean2, logstd2, 1));
+    case 5: return kl_divergence<T>(Bernoulli<T>(leaf(mean)), Bernoulli<T>(leaf(mean2)));
+    case 6: return kl_divergence<T>(Categorical<T>(leaf(logits)), Categorical<T>(leaf(logits2)));
+    case 7: return kl_divergence<T>(OnehotCategorical<T>(leaf(logits)), OnehotCategorical<T>(leaf(logits2)));
+    case 8: return kl_divergence<T>(Gamma<T>(leaf(positive), leaf(positive2)), Gamma<T>(leaf(positive2), leaf(positive)));
+    case 9: return kl_divergence<T>(Exponential<T>(leaf(positive)), Exponential<T>(leaf(positive2)));
+    case 10: return kl_divergence<T>(Exponential<T>(leaf(positive)), Gamma<T>(leaf(positive2), leaf(positive)));
+    case 11: return kl_divergence<T>(Gamma<T>(leaf(positive), leaf(positive2)), Exponential<T>(leaf(positive2)));
+    case 12: return kl_divergence<T>(Beta<T>(leaf(positive), leaf(positive2)), Beta<T>(leaf(positive2), leaf(positive)));
+    case 13: return kl_divergence<T>(Dirichlet<T>(leaf(A(xt::exp(logits)))), Dirichlet<T>(leaf(A(xt::exp(logits2)))));
+    case 14: return kl_divergence<T>(Laplace<T>(leaf(mean), leaf(positive)), Laplace<T>(leaf(mean2), leaf(positive2)));
+    case 15: return kl_divergence<T>(Poisson<T>(leaf(positive)), Poisson<T>::with_log_rate(leaf(logstd2)));
+    default: return kl_divergence<T>(Uniform<T>(leaf(A{0.1, -1.0}), leaf(A{0.5, 0.2})), Uniform<T>(leaf(A{-0.2, -1.5}), leaf(A{0.7, 1.0})));
+  }
+}
+
+/// The value and every parameter gradient of pair `which` on a T tape, as doubles.
+template <class T>
+std::vector<double> kl_registry_value_and_gradients(int which) {
+  Tape<T> tape;
+  std::vector<Var<T>> leaves;
+  auto leaf = [&](const xt::xarray<double>& v) {
+    leaves.push_back(tape.variable(xt::xarray<T>(xt::cast<T>(v))));
+    return leaves.back();
+  };
+  const Var<T> kl = sum(kl_registry_pair<T>(which, leaf));
+  std::vector<double> out{static_cast<double>(kl.item())};
+  tape.backward(kl);
+  for (const Var<T>& v : leaves)
+    for (std::size_t i = 0; i < v.size(); ++i) out.push_back(static_cast<double>(tape.grad_of(v)[i]));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("kl: every built-in pair is registered, and its float value and gradients agree with double",
+          "[distributions][kl]") {
+  for (int which = 0; which < kKLRegistryPairs; ++which) {
+    INFO("pair " << which);
+    const std::vector<double> d = kl_registry_value_and_gradients<double>(which);
+    const std::vector<double> f = kl_registry_value_and_gradients<float>(which);
+    REQUIRE(d.size() == f.size());
+    CHECK(d[0] > 0);
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      INFO("entry " << i << " (0: the KL, then the gradients)");
+      CHECK(std::abs(f[i] - d[i]) <= 2e-6 * std::max(1.0, std::abs(d[i])));
+    }
+  }
+}
