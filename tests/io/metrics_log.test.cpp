@@ -53,7 +53,7 @@ TEST_CASE("read_metrics: reads back what MetricsLog wrote, and names the line of
 
 TEST_CASE("MetricsLog: errors say why (issue 20)", "[io]") {
   const auto folder = scratch_folder("metrics_errors");
-  CHECK_THROWS_AS(io::MetricsLog(folder / "no" / "such" / "m.jsonl"), IoError);
+  CHECK_THROWS_AS(io::MetricsLog(folder / "no" / "such" / "m.jsonl"), io::IoError);
   CHECK_THROWS_WITH(io::MetricsLog(folder / "no" / "such" / "m.jsonl"),
                     "MetricsLog: cannot open " + (folder / "no" / "such" / "m.jsonl").string() +
                         " for writing (No such file or directory)");
