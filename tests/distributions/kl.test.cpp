@@ -1,8 +1,8 @@
 #include <cmath>
 
+#include "reference/distributions_reference.hpp"
 #include "support/gradients.hpp"
 #include "support/statistics.hpp"
-#include "reference/distributions_reference.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
@@ -13,8 +13,8 @@ TEST_CASE("kl: Normal-Normal matches the closed form and a Monte Carlo estimate"
   Tape<double> tape;
   const auto p = Normal<double>::with_std(tape.constant(xt::xarray<double>{0.5, -1.0}),
                                           tape.constant(xt::xarray<double>{0.8, 1.5}), {.group_ndims = 1});
-  const auto q = Normal<double>::with_logstd(tape.constant(xt::xarray<double>{0.0, 0.0}), tape.constant(0.0),
-                                             {.group_ndims = 1});
+  const auto q =
+      Normal<double>::with_logstd(tape.constant(xt::xarray<double>{0.0, 0.0}), tape.constant(0.0), {.group_ndims = 1});
   double expected = 0;
   const double mp[2] = {0.5, -1.0}, sp[2] = {0.8, 1.5};
   for (int i = 0; i < 2; ++i) expected += std::log(1 / sp[i]) + (sp[i] * sp[i] + mp[i] * mp[i]) / 2 - 0.5;
@@ -39,8 +39,11 @@ TEST_CASE("kl: Bernoulli-Bernoulli matches the direct sum, and its gradient", "[
     const double a = 1 / (1 + std::exp(-p.logits().value()(i))), b = 1 / (1 + std::exp(-q.logits().value()(i)));
     CHECK(kl.value()(i) == Approx(a * std::log(a / b) + (1 - a) * std::log((1 - a) / (1 - b))).epsilon(1e-12));
   }
-  require_gradient([](Tape<double>&, const Vars& v) { return kl_divergence<double>(Bernoulli<double>(v[0]), Bernoulli<double>(v[1])); },
-                   {random_array({3}, -2, 2, 1), random_array({3}, -2, 2, 2)});
+  require_gradient(
+      [](Tape<double>&, const Vars& v) {
+        return kl_divergence<double>(Bernoulli<double>(v[0]), Bernoulli<double>(v[1]));
+      },
+      {random_array({3}, -2, 2, 1), random_array({3}, -2, 2, 2)});
   require_gradient(
       [](Tape<double>&, const Vars& v) {
         return kl_divergence<double>(Normal<double>::with_logstd(v[0], v[1]), Normal<double>::with_logstd(v[2], v[3]));
@@ -85,14 +88,16 @@ TEST_CASE("kl: unregistered pairs are an error; users register their own", "[dis
 TEMPLATE_TEST_CASE("kl: Normal-Normal and Bernoulli-Bernoulli match the mpmath reference, log-stds far apart",
                    "[distributions]", double, float) {
   using T = TestType;
-  dist_reference::require_reference_values<T>(dist_reference::kKLNormal, [](Tape<T>& tape, const dist_reference::ScalarCase& c) {
-    const auto p = Normal<T>::with_logstd(tape.constant(T(c.p[0])), tape.constant(T(c.p[1])));
-    const auto q = Normal<T>::with_logstd(tape.constant(T(c.p[2])), tape.constant(T(c.x)));
-    return kl_divergence<T>(p, q).item();
-  });
-  dist_reference::require_reference_values<T>(dist_reference::kKLBernoulli, [](Tape<T>& tape, const dist_reference::ScalarCase& c) {
-    return kl_divergence<T>(Bernoulli<T>(tape.constant(T(c.p[0]))), Bernoulli<T>(tape.constant(T(c.x)))).item();
-  });
+  dist_reference::require_reference_values<T>(
+      dist_reference::kKLNormal, [](Tape<T>& tape, const dist_reference::ScalarCase& c) {
+        const auto p = Normal<T>::with_logstd(tape.constant(T(c.p[0])), tape.constant(T(c.p[1])));
+        const auto q = Normal<T>::with_logstd(tape.constant(T(c.p[2])), tape.constant(T(c.x)));
+        return kl_divergence<T>(p, q).item();
+      });
+  dist_reference::require_reference_values<T>(
+      dist_reference::kKLBernoulli, [](Tape<T>& tape, const dist_reference::ScalarCase& c) {
+        return kl_divergence<T>(Bernoulli<T>(tape.constant(T(c.p[0]))), Bernoulli<T>(tape.constant(T(c.x)))).item();
+      });
 }
 
 namespace {
@@ -103,28 +108,50 @@ constexpr int kKLRegistryPairs = 17;
 template <class T, class Leaf>
 Var<T> kl_registry_pair(int which, Leaf& leaf) {
   using A = xt::xarray<double>;
-  const A mean{0.3, -0.5}, logstd{0.2, -0.4}, mean2{-0.1, 0.6}, logstd2{-0.3, 0.5}, positive{0.7, 2.5}, positive2{1.6, 0.9};
+  const A mean{0.3, -0.5}, logstd{0.2, -0.4}, mean2{-0.1, 0.6}, logstd2{-0.3, 0.5}, positive{0.7, 2.5},
+      positive2{1.6, 0.9};
   const A factor{{1.2, 0.0}, {0.4, 0.7}}, factor2{{0.8, 0.0}, {-0.3, 1.1}};
   const A logits{{0.5, -1.0, 0.2}, {2.0, 0.1, -0.7}}, logits2{{-0.4, 0.3, 1.0}, {0.0, 0.0, 0.5}};
-  const auto normal = [&](const A& m, const A& s, std::size_t g) { return Normal<T>::with_logstd(leaf(m), leaf(s), {.group_ndims = g}); };
+  const auto normal = [&](const A& m, const A& s, std::size_t g) {
+    return Normal<T>::with_logstd(leaf(m), leaf(s), {.group_ndims = g});
+  };
   switch (which) {
-    case 0: return kl_divergence<T>(normal(mean, logstd, 0), normal(mean2, logstd2, 0));
-    case 1: return kl_divergence<T>(normal(mean, logstd, 0), Laplace<T>(leaf(mean2), leaf(positive2)));
-    case 2: return kl_divergence<T>(MultivariateNormalCholesky<T>(leaf(mean), leaf(factor)), MultivariateNormalCholesky<T>(leaf(mean2), leaf(factor2)));
-    case 3: return kl_divergence<T>(normal(mean, logstd, 1), MultivariateNormalCholesky<T>(leaf(mean2), leaf(factor2)));
-    case 4: return kl_divergence<T>(MultivariateNormalCholesky<T>(leaf(mean), leaf(factor)), normal(mean2, logstd2, 1));
-    case 5: return kl_divergence<T>(Bernoulli<T>(leaf(mean)), Bernoulli<T>(leaf(mean2)));
-    case 6: return kl_divergence<T>(Categorical<T>(leaf(logits)), Categorical<T>(leaf(logits2)));
-    case 7: return kl_divergence<T>(OnehotCategorical<T>(leaf(logits)), OnehotCategorical<T>(leaf(logits2)));
-    case 8: return kl_divergence<T>(Gamma<T>(leaf(positive), leaf(positive2)), Gamma<T>(leaf(positive2), leaf(positive)));
-    case 9: return kl_divergence<T>(Exponential<T>(leaf(positive)), Exponential<T>(leaf(positive2)));
-    case 10: return kl_divergence<T>(Exponential<T>(leaf(positive)), Gamma<T>(leaf(positive2), leaf(positive)));
-    case 11: return kl_divergence<T>(Gamma<T>(leaf(positive), leaf(positive2)), Exponential<T>(leaf(positive2)));
-    case 12: return kl_divergence<T>(Beta<T>(leaf(positive), leaf(positive2)), Beta<T>(leaf(positive2), leaf(positive)));
-    case 13: return kl_divergence<T>(Dirichlet<T>(leaf(A(xt::exp(logits)))), Dirichlet<T>(leaf(A(xt::exp(logits2)))));
-    case 14: return kl_divergence<T>(Laplace<T>(leaf(mean), leaf(positive)), Laplace<T>(leaf(mean2), leaf(positive2)));
-    case 15: return kl_divergence<T>(Poisson<T>(leaf(positive)), Poisson<T>::with_log_rate(leaf(logstd2)));
-    default: return kl_divergence<T>(Uniform<T>(leaf(A{0.1, -1.0}), leaf(A{0.5, 0.2})), Uniform<T>(leaf(A{-0.2, -1.5}), leaf(A{0.7, 1.0})));
+    case 0:
+      return kl_divergence<T>(normal(mean, logstd, 0), normal(mean2, logstd2, 0));
+    case 1:
+      return kl_divergence<T>(normal(mean, logstd, 0), Laplace<T>(leaf(mean2), leaf(positive2)));
+    case 2:
+      return kl_divergence<T>(MultivariateNormalCholesky<T>(leaf(mean), leaf(factor)),
+                              MultivariateNormalCholesky<T>(leaf(mean2), leaf(factor2)));
+    case 3:
+      return kl_divergence<T>(normal(mean, logstd, 1), MultivariateNormalCholesky<T>(leaf(mean2), leaf(factor2)));
+    case 4:
+      return kl_divergence<T>(MultivariateNormalCholesky<T>(leaf(mean), leaf(factor)), normal(mean2, logstd2, 1));
+    case 5:
+      return kl_divergence<T>(Bernoulli<T>(leaf(mean)), Bernoulli<T>(leaf(mean2)));
+    case 6:
+      return kl_divergence<T>(Categorical<T>(leaf(logits)), Categorical<T>(leaf(logits2)));
+    case 7:
+      return kl_divergence<T>(OnehotCategorical<T>(leaf(logits)), OnehotCategorical<T>(leaf(logits2)));
+    case 8:
+      return kl_divergence<T>(Gamma<T>(leaf(positive), leaf(positive2)), Gamma<T>(leaf(positive2), leaf(positive)));
+    case 9:
+      return kl_divergence<T>(Exponential<T>(leaf(positive)), Exponential<T>(leaf(positive2)));
+    case 10:
+      return kl_divergence<T>(Exponential<T>(leaf(positive)), Gamma<T>(leaf(positive2), leaf(positive)));
+    case 11:
+      return kl_divergence<T>(Gamma<T>(leaf(positive), leaf(positive2)), Exponential<T>(leaf(positive2)));
+    case 12:
+      return kl_divergence<T>(Beta<T>(leaf(positive), leaf(positive2)), Beta<T>(leaf(positive2), leaf(positive)));
+    case 13:
+      return kl_divergence<T>(Dirichlet<T>(leaf(A(xt::exp(logits)))), Dirichlet<T>(leaf(A(xt::exp(logits2)))));
+    case 14:
+      return kl_divergence<T>(Laplace<T>(leaf(mean), leaf(positive)), Laplace<T>(leaf(mean2), leaf(positive2)));
+    case 15:
+      return kl_divergence<T>(Poisson<T>(leaf(positive)), Poisson<T>::with_log_rate(leaf(logstd2)));
+    default:
+      return kl_divergence<T>(Uniform<T>(leaf(A{0.1, -1.0}), leaf(A{0.5, 0.2})),
+                              Uniform<T>(leaf(A{-0.2, -1.5}), leaf(A{0.7, 1.0})));
   }
 }
 

@@ -5,7 +5,8 @@
 using namespace vaelib;
 using namespace vaelib::testing;
 
-TEST_CASE("kl bernoulli: Monte Carlo, KL(p || p) = 0, logits far apart stay finite, group_ndims", "[distributions][kl]") {
+TEST_CASE("kl bernoulli: Monte Carlo, KL(p || p) = 0, logits far apart stay finite, group_ndims",
+          "[distributions][kl]") {
   // (the mpmath reference and the gradient are in tests/distributions/kl.test.cpp)
   Tape<double> tape;
   const Bernoulli<double> p(tape.constant(xt::xarray<double>{0.4, -2.0, 3.0}));

@@ -6,11 +6,14 @@ using namespace vaelib;
 using namespace vaelib::testing;
 namespace klref = vaelib::testing::kl_reference;
 
-TEMPLATE_TEST_CASE("kl categorical: Categorical and OnehotCategorical pairs match the mpmath reference, masked and "
-                   "huge logits",
-                   "[distributions][kl]", double, float) {
+TEMPLATE_TEST_CASE(
+    "kl categorical: Categorical and OnehotCategorical pairs match the mpmath reference, masked and "
+    "huge logits",
+    "[distributions][kl]", double, float) {
   using T = TestType;
-  const auto logits = [](klref::KLLeaves<T>& leaf, const double* l) { return leaf(xt::xarray<T>{T(l[0]), T(l[1]), T(l[2])}); };
+  const auto logits = [](klref::KLLeaves<T>& leaf, const double* l) {
+    return leaf(xt::xarray<T>{T(l[0]), T(l[1]), T(l[2])});
+  };
   klref::require_kl_reference<T>(klref::kCategorical, [&](klref::KLLeaves<T>& leaf, const klref::KLCase& c) {
     return kl_divergence<T>(Categorical<T>(logits(leaf, c.p)), Categorical<T>(logits(leaf, c.q)));
   });
@@ -25,10 +28,13 @@ TEST_CASE("kl categorical: Monte Carlo, gradients, KL(p || p) = 0, broadcasting,
   const auto lq = tape.constant(random_array({2, 4}, -2, 2, 2));
   require_kl_matches_monte_carlo(Categorical<double>(lp), Categorical<double>(lq), 40000, 71);
   require_kl_matches_monte_carlo(OnehotCategorical<double>(lp), OnehotCategorical<double>(lq), 40000, 72);
-  for (double v : kl_values_of(kl_divergence<double>(Categorical<double>(lp), Categorical<double>(lp)))) CHECK(v == Approx(0.0).margin(1e-16));
+  for (double v : kl_values_of(kl_divergence<double>(Categorical<double>(lp), Categorical<double>(lp))))
+    CHECK(v == Approx(0.0).margin(1e-16));
 
   require_gradient(
-      [](Tape<double>&, const Vars& v) { return kl_divergence<double>(OnehotCategorical<double>(v[0]), OnehotCategorical<double>(v[1])); },
+      [](Tape<double>&, const Vars& v) {
+        return kl_divergence<double>(OnehotCategorical<double>(v[0]), OnehotCategorical<double>(v[1]));
+      },
       {random_array({2, 3, 4}, -2, 2, 3), random_array({3, 4}, -2, 2, 4)});
   // a masked class of p: no gradient through it, and the rest still right
   require_gradient(
@@ -43,7 +49,8 @@ TEST_CASE("kl categorical: Monte Carlo, gradients, KL(p || p) = 0, broadcasting,
   const auto ql = tape.constant(random_array({3, 4}, -2, 2, 8));
   const auto kl = kl_divergence<double>(OnehotCategorical<double>(pl), OnehotCategorical<double>(ql));
   REQUIRE(kl.shape() == Shape{2, 3});
-  const auto grouped = kl_divergence<double>(OnehotCategorical<double>(pl, {.group_ndims = 1}), OnehotCategorical<double>(ql));
+  const auto grouped =
+      kl_divergence<double>(OnehotCategorical<double>(pl, {.group_ndims = 1}), OnehotCategorical<double>(ql));
   REQUIRE(grouped.shape() == Shape{2});
   for (std::size_t i = 0; i < 2; ++i) {
     double row = 0;
@@ -63,6 +70,7 @@ TEST_CASE("kl categorical: Monte Carlo, gradients, KL(p || p) = 0, broadcasting,
     }
     CHECK(grouped.value()(i) == Approx(row).epsilon(1e-13));
   }
-  CHECK_THROWS_AS(kl_divergence<double>(OnehotCategorical<double>(pl), OnehotCategorical<double>(tape.constant(random_array({5}, -1, 1, 9)))),
+  CHECK_THROWS_AS(kl_divergence<double>(OnehotCategorical<double>(pl),
+                                        OnehotCategorical<double>(tape.constant(random_array({5}, -1, 1, 9)))),
                   ShapeError);
 }

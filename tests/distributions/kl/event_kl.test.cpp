@@ -19,7 +19,8 @@ struct EventKLDot {
 };
 }  // namespace
 
-TEST_CASE("kl event node: values per batch element, gradients to each input, an input used twice", "[distributions][kl]") {
+TEST_CASE("kl event node: values per batch element, gradients to each input, an input used twice",
+          "[distributions][kl]") {
   Tape<double> tape;
   const auto x = tape.constant(random_array({2, 3}, -1, 1, 1));
   const auto y = tape.constant(random_array({2, 3}, -1, 1, 2));
@@ -30,11 +31,17 @@ TEST_CASE("kl event node: values per batch element, gradients to each input, an 
     for (std::size_t j = 0; j < 3; ++j) s += x.value()(b, j) * y.value()(b, j);
     CHECK(dot.value()(b) == Approx(s).epsilon(1e-15));
   }
-  require_gradient([](Tape<double>&, const Vars& v) { return detail::event_kl<double, 2>("dot", Shape{2}, {v[0], v[1]}, EventKLDot{}); },
-                   {random_array({2, 3}, -1, 1, 3), random_array({2, 3}, -1, 1, 4)});
+  require_gradient(
+      [](Tape<double>&, const Vars& v) {
+        return detail::event_kl<double, 2>("dot", Shape{2}, {v[0], v[1]}, EventKLDot{});
+      },
+      {random_array({2, 3}, -1, 1, 3), random_array({2, 3}, -1, 1, 4)});
   // the same node as both inputs: |x|^2, gradient 2x
-  require_gradient([](Tape<double>&, const Vars& v) { return detail::event_kl<double, 2>("dot", Shape{2}, {v[0], v[0]}, EventKLDot{}); },
-                   {random_array({2, 3}, -1, 1, 5)});
+  require_gradient(
+      [](Tape<double>&, const Vars& v) {
+        return detail::event_kl<double, 2>("dot", Shape{2}, {v[0], v[0]}, EventKLDot{});
+      },
+      {random_array({2, 3}, -1, 1, 5)});
   // a float tape: the kernel in double, the result rounded once (4097^2 is not a float)
   Tape<float> tf;
   const auto xf = tf.constant(xt::xarray<float>{4097.0f, 1.0f, -4097.0f});

@@ -25,8 +25,10 @@ TEMPLATE_TEST_CASE("kl gamma: Gamma, Exponential and the mixed pairs match the m
 
 TEST_CASE("kl gamma: the analytic values match Monte Carlo estimates", "[distributions][kl]") {
   Tape<double> tape;
-  const Gamma<double> p(tape.constant(xt::xarray<double>{0.7, 2.0, 8.0}), tape.constant(xt::xarray<double>{1.0, 3.0, 0.5}));
-  const Gamma<double> q(tape.constant(xt::xarray<double>{1.5, 1.0, 6.0}), tape.constant(xt::xarray<double>{0.5, 2.0, 0.6}));
+  const Gamma<double> p(tape.constant(xt::xarray<double>{0.7, 2.0, 8.0}),
+                        tape.constant(xt::xarray<double>{1.0, 3.0, 0.5}));
+  const Gamma<double> q(tape.constant(xt::xarray<double>{1.5, 1.0, 6.0}),
+                        tape.constant(xt::xarray<double>{0.5, 2.0, 0.6}));
   require_kl_matches_monte_carlo(p, q, 40000, 11);
   const Exponential<double> e(tape.constant(xt::xarray<double>{0.5, 2.0, 4.0}));
   const Exponential<double> f(tape.constant(xt::xarray<double>{1.0, 0.7, 5.0}));
@@ -38,17 +40,32 @@ TEST_CASE("kl gamma: the analytic values match Monte Carlo estimates", "[distrib
 TEST_CASE("kl gamma: gradients in both distributions' parameters", "[distributions][kl]") {
   const auto a1 = random_array({3}, 0.5, 4, 1), b1 = random_array({3}, 0.5, 3, 2);
   const auto a2 = random_array({3}, 0.5, 4, 3), b2 = random_array({3}, 0.5, 3, 4);
-  require_gradient([](Tape<double>&, const Vars& v) { return kl_divergence<double>(Gamma<double>(v[0], v[1]), Gamma<double>(v[2], v[3])); },
-                   {a1, b1, a2, b2});
+  require_gradient(
+      [](Tape<double>&, const Vars& v) {
+        return kl_divergence<double>(Gamma<double>(v[0], v[1]), Gamma<double>(v[2], v[3]));
+      },
+      {a1, b1, a2, b2});
   // large shapes take the Stirling route of lgamma_bregman
-  require_gradient([](Tape<double>&, const Vars& v) { return kl_divergence<double>(Gamma<double>(v[0], v[1]), Gamma<double>(v[2], v[3])); },
-                   {a1 * 40.0, b1, a2 * 40.0, b2}, {.step = 1e-4});
-  require_gradient([](Tape<double>&, const Vars& v) { return kl_divergence<double>(Exponential<double>(v[0]), Exponential<double>(v[1])); },
-                   {b1, b2});
-  require_gradient([](Tape<double>&, const Vars& v) { return kl_divergence<double>(Exponential<double>(v[0]), Gamma<double>(v[1], v[2])); },
-                   {b1, a2, b2});
-  require_gradient([](Tape<double>&, const Vars& v) { return kl_divergence<double>(Gamma<double>(v[0], v[1]), Exponential<double>(v[2])); },
-                   {a1, b1, b2});
+  require_gradient(
+      [](Tape<double>&, const Vars& v) {
+        return kl_divergence<double>(Gamma<double>(v[0], v[1]), Gamma<double>(v[2], v[3]));
+      },
+      {a1 * 40.0, b1, a2 * 40.0, b2}, {.step = 1e-4});
+  require_gradient(
+      [](Tape<double>&, const Vars& v) {
+        return kl_divergence<double>(Exponential<double>(v[0]), Exponential<double>(v[1]));
+      },
+      {b1, b2});
+  require_gradient(
+      [](Tape<double>&, const Vars& v) {
+        return kl_divergence<double>(Exponential<double>(v[0]), Gamma<double>(v[1], v[2]));
+      },
+      {b1, a2, b2});
+  require_gradient(
+      [](Tape<double>&, const Vars& v) {
+        return kl_divergence<double>(Gamma<double>(v[0], v[1]), Exponential<double>(v[2]));
+      },
+      {a1, b1, b2});
 }
 
 TEST_CASE("kl gamma: KL(p || p) = 0, and batch shapes broadcast with p's group_ndims summed", "[distributions][kl]") {
@@ -63,7 +80,8 @@ TEST_CASE("kl gamma: KL(p || p) = 0, and batch shapes broadcast with p's group_n
   const Gamma<double> q(tape.constant(a2), tape.constant(b2));
   const auto kl = kl_divergence<double>(Gamma<double>(tape.constant(a1), tape.constant(b1)), q);
   REQUIRE(kl.shape() == Shape{2, 3});
-  const auto grouped = kl_divergence<double>(Gamma<double>(tape.constant(a1), tape.constant(b1), {.group_ndims = 1}), q);
+  const auto grouped =
+      kl_divergence<double>(Gamma<double>(tape.constant(a1), tape.constant(b1), {.group_ndims = 1}), q);
   REQUIRE(grouped.shape() == Shape{2});
   for (std::size_t i = 0; i < 2; ++i) {
     double row = 0;
@@ -79,7 +97,8 @@ TEST_CASE("kl gamma: KL(p || p) = 0, and batch shapes broadcast with p's group_n
   }
   // float: the same pairs agree with double to float rounding
   Tape<float> tf;
-  const auto klf = kl_divergence<float>(Gamma<float>(tf.constant(kl_column<float>({0.5f, 3.0f})), tf.constant(kl_column<float>({2.0f, 0.7f}))),
-                                        Gamma<float>(tf.constant(xt::xarray<float>{1.0f, 2.0f, 4.0f}), tf.constant(xt::xarray<float>{0.5f, 1.0f, 1.5f})));
+  const auto klf = kl_divergence<float>(
+      Gamma<float>(tf.constant(kl_column<float>({0.5f, 3.0f})), tf.constant(kl_column<float>({2.0f, 0.7f}))),
+      Gamma<float>(tf.constant(xt::xarray<float>{1.0f, 2.0f, 4.0f}), tf.constant(xt::xarray<float>{0.5f, 1.0f, 1.5f})));
   for (std::size_t k = 0; k < 6; ++k) CHECK(klf.data()[k] == Approx(kl.data()[k]).epsilon(1e-6));
 }

@@ -3,7 +3,6 @@
 // the analytic value against a Monte Carlo estimate, and the mpmath reference loop.
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -29,8 +28,8 @@ void require_kl_matches_monte_carlo(const P& p, const Q& q, std::size_t n, std::
   REQUIRE(moments.mean.size() == kl.size());
   for (std::size_t j = 0; j < kl.size(); ++j) {
     const double se = std::sqrt(moments.variance.data()[j] / static_cast<double>(n));
-    INFO("batch element " << j << ": analytic " << kl.data()[j] << ", Monte Carlo " << moments.mean.data()[j]
-                          << " +- " << se);
+    INFO("batch element " << j << ": analytic " << kl.data()[j] << ", Monte Carlo " << moments.mean.data()[j] << " +- "
+                          << se);
     CHECK(std::abs(moments.mean.data()[j] - kl.data()[j]) <= 4.5 * se + 1e-12);
   }
 }

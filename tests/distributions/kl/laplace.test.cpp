@@ -20,17 +20,22 @@ TEMPLATE_TEST_CASE("kl laplace: Laplace-Laplace and Normal-Laplace match the mpm
 
 TEST_CASE("kl laplace: Monte Carlo, gradients, KL(p || p) = 0, infinite scales, broadcasting", "[distributions][kl]") {
   Tape<double> tape;
-  const Laplace<double> p(tape.constant(xt::xarray<double>{0.0, 1.0, -2.0}), tape.constant(xt::xarray<double>{1.0, 0.3, 2.0}));
-  const Laplace<double> q(tape.constant(xt::xarray<double>{0.5, 1.0, 1.0}), tape.constant(xt::xarray<double>{2.0, 0.6, 0.5}));
+  const Laplace<double> p(tape.constant(xt::xarray<double>{0.0, 1.0, -2.0}),
+                          tape.constant(xt::xarray<double>{1.0, 0.3, 2.0}));
+  const Laplace<double> q(tape.constant(xt::xarray<double>{0.5, 1.0, 1.0}),
+                          tape.constant(xt::xarray<double>{2.0, 0.6, 0.5}));
   require_kl_matches_monte_carlo(p, q, 40000, 61);
-  const auto n = Normal<double>::with_std(tape.constant(xt::xarray<double>{0.0, 1.5, -2.0}), tape.constant(xt::xarray<double>{1.0, 0.3, 3.0}));
+  const auto n = Normal<double>::with_std(tape.constant(xt::xarray<double>{0.0, 1.5, -2.0}),
+                                          tape.constant(xt::xarray<double>{1.0, 0.3, 3.0}));
   require_kl_matches_monte_carlo(n, q, 40000, 62);
   for (double v : kl_values_of(kl_divergence<double>(p, p))) CHECK(v == 0.0);
 
   const auto m1 = random_array({4}, -2, 2, 1), m2 = random_array({4}, -2, 2, 2);
   const auto b1 = random_array({4}, 0.3, 3, 3), b2 = random_array({4}, 0.3, 3, 4);
   require_gradient(
-      [](Tape<double>&, const Vars& v) { return kl_divergence<double>(Laplace<double>(v[0], v[1]), Laplace<double>(v[2], v[3])); },
+      [](Tape<double>&, const Vars& v) {
+        return kl_divergence<double>(Laplace<double>(v[0], v[1]), Laplace<double>(v[2], v[3]));
+      },
       {m1, b1, m2, b2});
   require_gradient(
       [](Tape<double>&, const Vars& v) {
@@ -44,7 +49,8 @@ TEST_CASE("kl laplace: Monte Carlo, gradients, KL(p || p) = 0, infinite scales, 
   CHECK(kl_divergence<double>(flat, Laplace<double>(tape.constant(0.0), tape.constant(1.0))).item() == inf);
   CHECK(kl_divergence<double>(Laplace<double>(tape.constant(0.0), tape.constant(1.0)), flat).item() == inf);
 
-  const Laplace<double> grouped_p(tape.constant(kl_column({0.0, 1.0})), tape.constant(kl_column({1.0, 2.0})), {.group_ndims = 1});
+  const Laplace<double> grouped_p(tape.constant(kl_column({0.0, 1.0})), tape.constant(kl_column({1.0, 2.0})),
+                                  {.group_ndims = 1});
   const auto grouped = kl_divergence<double>(grouped_p, q);
   REQUIRE(grouped.shape() == Shape{2});
   for (std::size_t i = 0; i < 2; ++i) {

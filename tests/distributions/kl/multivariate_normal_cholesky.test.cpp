@@ -53,9 +53,10 @@ Var<double> kl_lower_mask(Tape<double>& tape, std::size_t d) {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("kl multivariate normal: MVN-MVN, diagonal Normal-MVN and MVN-diagonal Normal match the mpmath "
-                   "reference",
-                   "[distributions][kl]", double, float) {
+TEMPLATE_TEST_CASE(
+    "kl multivariate normal: MVN-MVN, diagonal Normal-MVN and MVN-diagonal Normal match the mpmath "
+    "reference",
+    "[distributions][kl]", double, float) {
   using T = TestType;
   klref::require_kl_reference<T>(klref::kMvnMvn, [](klref::KLLeaves<T>& leaf, const klref::KLCase& c) {
     return kl_divergence<T>(kl_mvn_from_case(leaf, c.p), kl_mvn_from_case(leaf, c.q));
@@ -75,8 +76,9 @@ TEST_CASE("kl multivariate normal: the analytic values match Monte Carlo estimat
   const MultivariateNormalCholesky<double> q(tape.constant(random_array({3}, -1, 1, 3)),
                                              tape.constant(kl_random_factor({}, 3, 4)));
   require_kl_matches_monte_carlo(p, q, 40000, 21);
-  const auto diagonal = Normal<double>::with_logstd(tape.constant(random_array({2, 3}, -1, 1, 5)),
-                                                    tape.constant(random_array({2, 3}, -0.5, 0.5, 6)), {.group_ndims = 1});
+  const auto diagonal =
+      Normal<double>::with_logstd(tape.constant(random_array({2, 3}, -1, 1, 5)),
+                                  tape.constant(random_array({2, 3}, -0.5, 0.5, 6)), {.group_ndims = 1});
   require_kl_matches_monte_carlo(diagonal, q, 40000, 22);
   require_kl_matches_monte_carlo(p, diagonal, 40000, 23);
 }
@@ -113,7 +115,8 @@ TEST_CASE("kl multivariate normal: gradients in both distributions' parameters",
       {m1, xt::xarray<double>(xt::exp(s1)), m2, l2});
 }
 
-TEST_CASE("kl multivariate normal: KL(p || p) = 0; diagonal factors give the sum of univariate KLs", "[distributions][kl]") {
+TEST_CASE("kl multivariate normal: KL(p || p) = 0; diagonal factors give the sum of univariate KLs",
+          "[distributions][kl]") {
   Tape<double> tape;
   const MultivariateNormalCholesky<double> p(tape.constant(random_array({2, 3}, -1, 1, 13)),
                                              tape.constant(kl_random_factor({2}, 3, 14)));
@@ -141,7 +144,8 @@ TEST_CASE("kl multivariate normal: KL(p || p) = 0; diagonal factors give the sum
   for (double v : kl_values_of(kl_divergence<double>(n1, g1))) CHECK(v == Approx(0.0).margin(1e-28));
 }
 
-TEST_CASE("kl multivariate normal: batch shapes broadcast, group_ndims sums, mismatches are errors", "[distributions][kl]") {
+TEST_CASE("kl multivariate normal: batch shapes broadcast, group_ndims sums, mismatches are errors",
+          "[distributions][kl]") {
   Tape<double> tape;
   // p: batch [2, 1], q: batch [3] -> [2, 3]; p with group_ndims 1 -> [2]
   const auto mp = tape.constant(random_array({2, 1, 2}, -1, 1, 19));
@@ -169,8 +173,9 @@ TEST_CASE("kl multivariate normal: batch shapes broadcast, group_ndims sums, mis
   }
   // a diagonal Normal of batch [4, 2, 2] with group_ndims 2: the last axis is the dimension,
   // the one before it is summed; against q of batch [] -> [4]
-  const auto normal = Normal<double>::with_logstd(tape.constant(random_array({4, 2, 2}, -1, 1, 23)),
-                                                  tape.constant(random_array({4, 2, 2}, -1, 1, 24)), {.group_ndims = 2});
+  const auto normal =
+      Normal<double>::with_logstd(tape.constant(random_array({4, 2, 2}, -1, 1, 23)),
+                                  tape.constant(random_array({4, 2, 2}, -1, 1, 24)), {.group_ndims = 2});
   const MultivariateNormalCholesky<double> q0(tape.constant(random_array({2}, -1, 1, 25)),
                                               tape.constant(kl_random_factor({}, 2, 26)));
   const auto summed = kl_divergence<double>(normal, q0);
@@ -182,18 +187,22 @@ TEST_CASE("kl multivariate normal: batch shapes broadcast, group_ndims sums, mis
     CHECK(summed.value()(i) == Approx(per_vector.value()(i, 0) + per_vector.value()(i, 1)).epsilon(1e-14));
 
   // errors: a Normal without group_ndims, dimensions that differ
-  const auto scalar_normal = Normal<double>::with_logstd(tape.constant(random_array({2}, -1, 1, 27)), tape.constant(0.0));
-  CHECK_THROWS_WITH(kl_divergence<double>(scalar_normal, q0),
-                    Contains("kl_divergence(Normal || MultivariateNormalCholesky): the Normal must have group_ndims >= 1") &&
-                        Contains("got group_ndims 0 and batch_shape [2]"));
-  CHECK_THROWS_WITH(kl_divergence<double>(q0, scalar_normal),
-                    Contains("kl_divergence(MultivariateNormalCholesky || Normal): the Normal must have group_ndims >= 1"));
-  const auto wide = Normal<double>::with_logstd(tape.constant(random_array({3}, -1, 1, 28)), tape.constant(0.0),
-                                                {.group_ndims = 1});
+  const auto scalar_normal =
+      Normal<double>::with_logstd(tape.constant(random_array({2}, -1, 1, 27)), tape.constant(0.0));
+  CHECK_THROWS_WITH(
+      kl_divergence<double>(scalar_normal, q0),
+      Contains("kl_divergence(Normal || MultivariateNormalCholesky): the Normal must have group_ndims >= 1") &&
+          Contains("got group_ndims 0 and batch_shape [2]"));
+  CHECK_THROWS_WITH(
+      kl_divergence<double>(q0, scalar_normal),
+      Contains("kl_divergence(MultivariateNormalCholesky || Normal): the Normal must have group_ndims >= 1"));
+  const auto wide =
+      Normal<double>::with_logstd(tape.constant(random_array({3}, -1, 1, 28)), tape.constant(0.0), {.group_ndims = 1});
   CHECK_THROWS_AS(kl_divergence<double>(wide, q0), ShapeError);
   CHECK_THROWS_WITH(kl_divergence<double>(wide, q0),
                     Contains("the Normal's last batch axis has 3 dimensions, the MultivariateNormalCholesky 2"));
-  CHECK_THROWS_AS(kl_divergence<double>(q, MultivariateNormalCholesky<double>(tape.constant(random_array({3}, -1, 1, 29)),
-                                                                               tape.constant(kl_random_factor({}, 3, 30)))),
-                  ShapeError);
+  CHECK_THROWS_AS(
+      kl_divergence<double>(q, MultivariateNormalCholesky<double>(tape.constant(random_array({3}, -1, 1, 29)),
+                                                                  tape.constant(kl_random_factor({}, 3, 30)))),
+      ShapeError);
 }

@@ -17,14 +17,16 @@ TEMPLATE_TEST_CASE("kl poisson: Poisson-Poisson matches the mpmath reference wit
   });
 }
 
-TEST_CASE("kl poisson: mixed parameterisations, Monte Carlo, gradients, KL(p || p) = 0, broadcasting", "[distributions][kl]") {
+TEST_CASE("kl poisson: mixed parameterisations, Monte Carlo, gradients, KL(p || p) = 0, broadcasting",
+          "[distributions][kl]") {
   Tape<double> tape;
   const xt::xarray<double> r1{0.4, 3.0, 20.0}, r2{1.0, 2.0, 26.0};
   const Poisson<double> p(tape.constant(r1)), q(tape.constant(r2));
   const auto kl = kl_divergence<double>(p, q);
   const auto p_log = Poisson<double>::with_log_rate(tape.constant(xt::xarray<double>(xt::log(r1))));
   const auto q_log = Poisson<double>::with_log_rate(tape.constant(xt::xarray<double>(xt::log(r2))));
-  for (const auto& other : {kl_divergence<double>(p_log, q), kl_divergence<double>(p, q_log), kl_divergence<double>(p_log, q_log)})
+  for (const auto& other :
+       {kl_divergence<double>(p_log, q), kl_divergence<double>(p, q_log), kl_divergence<double>(p_log, q_log)})
     for (std::size_t i = 0; i < 3; ++i) CHECK(other.data()[i] == Approx(kl.data()[i]).epsilon(1e-13));
   require_kl_matches_monte_carlo(p, q, 40000, 41);
   for (double v : kl_values_of(kl_divergence<double>(p, p))) CHECK(v == 0.0);
@@ -32,18 +34,23 @@ TEST_CASE("kl poisson: mixed parameterisations, Monte Carlo, gradients, KL(p || 
 
   const auto x1 = random_array({3}, 0.3, 5, 1), x2 = random_array({3}, 0.3, 5, 2);
   const auto l1 = random_array({3}, -2, 2, 3), l2 = random_array({3}, -2, 2, 4);
-  require_gradient([](Tape<double>&, const Vars& v) { return kl_divergence<double>(Poisson<double>(v[0]), Poisson<double>(v[1])); },
-                   {x1, x2});
+  require_gradient(
+      [](Tape<double>&, const Vars& v) { return kl_divergence<double>(Poisson<double>(v[0]), Poisson<double>(v[1])); },
+      {x1, x2});
   require_gradient(
       [](Tape<double>&, const Vars& v) {
         return kl_divergence<double>(Poisson<double>::with_log_rate(v[0]), Poisson<double>::with_log_rate(v[1]));
       },
       {l1, l2});
   require_gradient(
-      [](Tape<double>&, const Vars& v) { return kl_divergence<double>(Poisson<double>::with_log_rate(v[0]), Poisson<double>(v[1])); },
+      [](Tape<double>&, const Vars& v) {
+        return kl_divergence<double>(Poisson<double>::with_log_rate(v[0]), Poisson<double>(v[1]));
+      },
       {l1, x2});
   require_gradient(
-      [](Tape<double>&, const Vars& v) { return kl_divergence<double>(Poisson<double>(v[0]), Poisson<double>::with_log_rate(v[1])); },
+      [](Tape<double>&, const Vars& v) {
+        return kl_divergence<double>(Poisson<double>(v[0]), Poisson<double>::with_log_rate(v[1]));
+      },
       {x1, l2});
 
   const Poisson<double> column(tape.constant(kl_column({0.5, 7.0})), {.group_ndims = 1});

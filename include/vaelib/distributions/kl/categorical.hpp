@@ -29,8 +29,8 @@ inline double logsumexp_of(const double* l, std::size_t n) {
 /// KL between the categorical distributions of two logit rows [..., k] (the batch axes
 /// broadcast): the common part of the Categorical and OnehotCategorical pairs.
 template <class T>
-Var<T> categorical_logits_kl(const char* name, const char* distribution, const Shape& batch_p,
-                             const Shape& batch_q, const Var<T>& logits_p, const Var<T>& logits_q) {
+Var<T> categorical_logits_kl(const char* name, const char* distribution, const Shape& batch_p, const Shape& batch_q,
+                             const Var<T>& logits_p, const Var<T>& logits_q) {
   const std::size_t k = logits_p.shape().back();
   if (logits_q.shape().back() != k) {
     throw ShapeError(std::string("kl_divergence: ") + distribution +

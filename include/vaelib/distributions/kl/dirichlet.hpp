@@ -26,7 +26,8 @@ Var<T> kl_dirichlet_dirichlet(const Dirichlet<T>& p, const Dirichlet<T>& q) {
   Shape full = batch;
   full.push_back(k);
   const Var<T> a = p.concentration(), b = q.concentration();
-  const std::array<Var<T>, 2> inputs{a.shape() == full ? a : broadcast_to(a, full), b.shape() == full ? b : broadcast_to(b, full)};
+  const std::array<Var<T>, 2> inputs{a.shape() == full ? a : broadcast_to(a, full),
+                                     b.shape() == full ? b : broadcast_to(b, full)};
   return event_kl<T, 2>("kl_divergence(Dirichlet || Dirichlet)", batch, inputs, [k](const EventKLArgs<2>& args) {
     const double* a = args.in[0];
     const double* b = args.in[1];

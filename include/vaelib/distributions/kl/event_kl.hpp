@@ -34,7 +34,7 @@ struct EventKLArgs {
 /// The kernel: double(const EventKLArgs<N>&), trivially copyable (it lives in the closure).
 template <class T, std::size_t N, class Kernel>
 Var<T> event_kl(const char* name, const Shape& batch, const std::array<Var<T>, N>& inputs, const Kernel& kernel,
-               std::size_t workspace = 0) {
+                std::size_t workspace = 0) {
   Tape<T>& tape = inputs[0].tape();
   const std::size_t batch_size = shape_size(batch);
   std::array<std::size_t, N> widths{};

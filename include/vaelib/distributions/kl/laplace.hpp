@@ -60,7 +60,7 @@ inline ScalarLogDensity<4> normal_laplace_kl(const std::array<double, 4>& in) {
   const double log_b = std::log(b);
   const double spread = std::exp(log_s - log_b + half_log_2_over_pi - z * z / 2);  // s sqrt(2/pi) e^{-z^2/2} / b
   const double erf_z = std::erf(z / std::numbers::sqrt2);
-  const double mean_term = diff == 0 ? 0.0 : diff / b * erf_z;                     // (m - l) erf / b
+  const double mean_term = diff == 0 ? 0.0 : diff / b * erf_z;  // (m - l) erf / b
   const double expected_abs_over_b = spread + mean_term;
   const double value = constant + log_b - log_s + expected_abs_over_b;
   return {value, {erf_z / b, spread - 1, -erf_z / b, (1 - expected_abs_over_b) / b}};

@@ -172,10 +172,9 @@ template <class T>
 Var<T> gaussian_factor_kl(const char* name, const Shape& batch, std::size_t d, const GaussianSide<T>& p,
                           const GaussianSide<T>& q) {
   const Shape vector{d}, matrix{d, d};
-  const std::array<Var<T>, 4> inputs{broadcast_event(p.mean, batch, vector),
-                                     broadcast_event(p.scale, batch, p.diagonal ? vector : matrix),
-                                     broadcast_event(q.mean, batch, vector),
-                                     broadcast_event(q.scale, batch, q.diagonal ? vector : matrix)};
+  const std::array<Var<T>, 4> inputs{
+      broadcast_event(p.mean, batch, vector), broadcast_event(p.scale, batch, p.diagonal ? vector : matrix),
+      broadcast_event(q.mean, batch, vector), broadcast_event(q.scale, batch, q.diagonal ? vector : matrix)};
   return event_kl<T, 4>(name, batch, inputs, GaussianFactorKL{d, p.diagonal, q.diagonal},
                         GaussianFactorKL::workspace_size(d));
 }

@@ -30,7 +30,7 @@ std::pair<Var<T>, bool> poisson_held_parameter(const Poisson<T>& p) {
 /// KL(Poisson || Poisson) and its partials from (rate or log-rate) of p and of q.
 inline ScalarLogDensity<2> poisson_poisson_kl(double p_parameter, bool p_log, double q_parameter, bool q_log) {
   const double rate_p = p_log ? std::exp(p_parameter) : p_parameter;
-  const double d = p_log && q_log   ? q_parameter - p_parameter
+  const double d = p_log && q_log     ? q_parameter - p_parameter
                    : !p_log && !q_log ? log_ratio(q_parameter, p_parameter)
                    : p_log            ? std::log(q_parameter) - p_parameter
                                       : q_parameter - std::log(p_parameter);
@@ -51,12 +51,16 @@ Var<T> kl_poisson_poisson(const Poisson<T>& p, const Poisson<T>& q) {
   const std::array<Var<T>, 2> inputs{p_parameter, q_parameter};
   const char* name = "kl_divergence(Poisson || Poisson)";
   if (p_log && q_log)
-    return scalar_log_density(name, inputs, [](const std::array<double, 2>& a) { return poisson_poisson_kl(a[0], true, a[1], true); });
+    return scalar_log_density(
+        name, inputs, [](const std::array<double, 2>& a) { return poisson_poisson_kl(a[0], true, a[1], true); });
   if (p_log)
-    return scalar_log_density(name, inputs, [](const std::array<double, 2>& a) { return poisson_poisson_kl(a[0], true, a[1], false); });
+    return scalar_log_density(
+        name, inputs, [](const std::array<double, 2>& a) { return poisson_poisson_kl(a[0], true, a[1], false); });
   if (q_log)
-    return scalar_log_density(name, inputs, [](const std::array<double, 2>& a) { return poisson_poisson_kl(a[0], false, a[1], true); });
-  return scalar_log_density(name, inputs, [](const std::array<double, 2>& a) { return poisson_poisson_kl(a[0], false, a[1], false); });
+    return scalar_log_density(
+        name, inputs, [](const std::array<double, 2>& a) { return poisson_poisson_kl(a[0], false, a[1], true); });
+  return scalar_log_density(
+      name, inputs, [](const std::array<double, 2>& a) { return poisson_poisson_kl(a[0], false, a[1], false); });
 }
 
 }  // namespace vaelib::detail
