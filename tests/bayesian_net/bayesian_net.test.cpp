@@ -243,7 +243,7 @@ TEST_CASE("bayesian_net: each latent reports the transform from the reals onto i
   CHECK(bn.support("z").kind() == SupportKind::real);
   CHECK(bn.support("w").kind() == SupportKind::simplex);
   CHECK(bn.support("s").kind() == SupportKind::positive);
-  CHECK(bn.support("x").describe() == "real");  // observed nodes have supports too
+  CHECK(bn.support("x").describe() == "boolean");  // observed nodes have supports too
 
   const auto latents = bn.latent_transforms();
   REQUIRE(latents.size() == 3);
