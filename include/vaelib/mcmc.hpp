@@ -1,9 +1,13 @@
 #pragma once
 // MCMC (docs/mcmc.md): the LogDensity interface, HMC and NUTS transition kernels on a
-// Euclidean metric, and their warm-up adaptation (dual averaging of the step size, Stan's
-// windowed estimation of the metric).
+// Euclidean metric, their warm-up adaptation (dual averaging of the step size, Stan's windowed
+// estimation of the metric), and run_chain for one chain end to end.
 
 #include "vaelib/mcmc/chain_state.hpp"
+#include "vaelib/mcmc/hmc.hpp"
 #include "vaelib/mcmc/leapfrog.hpp"
 #include "vaelib/mcmc/log_density.hpp"
 #include "vaelib/mcmc/metric.hpp"
+#include "vaelib/mcmc/run_chain.hpp"
+#include "vaelib/mcmc/step_size_adaptation.hpp"
+#include "vaelib/mcmc/windowed_adaptation.hpp"

@@ -41,6 +41,14 @@ inline void check_state_dimension(const char* operation, std::size_t expected, c
   }
 }
 
+inline void check_step_size(const char* operation, double step_size) {
+  if (!(std::isfinite(step_size) && step_size > 0)) {
+    std::ostringstream s;
+    s << operation << ": step_size = " << step_size << "; it must be finite and > 0";
+    throw ArgumentError(s.str());
+  }
+}
+
 }  // namespace detail
 
 /// The state at `position`, evaluating the density there. Throws ArgumentError if the position's
