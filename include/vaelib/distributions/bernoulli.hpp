@@ -43,6 +43,8 @@ class Bernoulli final : public Distribution<T> {
   Var<T> logits() const { return m_logits; }
   Var<T> probs() const { return sigmoid(m_logits); }
   Var<T> mean() const override { return probs(); }
+  /// Var[x] = p (1 - p) = sigmoid(logits) sigmoid(-logits), without forming 1 - p
+  Var<T> variance() const override { return sigmoid(m_logits) * sigmoid(-m_logits); }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "logits") return m_logits;

@@ -62,6 +62,11 @@ class Beta final : public Distribution<T> {
   Var<T> beta() const { return m_beta; }
   /// E[x] = alpha / (alpha + beta)
   Var<T> mean() const override { return broadcast_to(m_alpha / (m_alpha + m_beta), this->batch_shape()); }
+  /// Var[x] = alpha beta / ((alpha + beta)^2 (alpha + beta + 1)), as quotients (no overflow)
+  Var<T> variance() const override {
+    const Var<T> total = m_alpha + m_beta;
+    return broadcast_to((m_alpha / total) * (m_beta / total) / (total + T(1)), this->batch_shape());
+  }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "alpha") return m_alpha;

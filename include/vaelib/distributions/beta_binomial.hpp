@@ -59,6 +59,13 @@ class BetaBinomial final : public Distribution<T> {
   Var<T> mean() const override {
     return broadcast_to(m_total_count * (m_alpha / (m_alpha + m_beta)), this->batch_shape());
   }
+  /// Var[k] = n alpha beta (alpha + beta + n) / ((alpha + beta)^2 (alpha + beta + 1))
+  Var<T> variance() const override {
+    const Var<T> total = m_alpha + m_beta;
+    return broadcast_to(
+        m_total_count * (m_alpha / total) * (m_beta / total) * ((total + m_total_count) / (total + T(1))),
+        this->batch_shape());
+  }
 
   /// {0, 1, ..., total_count}
   Support<T> support() const override { return Support<T>::integer_interval(T(0), m_total_count); }

@@ -158,6 +158,12 @@ class Binomial final : public Distribution<T> {
   Var<T> probs() const { return m_kind == Parameter::probs ? m_parameter : sigmoid(m_parameter); }
   /// E[k] = n p
   Var<T> mean() const override { return broadcast_to(m_total_count * probs(), this->batch_shape()); }
+  /// Var[k] = n p (1 - p) (from logits: n sigmoid(l) sigmoid(-l), without forming 1 - p)
+  Var<T> variance() const override {
+    const Var<T> spread = m_kind == Parameter::logits ? sigmoid(m_parameter) * sigmoid(-m_parameter)
+                                                      : m_parameter * (T(1) - m_parameter);
+    return broadcast_to(m_total_count * spread, this->batch_shape());
+  }
 
   /// {0, 1, ..., total_count}
   Support<T> support() const override { return Support<T>::integer_interval(T(0), m_total_count); }

@@ -40,6 +40,9 @@ class Cauchy final : public Distribution<T> {
   Var<T> scale() const { return m_scale; }
   /// The Cauchy distribution has no mean: ArgumentError.
   Var<T> mean() const override { throw ArgumentError("Cauchy: the mean is undefined (the tails are too heavy)"); }
+  Var<T> variance() const override {
+    throw ArgumentError("Cauchy: the variance is undefined (the tails are too heavy)");
+  }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "loc") return m_loc;

@@ -128,6 +128,12 @@ class Dirichlet final : public Distribution<T> {
   Var<T> concentration() const { return m_concentration; }
   /// E[x] = a / sum_i a_i, [..., k].
   Var<T> mean() const override { return m_concentration / sum(m_concentration, {-1}, /*keep_dims=*/true); }
+  /// Var[x_i] = p_i (1 - p_i) / (a0 + 1), p = concentration / a0, a0 = sum of concentration
+  Var<T> variance() const override {
+    const Var<T> total = sum(m_concentration, {-1}, /*keep_dims=*/true);
+    const Var<T> p = m_concentration / total;
+    return p * (T(1) - p) / (total + T(1));
+  }
 
   Support<T> support() const override { return Support<T>::simplex(); }
 

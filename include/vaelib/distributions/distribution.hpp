@@ -106,6 +106,10 @@ class Distribution {
 
   /// E[x], where a closed form exists (ArgumentError otherwise).
   virtual Var<T> mean() const { throw ArgumentError(std::string(name()) + ": no closed-form mean"); }
+  /// Var[x] elementwise (per element of a value: the diagonal of the covariance for a vector
+  /// or matrix value), with mean()'s shape batch_shape + value_shape, where a closed form
+  /// exists (ArgumentError otherwise); +inf where the second moment diverges.
+  virtual Var<T> variance() const { throw ArgumentError(std::string(name()) + ": no closed-form variance"); }
   /// Entropy, summed over group_ndims like log_prob, where a closed form exists.
   Var<T> entropy() const { return reduce_group(entropy_impl()); }
 
@@ -164,6 +168,16 @@ class Distribution {
     const Var<T> v = m_tape->make_node("noise", shape, std::span<const Var<T>>{});
     fill(m_tape->value_ptr(v), shape_size(shape));
     return v;
+  }
+
+  /// A constant of v's shape: 1 where `ok(v)` holds, 0 elsewhere. The condition of a where()
+  /// that takes a closed form only where it is finite (a mean or variance that diverges).
+  template <class Predicate>
+  Var<T> mask(const Var<T>& v, Predicate ok) const {
+    return noise(v.shape(), [&](T* data, std::size_t size) {
+      const T* values = v.data();
+      for (std::size_t i = 0; i < size; ++i) data[i] = ok(values[i]) ? T(1) : T(0);
+    });
   }
 
   /// Throws ArgumentError unless every value of `v` satisfies `ok`; names the distribution,

@@ -33,6 +33,8 @@ class Exponential final : public Distribution<T> {
   Var<T> rate() const { return m_rate; }
   /// E[x] = 1 / rate
   Var<T> mean() const override { return broadcast_to(T(1) / m_rate, this->batch_shape()); }
+  /// Var[x] = 1 / rate^2
+  Var<T> variance() const override { return broadcast_to(square(T(1) / m_rate), this->batch_shape()); }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "rate") return m_rate;

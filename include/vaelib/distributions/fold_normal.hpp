@@ -60,6 +60,17 @@ class FoldNormal final : public Distribution<T> {
     return broadcast_to(m_mean * erf(r / root2) + s * root2_over_pi * exp(square(r) * static_cast<T>(-0.5)),
                         this->batch_shape());
   }
+  /// Var[y] = E[y^2] - E[y]^2 = s^2 - d (2 |mu| + d),  d = E[y] - |mu|
+  ///   = s (sqrt(2 / pi) exp(-r^2 / 2) - r erfc(r / sqrt 2)),  r = |mu| / s,
+  /// which keeps the digits that mu^2 + s^2 - E[y]^2 would cancel when |mu| >> s
+  Var<T> variance() const override {
+    const Var<T> s = std();
+    const Var<T> abs_mean = abs(m_mean);
+    const Var<T> r = abs_mean / s;
+    const T root2 = static_cast<T>(std::numbers::sqrt2), root2_over_pi = static_cast<T>(std::sqrt(2.0 / std::numbers::pi));
+    const Var<T> d = s * (exp(square(r) * T(-0.5)) * root2_over_pi - r * erfc(r / root2));
+    return broadcast_to(square(s) - d * (abs_mean * T(2) + d), this->batch_shape());
+  }
   Var<T> std() const { return m_kind == Scale::std ? m_scale : exp(m_scale); }
   Var<T> logstd() const { return m_kind == Scale::logstd ? m_scale : log(m_scale); }
 

@@ -121,6 +121,8 @@ class Gamma final : public Distribution<T> {
   Var<T> beta() const { return m_beta; }
   /// E[x] = alpha / beta
   Var<T> mean() const override { return broadcast_to(m_alpha / m_beta, this->batch_shape()); }
+  /// Var[x] = alpha / beta^2
+  Var<T> variance() const override { return broadcast_to((m_alpha / m_beta) / m_beta, this->batch_shape()); }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "alpha") return m_alpha;

@@ -58,6 +58,11 @@ class Geometric final : public Distribution<T> {
   Var<T> mean() const override {
     return m_kind == Parameter::logits ? exp(-m_parameter) : (T(1) - m_parameter) / m_parameter;
   }
+  /// Var[k] = (1 - p) / p^2 = exp(-logits) / sigmoid(logits)
+  Var<T> variance() const override {
+    return m_kind == Parameter::logits ? exp(-m_parameter) / sigmoid(m_parameter)
+                                       : (T(1) - m_parameter) / square(m_parameter);
+  }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "logits") return logits();

@@ -42,6 +42,10 @@ class Gumbel final : public Distribution<T> {
   Var<T> mean() const override {
     return broadcast_to(m_loc + m_scale * static_cast<T>(std::numbers::egamma), this->batch_shape());
   }
+  /// Var[x] = pi^2 scale^2 / 6
+  Var<T> variance() const override {
+    return broadcast_to(square(m_scale) * static_cast<T>(std::numbers::pi * std::numbers::pi / 6), this->batch_shape());
+  }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "loc") return m_loc;

@@ -34,6 +34,10 @@ class HalfCauchy final : public Distribution<T> {
   Var<T> scale() const { return m_scale; }
   /// E[x] = +inf (the tail is too heavy for a finite mean).
   Var<T> mean() const override { return this->tape().full(this->batch_shape(), std::numeric_limits<T>::infinity()); }
+  /// Var[x] = +inf (the second moment diverges)
+  Var<T> variance() const override {
+    return this->tape().full(this->batch_shape(), std::numeric_limits<T>::infinity());
+  }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "scale") return m_scale;

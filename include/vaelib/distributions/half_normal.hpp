@@ -35,6 +35,10 @@ class HalfNormal final : public Distribution<T> {
   Var<T> mean() const override {
     return broadcast_to(m_std * static_cast<T>(std::sqrt(2 / std::numbers::pi)), this->batch_shape());
   }
+  /// Var[x] = std^2 (1 - 2 / pi)
+  Var<T> variance() const override {
+    return broadcast_to(square(m_std) * static_cast<T>(1 - 2 / std::numbers::pi), this->batch_shape());
+  }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "std") return m_std;

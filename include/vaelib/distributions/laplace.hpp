@@ -33,6 +33,8 @@ class Laplace final : public Distribution<T> {
   Var<T> scale() const { return m_scale; }
   /// E[x] = loc.
   Var<T> mean() const override { return broadcast_to(m_loc, this->batch_shape()); }
+  /// Var[x] = 2 scale^2
+  Var<T> variance() const override { return broadcast_to(square(m_scale) * T(2), this->batch_shape()); }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "loc") return m_loc;

@@ -3,6 +3,7 @@
 // exp(-(log x - loc)^2 / (2 scale^2)) / (x scale sqrt(2 pi)) on x > 0. Reparameterised. A value
 // <= 0 or infinite gives log_prob -inf, a NaN value NaN.
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -41,6 +42,18 @@ class LogNormal final : public Distribution<T> {
   Var<T> scale() const { return m_scale; }
   /// E[x] = exp(loc + scale^2 / 2)
   Var<T> mean() const override { return broadcast_to(exp(m_loc + T(0.5) * square(m_scale)), this->batch_shape()); }
+  /// Var[x] = expm1(scale^2) exp(2 loc + scale^2), in double (exp(scale^2) - 1 would lose
+  /// every digit at small scale in float):
+  ///   d/dloc = 2 Var,  d/dscale = 2 scale exp(2 loc + scale^2) (2 expm1(scale^2) + 1)
+  Var<T> variance() const override {
+    const std::array<Var<T>, 2> inputs{m_loc, m_scale};
+    return detail::scalar_log_density("LogNormal.variance", inputs, [](const std::array<double, 2>& a) {
+      const double s2 = a[1] * a[1];
+      const double growth = std::exp(2 * a[0] + s2);
+      const double v = std::expm1(s2) * growth;
+      return detail::ScalarLogDensity<2>{v, {2 * v, 2 * a[1] * growth * (2 * std::expm1(s2) + 1)}};
+    });
+  }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "loc") return m_loc;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <numbers>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,10 @@ class Logistic final : public Distribution<T> {
   Var<T> scale() const { return m_scale; }
   /// E[x] = loc.
   Var<T> mean() const override { return broadcast_to(m_loc, this->batch_shape()); }
+  /// Var[x] = pi^2 scale^2 / 3
+  Var<T> variance() const override {
+    return broadcast_to(square(m_scale) * static_cast<T>(std::numbers::pi * std::numbers::pi / 3), this->batch_shape());
+  }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "loc") return m_loc;

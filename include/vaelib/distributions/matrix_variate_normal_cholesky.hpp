@@ -47,6 +47,16 @@ class MatrixVariateNormalCholesky final : public Distribution<T> {
   std::size_t n_columns() const { return this->value_shape()[1]; }
   /// E[X] = mean, broadcast to batch_shape + [n, p].
   Var<T> mean() const override { return broadcast_to(m_mean, full_shape(this->batch_shape(), m_mean.shape())); }
+  /// Var[X_ij] = U_ii V_jj (vec(X) has covariance V kron U), U_ii = sum_k (L_U)_ik^2 and
+  /// V_jj likewise; broadcast to batch_shape + [n, p].
+  Var<T> variance() const override {
+    const Var<T> u = sum(square(m_u_tril), {-1});  // [..., n]
+    const Var<T> v = sum(square(m_v_tril), {-1});  // [..., p]
+    std::vector<std::ptrdiff_t> column(u.shape().begin(), u.shape().end()), row(v.shape().begin(), v.shape().end());
+    column.push_back(1);
+    row.insert(row.end() - 1, 1);
+    return broadcast_to(reshape(u, column) * reshape(v, row), full_shape(this->batch_shape(), m_mean.shape()));
+  }
   Var<T> u_tril() const { return m_u_tril; }
   Var<T> v_tril() const { return m_v_tril; }
 

@@ -88,6 +88,21 @@ class MixtureNormal final : public Distribution<T> {
     shape.push_back(dim());
     return broadcast_to(sum(reshape(weights, dims) * m_means, {-2}), shape);
   }
+  /// Var[x_j] = sum_k pi_k (s_kj^2 + (mean_kj - E[x_j])^2) (the law of total variance, as a sum
+  /// of nonnegative terms), broadcast to batch_shape + [d].
+  Var<T> variance() const override {
+    const Var<T> weights = exp(log_weights());  // [..., K]
+    std::vector<std::ptrdiff_t> dims(weights.shape().begin(), weights.shape().end());
+    dims.push_back(1);
+    const Var<T> m = mean();  // [..., d]
+    std::vector<std::ptrdiff_t> mean_dims(m.shape().begin(), m.shape().end());
+    mean_dims.insert(mean_dims.end() - 1, 1);
+    const Var<T> second = (m_kind == Scale::std ? square(m_scale) : exp(m_scale * T(2))) +
+                          square(m_means - reshape(m, mean_dims));
+    Shape shape = this->batch_shape();
+    shape.push_back(dim());
+    return broadcast_to(sum(reshape(weights, dims) * second, {-2}), shape);
+  }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "logits") return m_logits;

@@ -107,6 +107,16 @@ class Multinomial final : public Distribution<T> {
     const std::vector<std::ptrdiff_t> dims(count_shape.begin(), count_shape.end());
     return broadcast_to(reshape(m_total_count, dims) * probs(), shape);
   }
+  /// Var[x_i] = n p_i (1 - p_i) per category, batch_shape + [k].
+  Var<T> variance() const override {
+    const Var<T> p = probs();
+    Shape count_shape = m_total_count.shape();
+    count_shape.push_back(1);
+    Shape shape = this->batch_shape();
+    shape.push_back(n_categories());
+    const std::vector<std::ptrdiff_t> dims(count_shape.begin(), count_shape.end());
+    return broadcast_to(reshape(m_total_count, dims) * (p * (T(1) - p)), shape);
+  }
 
   /// Vectors of nonnegative counts (summing to total_count), one event over the last axis.
   Support<T> support() const override { return Support<T>::nonnegative_integer().independent(1); }

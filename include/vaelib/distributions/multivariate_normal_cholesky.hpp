@@ -62,6 +62,12 @@ class MultivariateNormalCholesky final : public Distribution<T> {
     shape.push_back(dim());
     return broadcast_to(m_mean, shape);
   }
+  /// Var[x_i] = (L L^T)_ii = sum_j L_ij^2, broadcast to batch_shape + [d].
+  Var<T> variance() const override {
+    Shape shape = this->batch_shape();
+    shape.push_back(dim());
+    return broadcast_to(sum(square(m_cov_tril), {-1}), shape);
+  }
   Var<T> cov_tril() const { return m_cov_tril; }
   /// The covariance L L^T, of cov_tril's shape.
   Var<T> covariance() const { return matmul(m_cov_tril, m_cov_tril, {.transpose_b = true}); }

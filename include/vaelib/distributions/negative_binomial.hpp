@@ -77,6 +77,10 @@ class NegativeBinomial final : public Distribution<T> {
   Var<T> probs() const { return sigmoid(m_logits); }
   /// E[k] = r p / (1 - p) = r exp(l)
   Var<T> mean() const override { return broadcast_to(m_total_count * exp(m_logits), this->batch_shape()); }
+  /// Var[k] = r p / (1 - p)^2 = r exp(l) / sigmoid(-l)
+  Var<T> variance() const override {
+    return broadcast_to(m_total_count * exp(m_logits) / sigmoid(-m_logits), this->batch_shape());
+  }
 
   /// {0, 1, 2, ...}
   Support<T> support() const override { return Support<T>::nonnegative_integer(); }

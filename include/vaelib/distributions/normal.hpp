@@ -93,6 +93,10 @@ class Normal final : public Distribution<T> {
   bool is_reparameterized() const override { return true; }
 
   Var<T> mean() const override { return broadcast_to(m_mean, this->batch_shape()); }
+  /// Var[x] = std^2 (exp(2 logstd) from log-std)
+  Var<T> variance() const override {
+    return broadcast_to(m_kind == Scale::std ? square(m_scale) : exp(m_scale * T(2)), this->batch_shape());
+  }
   /// std (computed from log-std when that is the parameter).
   Var<T> std() const { return m_kind == Scale::std ? m_scale : exp(m_scale); }
   Var<T> logstd() const { return m_kind == Scale::logstd ? m_scale : log(m_scale); }

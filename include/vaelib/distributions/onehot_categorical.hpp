@@ -40,6 +40,11 @@ class OnehotCategorical final : public Distribution<T> {
   Var<T> probs() const { return exp(log_probs()); }
   /// E[x] = softmax(logits).
   Var<T> mean() const override { return probs(); }
+  /// Var[x_i] = p_i (1 - p_i) per category.
+  Var<T> variance() const override {
+    const Var<T> p = probs();
+    return p * (T(1) - p);
+  }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "logits") return m_logits;

@@ -42,13 +42,19 @@ class Pareto final : public Distribution<T> {
   Var<T> alpha() const { return m_alpha; }
   /// E[x] = alpha scale / (alpha - 1) for alpha > 1, +inf otherwise
   Var<T> mean() const override {
-    const Var<T> finite = this->noise(m_alpha.shape(), [&](T* data, std::size_t size) {
-      for (std::size_t i = 0; i < size; ++i) data[i] = m_alpha.data()[i] > T(1) ? T(1) : T(0);
-    });
+    const Var<T> finite = this->mask(m_alpha, [](T v) { return v > T(1); });
     const Var<T> alpha = where(finite, m_alpha, this->tape().constant(T(2)));  // no 1 / 0 in the unused branch
     const Var<T> m = where(finite, alpha * m_scale / (alpha - T(1)),
                            this->tape().constant(std::numeric_limits<T>::infinity()));
     return broadcast_to(m, this->batch_shape());
+  }
+  /// Var[x] = scale^2 alpha / ((alpha - 1)^2 (alpha - 2)) for alpha > 2, +inf otherwise
+  Var<T> variance() const override {
+    const Var<T> finite = this->mask(m_alpha, [](T v) { return v > T(2); });
+    const Var<T> alpha = where(finite, m_alpha, this->tape().constant(T(3)));  // no 1 / 0 in the unused branch
+    const Var<T> v = where(finite, square(m_scale / (alpha - T(1))) * (alpha / (alpha - T(2))),
+                           this->tape().constant(std::numeric_limits<T>::infinity()));
+    return broadcast_to(v, this->batch_shape());
   }
 
   Var<T> parameter(std::string_view parameter_name) const override {

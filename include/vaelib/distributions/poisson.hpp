@@ -128,6 +128,8 @@ class Poisson final : public Distribution<T> {
   Var<T> log_rate() const { return m_kind == Scale::log_rate ? m_parameter : log(m_parameter); }
   /// E[k] = rate
   Var<T> mean() const override { return rate(); }
+  /// Var[k] = rate
+  Var<T> variance() const override { return rate(); }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "rate") return rate();

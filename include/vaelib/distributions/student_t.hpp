@@ -54,6 +54,16 @@ class StudentT final : public Distribution<T> {
     this->check_values(m_df, "df", "above 1 for the mean to exist", [](T v) { return v > T(1); });
     return broadcast_to(m_loc, this->batch_shape());
   }
+  /// Var[x] = scale^2 df / (df - 2) for df > 2, +inf for 1 < df <= 2; undefined for df <= 1
+  /// (ArgumentError naming the first such df, as for the mean)
+  Var<T> variance() const override {
+    this->check_values(m_df, "df", "above 1 for the variance to exist", [](T v) { return v > T(1); });
+    const Var<T> finite = this->mask(m_df, [](T v) { return v > T(2); });
+    const Var<T> df = where(finite, m_df, this->tape().constant(T(3)));  // no 1 / 0 in the unused branch
+    const Var<T> v = where(finite, square(m_scale) * (df / (df - T(2))),
+                           this->tape().constant(std::numeric_limits<T>::infinity()));
+    return broadcast_to(v, this->batch_shape());
+  }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "df") return m_df;

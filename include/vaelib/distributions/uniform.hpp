@@ -58,6 +58,10 @@ class Uniform final : public Distribution<T> {
   Var<T> high() const { return m_high; }
   /// E[x] = (low + high) / 2.
   Var<T> mean() const override { return broadcast_to((m_low + m_high) * T(0.5), this->batch_shape()); }
+  /// Var[x] = (high - low)^2 / 12, from the half-width (high - low itself may overflow)
+  Var<T> variance() const override {
+    return broadcast_to(square(m_high * T(0.5) - m_low * T(0.5)) / T(3), this->batch_shape());
+  }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "low") return m_low;

@@ -44,6 +44,23 @@ class Weibull final : public Distribution<T> {
   Var<T> mean() const override {
     return broadcast_to(m_scale * exp(lgamma(T(1) + T(1) / m_concentration)), this->batch_shape());
   }
+  /// Var[x] = scale^2 (Gamma(1 + 2/k) - Gamma(1 + 1/k)^2), k the concentration, in double as
+  /// scale^2 Gamma(1 + 1/k)^2 expm1(lgamma(1 + 2/k) - 2 lgamma(1 + 1/k)) (the difference
+  /// cancels at large k):
+  ///   d/dscale = 2 Var / scale,
+  ///   d/dk = (2 scale^2 / k^2) (Gamma(1 + 1/k)^2 digamma(1 + 1/k) - Gamma(1 + 2/k) digamma(1 + 2/k))
+  Var<T> variance() const override {
+    const std::array<Var<T>, 2> inputs{m_scale, m_concentration};
+    return detail::scalar_log_density("Weibull.variance", inputs, [](const std::array<double, 2>& a) {
+      const double scale = a[0], k = a[1];
+      const double g1 = std::lgamma(1 + 1 / k), g2 = std::lgamma(1 + 2 / k);
+      const double first_squared = scale * scale * std::exp(2 * g1);  // (scale Gamma(1 + 1/k))^2
+      const double second = scale * scale * std::exp(g2);             // scale^2 Gamma(1 + 2/k)
+      const double v = first_squared * std::expm1(g2 - 2 * g1);
+      const double d_k = 2 / (k * k) * (first_squared * detail::digamma(1 + 1 / k) - second * detail::digamma(1 + 2 / k));
+      return detail::ScalarLogDensity<2>{v, {2 * v / scale, d_k}};
+    });
+  }
 
   Var<T> parameter(std::string_view parameter_name) const override {
     if (parameter_name == "scale") return m_scale;
