@@ -77,6 +77,7 @@ def make_cases():
     cases.append(("small_2x9", rng.standard_normal((2, 9))))
     cases.append(("tiny_3x5", rng.standard_normal((3, 5))))
     cases.append(("lognormal", np.exp(2 * ar1(rng, 4, 250, 0.6))))
+    cases.append(("ar1_rho_0.98", ar1(rng, 2, 1000, 0.98)))  # Geyer's sum runs past lag 64: the FFT route
     return [(name, np.array([[float("%.12g" % v) for v in row] for row in draws])) for name, draws in cases]
 
 
@@ -95,6 +96,24 @@ def mcse_quantile(draws, ess, prob):
     below = max(math.floor(a[0] * size), 1)
     above = min(math.ceil(a[1] * size), size)
     return (s[above - 1] - s[below - 1]) / 2
+
+
+def longest_lag(chains):
+    """The longest autocovariance lag check_draws.py's ESS estimator reads for these chains."""
+    lags = []
+
+    class Recording(cd._Acov):
+        def __call__(self, t):
+            lags.append(t)
+            return super().__call__(t)
+
+    plain = cd._Acov
+    cd._Acov = Recording
+    try:
+        cd.ess_of_chains(chains)
+    finally:
+        cd._Acov = plain
+    return max(lags, default=0)
 
 
 def diagnostics(draws):
@@ -171,7 +190,10 @@ def main():
               "constexpr double inf = std::numeric_limits<double>::infinity();\n\n")
     cases = make_cases()
     for k, (name, draws) in enumerate(cases):
-        out.write(f"// {name}: {draws.shape[0]} chains x {draws.shape[1]} draws, chain after chain\n")
+        lag = longest_lag(cd.split_chains([list(map(float, row)) for row in draws]))
+        assert name != "ar1_rho_0.98" or lag > 64, lag
+        out.write(f"// {name}: {draws.shape[0]} chains x {draws.shape[1]} draws, chain after chain; "
+                  f"the raw-draw ESS reads lags up to {lag}\n")
         out.write(f"inline constexpr double kDraws{k}[] = {{\n")
         flat = draws.ravel()
         for start in range(0, len(flat), 8):

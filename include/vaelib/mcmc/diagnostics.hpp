@@ -139,15 +139,16 @@ inline double sorted_quantile(std::span<const double> sorted, double prob) {
 
 /// Averaged 1-based ranks of the values (ties share the mean of their ranks).
 inline std::vector<double> average_ranks(std::span<const double> values) {
-  std::vector<std::size_t> order(values.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+  // (value, index) pairs sort faster than indices compared through the values
+  std::vector<std::pair<double, std::size_t>> sorted(values.size());
+  for (std::size_t k = 0; k < values.size(); ++k) sorted[k] = {values[k], k};
+  std::sort(sorted.begin(), sorted.end());
   std::vector<double> ranks(values.size());
-  for (std::size_t first = 0; first < order.size();) {
-    std::size_t last = first;  // the run of ties is order[first..last]
-    while (last + 1 < order.size() && values[order[last + 1]] == values[order[first]]) ++last;
+  for (std::size_t first = 0; first < sorted.size();) {
+    std::size_t last = first;  // the run of ties is sorted[first..last]
+    while (last + 1 < sorted.size() && sorted[last + 1].first == sorted[first].first) ++last;
     const double rank = 0.5 * static_cast<double>(first + last + 2);
-    for (std::size_t k = first; k <= last; ++k) ranks[order[k]] = rank;
+    for (std::size_t k = first; k <= last; ++k) ranks[sorted[k].second] = rank;
     first = last + 1;
   }
   return ranks;
@@ -162,15 +163,18 @@ inline void fft(std::vector<std::complex<double>>& a, bool inverse) {
     j ^= bit;
     if (i < j) std::swap(a[i], a[j]);
   }
+  // twiddles e^{-+2 pi i k / n}, each from sin/cos directly (a running product would drift);
+  // a stage of length L uses every (n / L)-th
+  std::vector<std::complex<double>> twiddles(n / 2);
+  const double angle = (inverse ? 2 : -2) * std::numbers::pi / static_cast<double>(n);
+  for (std::size_t k = 0; k < n / 2; ++k) twiddles[k] = std::polar(1.0, angle * static_cast<double>(k));
   for (std::size_t length = 2; length <= n; length <<= 1) {
-    const double angle = (inverse ? 2 : -2) * std::numbers::pi / static_cast<double>(length);
-    for (std::size_t k = 0; k < length / 2; ++k) {
-      // each twiddle from sin/cos directly: a running product would drift over long transforms
-      const std::complex<double> w(std::cos(angle * static_cast<double>(k)), std::sin(angle * static_cast<double>(k)));
-      for (std::size_t start = 0; start < n; start += length) {
-        const std::complex<double> u = a[start + k], v = a[start + k + length / 2] * w;
+    const std::size_t half = length / 2, stride = n / length;
+    for (std::size_t start = 0; start < n; start += length) {
+      for (std::size_t k = 0; k < half; ++k) {
+        const std::complex<double> u = a[start + k], v = a[start + k + half] * twiddles[k * stride];
         a[start + k] = u + v;
-        a[start + k + length / 2] = u - v;
+        a[start + k + half] = u - v;
       }
     }
   }
@@ -178,6 +182,67 @@ inline void fft(std::vector<std::complex<double>>& a, bool inverse) {
     for (auto& v : a) v /= static_cast<double>(n);
   }
 }
+
+/// Biased autocovariance (divisor n) at every lag of a centred sequence, by FFT: zero-padded
+/// to a power of two >= 2n so that no lag wraps around.
+inline std::vector<double> autocovariance_of_centred(std::span<const double> centred) {
+  const std::size_t n = centred.size();
+  std::size_t size = 1;
+  while (size < 2 * n) size <<= 1;
+  std::vector<std::complex<double>> a(size);
+  for (std::size_t t = 0; t < n; ++t) a[t] = centred[t];
+  fft(a, false);
+  for (auto& v : a) v = std::norm(v);
+  fft(a, true);
+  std::vector<double> out(n);
+  for (std::size_t t = 0; t < n; ++t) out[t] = a[t].real() / static_cast<double>(n);
+  return out;
+}
+
+/// The mean over chains of each chain's biased autocovariance, lag by lag on demand: a chain
+/// that mixes well needs only a few lags, each a direct sum of n products; once a lag beyond
+/// direct_lags is asked for, all lags come from one FFT per chain (~ 100 n log n operations).
+class MeanAutocovariance {
+ public:
+  explicit MeanAutocovariance(const DrawsView& draws) : m_n(draws.n_draws), m_n_chains(draws.n_chains) {
+    m_centred.reserve(draws.values.size());
+    for (std::size_t c = 0; c < m_n_chains; ++c) {
+      const auto chain = draws.chain(c);
+      const double mean = shifted_mean(chain);
+      for (double v : chain) m_centred.push_back(v - mean);
+    }
+  }
+
+  double operator()(std::size_t lag) {
+    if (lag < m_lags.size()) return m_lags[lag];
+    if (lag >= direct_lags) {
+      m_lags.assign(m_n, 0.0);
+      for (std::size_t c = 0; c < m_n_chains; ++c) {
+        const auto chain = autocovariance_of_centred(std::span<const double>(m_centred).subspan(c * m_n, m_n));
+        for (std::size_t t = 0; t < m_n; ++t) m_lags[t] += chain[t] / static_cast<double>(m_n_chains);
+      }
+      return m_lags[lag];
+    }
+    while (m_lags.size() <= lag) {
+      const std::size_t t = m_lags.size();
+      double sum = 0;
+      for (std::size_t c = 0; c < m_n_chains; ++c) {
+        const double* x = m_centred.data() + c * m_n;
+        double products = 0;
+        for (std::size_t i = 0; i + t < m_n; ++i) products += x[i] * x[i + t];
+        sum += products / static_cast<double>(m_n);
+      }
+      m_lags.push_back(sum / static_cast<double>(m_n_chains));
+    }
+    return m_lags[lag];
+  }
+
+ private:
+  static constexpr std::size_t direct_lags = 64;
+  std::size_t m_n, m_n_chains;
+  std::vector<double> m_centred;  // chain after chain, each minus its mean
+  std::vector<double> m_lags;     // lags 0..size-1 known
+};
 
 /// Geyer's initial monotone sequence estimate of the ESS of m chains of n draws as given, in
 /// the multi-chain form of Vehtari et al. (2021, section 3.2; Stan's estimator):
@@ -188,28 +253,11 @@ inline void fft(std::vector<std::complex<double>>& a, bool inverse) {
 inline double geyer_ess_unchecked(const DrawsView& draws) {
   const std::size_t m = draws.n_chains, n = draws.n_draws;
   if (n < 4) return std::numeric_limits<double>::quiet_NaN();
-  std::vector<double> acov(n, 0.0), chain_means(m);
-  for (std::size_t c = 0; c < m; ++c) {
-    const auto chain = draws.chain(c);
-    chain_means[c] = shifted_mean(chain);
-    std::vector<double> centred(n);
-    for (std::size_t t = 0; t < n; ++t) centred[t] = chain[t] - chain_means[c];
-    const std::vector<double> chain_acov = [&] {
-      std::vector<double> r(n);
-      std::size_t size = 1;
-      while (size < 2 * n) size <<= 1;  // zero padding to 2n: no wrap-around of the lags
-      std::vector<std::complex<double>> a(size);
-      for (std::size_t t = 0; t < n; ++t) a[t] = centred[t];
-      fft(a, false);
-      for (auto& v : a) v = std::norm(v);
-      fft(a, true);
-      for (std::size_t t = 0; t < n; ++t) r[t] = a[t].real() / static_cast<double>(n);
-      return r;
-    }();
-    for (std::size_t t = 0; t < n; ++t) acov[t] += chain_acov[t] / static_cast<double>(m);
-  }
+  MeanAutocovariance acov(draws);
+  std::vector<double> chain_means(m);
+  for (std::size_t c = 0; c < m; ++c) chain_means[c] = shifted_mean(draws.chain(c));
   const double nd = static_cast<double>(n), md = static_cast<double>(m);
-  const double within = acov[0] * nd / (nd - 1);
+  const double within = acov(0) * nd / (nd - 1);
   double var_plus = within * (nd - 1) / nd;
   if (m > 1) {
     const double grand = shifted_mean(chain_means);
@@ -219,7 +267,7 @@ inline double geyer_ess_unchecked(const DrawsView& draws) {
   }
   if (!(var_plus > 0)) return std::numeric_limits<double>::quiet_NaN();
 
-  const auto autocorrelation = [&](std::size_t t) { return 1 - (within - acov[t]) / var_plus; };
+  const auto autocorrelation = [&](std::size_t t) { return 1 - (within - acov(t)) / var_plus; };
   std::vector<double> rho(n + 1, 0.0);
   rho[0] = 1;
   rho[1] = autocorrelation(1);
@@ -281,13 +329,22 @@ inline ChainMatrix rank_normalize(const DrawsView& draws) {
   return out;
 }
 
+/// Median (type 7: the mean of the two middle values for an even count), by partial sorting.
+inline double median(std::span<const double> values) {
+  std::vector<double> copy(values.begin(), values.end());
+  const std::size_t middle = (copy.size() - 1) / 2;
+  std::nth_element(copy.begin(), copy.begin() + static_cast<std::ptrdiff_t>(middle), copy.end());
+  const double lower = copy[middle];
+  if (copy.size() % 2 == 1) return lower;
+  const double upper = *std::min_element(copy.begin() + static_cast<std::ptrdiff_t>(middle) + 1, copy.end());
+  return lower + 0.5 * (upper - lower);
+}
+
 /// |x - median(x)|: its R-hat sees chains that differ in scale rather than location.
 inline ChainMatrix fold(const DrawsView& draws) {
-  std::vector<double> sorted(draws.values.begin(), draws.values.end());
-  std::sort(sorted.begin(), sorted.end());
-  const double median = sorted_quantile(sorted, 0.5);
+  const double centre = median(draws.values);
   ChainMatrix out{std::vector<double>(draws.values.size()), draws.n_chains, draws.n_draws};
-  for (std::size_t k = 0; k < sorted.size(); ++k) out.values[k] = std::abs(draws.values[k] - median);
+  for (std::size_t k = 0; k < out.values.size(); ++k) out.values[k] = std::abs(draws.values[k] - centre);
   return out;
 }
 
@@ -422,19 +479,11 @@ inline double quantile(std::span<const double> values, double prob) {
 
 /// Biased autocovariance (divisor n) of a sequence at every lag 0..n-1, by FFT.
 inline std::vector<double> autocovariance(std::span<const double> values) {
-  const std::size_t n = values.size();
-  if (n == 0) return {};
-  const double mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(n);
-  std::size_t size = 1;
-  while (size < 2 * n) size <<= 1;
-  std::vector<std::complex<double>> a(size);
-  for (std::size_t t = 0; t < n; ++t) a[t] = values[t] - mean;
-  detail::fft(a, false);
-  for (auto& v : a) v = std::norm(v);
-  detail::fft(a, true);
-  std::vector<double> out(n);
-  for (std::size_t t = 0; t < n; ++t) out[t] = a[t].real() / static_cast<double>(n);
-  return out;
+  if (values.empty()) return {};
+  const double mean = detail::shifted_mean(values);
+  std::vector<double> centred(values.size());
+  for (std::size_t t = 0; t < values.size(); ++t) centred[t] = values[t] - mean;
+  return detail::autocovariance_of_centred(centred);
 }
 
 /// ESS of the chains as given (no splitting, no ranks), by Geyer's initial monotone sequence
