@@ -8,6 +8,7 @@
 #include "vaelib/mcmc/leapfrog.hpp"
 #include "vaelib/mcmc/log_density.hpp"
 #include "vaelib/mcmc/metric.hpp"
+#include "vaelib/mcmc/nuts.hpp"
 #include "vaelib/mcmc/run_chain.hpp"
 #include "vaelib/mcmc/step_size_adaptation.hpp"
 #include "vaelib/mcmc/windowed_adaptation.hpp"
