@@ -164,6 +164,13 @@ TEST_CASE("mcmc diagnostics: R-hat of well-mixed chains is below 1.01, of shifte
   CHECK(mcmc::rhat_tail(scaled_draws) > 1.1);
   CHECK(mcmc::rhat(scaled_draws) == mcmc::rhat_tail(scaled_draws));
 
+  // chain 0 stuck at the common median while the others move: its folded draws are all 0
+  std::vector<double> one_stuck = x;
+  for (std::size_t t = 0; t < n_draws; ++t) one_stuck[t] = 0.0;
+  const mcmc::DrawsView one_stuck_draws{one_stuck, n_chains, n_draws};
+  CHECK(mcmc::rhat_tail(one_stuck_draws) > 1.1);
+  CHECK(mcmc::rhat(one_stuck_draws) > 1.1);
+
   // a single chain with a trend: splitting it exposes the drift
   std::vector<double> drifting = diagnostics_ar1_chains(1, 2000, 0.3, 9);
   for (std::size_t t = 0; t < drifting.size(); ++t) drifting[t] += 2.0 * static_cast<double>(t) / 2000.0;
