@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstddef>
+#include <limits>
+#include <numbers>
 #include <random>
 #include <sstream>
 #include <string>
