@@ -7,6 +7,7 @@
 #include "support/gradients.hpp"
 #include "support/incomplete_gamma.hpp"
 #include "reference/distributions_reference.hpp"
+#include "reference/entropy_reference.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
@@ -357,4 +358,12 @@ TEST_CASE("beta: implicit gradients are unbiased for f = z, z^2, log z, and agre
       }
     }
   }
+}
+
+TEMPLATE_TEST_CASE("beta: entropy and its gradient match mpmath at parameters up to 1e6 (no lgamma/digamma cancellation)",
+                   "[distributions]", double, float) {
+  const double relative = std::is_same_v<TestType, float> ? 1e-6 : 1e-12;
+  entropy_reference::require_reference_entropies<TestType>(
+      entropy_reference::kBeta, [](const Var<TestType>& p0, const Var<TestType>& p1) { return Beta<TestType>(p0, p1); },
+      relative);
 }

@@ -7,6 +7,7 @@
 #include "support/gradients.hpp"
 #include "support/incomplete_gamma.hpp"
 #include "reference/distributions_reference.hpp"
+#include "reference/entropy_reference.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
@@ -363,4 +364,12 @@ TEST_CASE("gamma: implicit gradients are unbiased for f = z, z^2, log z, and agr
       }
     }
   }
+}
+
+TEMPLATE_TEST_CASE("gamma: entropy and its gradient match mpmath at parameters up to 1e6 (no lgamma/digamma cancellation)",
+                   "[distributions]", double, float) {
+  const double relative = std::is_same_v<TestType, float> ? 1e-6 : 1e-12;
+  entropy_reference::require_reference_entropies<TestType>(
+      entropy_reference::kGamma, [](const Var<TestType>& p0, const Var<TestType>& p1) { return Gamma<TestType>(p0, p1); },
+      relative);
 }
