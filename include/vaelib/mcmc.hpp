@@ -1,9 +1,11 @@
 #pragma once
 // MCMC (docs/mcmc.md): the LogDensity interface, HMC and NUTS transition kernels on a
 // Euclidean metric, their warm-up adaptation (dual averaging of the step size, Stan's windowed
-// estimation of the metric), and run_chain for one chain end to end.
+// estimation of the metric), run_chain for one chain end to end, and the convergence
+// diagnostics (R-hat, ESS, MCSE, E-BFMI) with Stan's summary table.
 
 #include "vaelib/mcmc/chain_state.hpp"
+#include "vaelib/mcmc/diagnostics.hpp"
 #include "vaelib/mcmc/hmc.hpp"
 #include "vaelib/mcmc/leapfrog.hpp"
 #include "vaelib/mcmc/log_density.hpp"
@@ -11,4 +13,5 @@
 #include "vaelib/mcmc/nuts.hpp"
 #include "vaelib/mcmc/run_chain.hpp"
 #include "vaelib/mcmc/step_size_adaptation.hpp"
+#include "vaelib/mcmc/summary.hpp"
 #include "vaelib/mcmc/windowed_adaptation.hpp"
