@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <vector>
 
@@ -32,7 +31,8 @@ TEST_CASE("hmc: one transition follows the leapfrog and reports what it did", "[
   CHECK(info.accept_stat > 0.9);  // a short trajectory at a small step on a Gaussian
   // The energy is the Hamiltonian at the returned point: at least its potential energy.
   CHECK(info.energy >= -state.log_density);
-  CHECK(state.log_density == Approx(-0.5 * (state.position[0] * state.position[0] + state.position[1] * state.position[1])));
+  CHECK(state.log_density ==
+        Approx(-0.5 * (state.position[0] * state.position[0] + state.position[1] * state.position[1])));
   CHECK(state.gradient[0] == Approx(-state.position[0]));
 }
 
@@ -153,7 +153,8 @@ TEST_CASE("hmc: bad options and mismatched states are refused", "[mcmc][hmc]") {
   CHECK_THROWS_WITH(Hmc({.step_size_jitter = 1.0}), "Hmc: step_size_jitter = 1; it must be in [0, 1)");
   CHECK_THROWS_WITH(Hmc({.max_energy_error = 0.0}), "Hmc: max_energy_error = 0; it must be > 0");
   Hmc kernel;
-  CHECK_THROWS_WITH(kernel.set_step_size(std::nan("")), "Hmc::set_step_size: step_size = nan; it must be finite and > 0");
+  CHECK_THROWS_WITH(kernel.set_step_size(std::nan("")),
+                    "Hmc::set_step_size: step_size = nan; it must be finite and > 0");
 
   auto density = testing::McmcIndependentGaussian::standard(2);
   auto other = testing::McmcIndependentGaussian::standard(3);

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <vector>
 
@@ -12,13 +11,16 @@ TEST_CASE("run_chain: keeps every thin-th draw with its transition info, and rep
   mcmc::Nuts kernel;
   Rng rng(1);
   std::vector<std::size_t> calls;
-  const auto result = mcmc::run_chain(
-      density, kernel, mcmc::make_chain_state(density, {0.0, 0.0, 0.0}),
-      {.num_warmup = 30, .num_draws = 10, .thin = 3, .progress = [&](std::size_t done, std::size_t total) {
-         REQUIRE(total == 40);
-         calls.push_back(done);
-       }},
-      rng);
+  const auto result = mcmc::run_chain(density, kernel, mcmc::make_chain_state(density, {0.0, 0.0, 0.0}),
+                                      {.num_warmup = 30,
+                                       .num_draws = 10,
+                                       .thin = 3,
+                                       .progress =
+                                           [&](std::size_t done, std::size_t total) {
+                                             REQUIRE(total == 40);
+                                             calls.push_back(done);
+                                           }},
+                                      rng);
   CHECK(result.dimension == 3);
   CHECK(result.num_draws() == 4);  // iterations 0, 3, 6, 9
   CHECK(result.draws.size() == 12);

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -95,8 +94,7 @@ TEST_CASE("step_size_adaptation: the initial heuristic returns the step size whe
 }
 
 TEST_CASE("step_size_adaptation: bad options and hopeless densities get clear errors", "[mcmc][step_size_adaptation]") {
-  CHECK_THROWS_WITH(DualAveraging({.target_accept = 1.0}),
-                    "DualAveraging: target_accept = 1; it must be in (0, 1)");
+  CHECK_THROWS_WITH(DualAveraging({.target_accept = 1.0}), "DualAveraging: target_accept = 1; it must be in (0, 1)");
   CHECK_THROWS_WITH(DualAveraging({.gamma = 0.0}), "DualAveraging: gamma = 0; it must be finite and > 0");
   CHECK_THROWS_WITH(DualAveraging({.t0 = -1.0}), "DualAveraging: t0 = -1; it must be finite and >= 0");
   CHECK_THROWS_WITH(DualAveraging({.kappa = 1.5}), "DualAveraging: kappa = 1.5; it must be in (0, 1]");

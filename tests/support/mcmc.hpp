@@ -3,9 +3,8 @@
 // (Geyer's initial monotone sequence estimator), z-scores of sample moments that use it, and a
 // Kolmogorov-Smirnov statistic.
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstddef>
 #include <functional>

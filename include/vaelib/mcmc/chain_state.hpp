@@ -65,8 +65,8 @@ ChainState make_chain_state(D& density, std::vector<double> position) {
   }
   if (const std::size_t bad = vaelib::detail::first_non_finite(position.data(), d); bad < d) {
     std::ostringstream s;
-    s << "make_chain_state: the initial position[" << bad << "] is " << vaelib::detail::describe_non_finite(position[bad])
-      << "; it must be finite";
+    s << "make_chain_state: the initial position[" << bad << "] is "
+      << vaelib::detail::describe_non_finite(position[bad]) << "; it must be finite";
     throw ArgumentError(s.str());
   }
   ChainState state{std::move(position), 0.0, std::vector<double>(d, 0.0)};
@@ -81,8 +81,8 @@ ChainState make_chain_state(D& density, std::vector<double> position) {
   if (const std::size_t bad = vaelib::detail::first_non_finite(state.gradient.data(), d); bad < d) {
     std::ostringstream s;
     s << "make_chain_state: the gradient of the log density at the initial position is "
-      << vaelib::detail::describe_non_finite(state.gradient[bad]) << " at coordinate " << bad
-      << " (position[" << bad << "] = " << state.position[bad] << ")";
+      << vaelib::detail::describe_non_finite(state.gradient[bad]) << " at coordinate " << bad << " (position[" << bad
+      << "] = " << state.position[bad] << ")";
     throw ArgumentError(s.str());
   }
   return state;

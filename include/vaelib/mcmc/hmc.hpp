@@ -53,7 +53,8 @@ class Hmc {
     }
     if (!(std::isfinite(m_options.integration_time) && m_options.integration_time >= 0)) {
       std::ostringstream s;
-      s << "Hmc: integration_time = " << m_options.integration_time << "; it must be finite and >= 0 (0: use n_leapfrog)";
+      s << "Hmc: integration_time = " << m_options.integration_time
+        << "; it must be finite and >= 0 (0: use n_leapfrog)";
       throw ArgumentError(s.str());
     }
     if (!(m_options.step_size_jitter >= 0 && m_options.step_size_jitter < 1)) {

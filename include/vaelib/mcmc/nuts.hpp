@@ -243,13 +243,13 @@ class Nuts {
 
   NutsOptions m_options;
   std::size_t m_dimension = 0;
-  PhasePoint m_frontier;  // the point being integrated
-  PhasePoint m_ends[2];   // the trajectory's backward [0] and forward [1] ends
+  PhasePoint m_frontier;      // the point being integrated
+  PhasePoint m_ends[2];       // the trajectory's backward [0] and forward [1] ends
   std::vector<double> m_rho;  // summed momenta of the whole trajectory
   std::vector<double> m_draw_position, m_draw_gradient;
   double m_draw_log_density = 0, m_draw_energy = 0;
-  Subtree m_subtree;                                   // the subtree a doubling adds
-  std::vector<std::pair<Subtree, Subtree>> m_levels;   // the halves joined at each depth
+  Subtree m_subtree;                                  // the subtree a doubling adds
+  std::vector<std::pair<Subtree, Subtree>> m_levels;  // the halves joined at each depth
   double m_initial_energy = 0;
   int m_n_leapfrog = 0;
   double m_sum_accept = 0;

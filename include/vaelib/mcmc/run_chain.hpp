@@ -56,8 +56,8 @@ struct ChainResult {
 /// and metric as `options.adaptation` says, then `options.num_draws` transitions keeping every
 /// `thin`-th. The kernel keeps the adapted step size and metric.
 template <LogDensity D, class K>
-  requires TransitionKernel<K, D>
-ChainResult run_chain(D& density, K& kernel, ChainState state, const RunOptions& options, Rng& rng) {
+requires TransitionKernel<K, D> ChainResult run_chain(D& density, K& kernel, ChainState state,
+                                                      const RunOptions& options, Rng& rng) {
   const std::size_t d = density.dimension();
   detail::check_state_dimension("run_chain", d, state);
   if (options.thin == 0) throw ArgumentError("run_chain: thin = 0; it must be >= 1");

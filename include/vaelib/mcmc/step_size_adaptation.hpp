@@ -39,7 +39,8 @@ class DualAveraging {
       throw ArgumentError(message("target_accept", options.target_accept, "in (0, 1)"));
     if (!(options.gamma > 0 && std::isfinite(options.gamma)))
       throw ArgumentError(message("gamma", options.gamma, "finite and > 0"));
-    if (!(options.t0 >= 0 && std::isfinite(options.t0))) throw ArgumentError(message("t0", options.t0, "finite and >= 0"));
+    if (!(options.t0 >= 0 && std::isfinite(options.t0)))
+      throw ArgumentError(message("t0", options.t0, "finite and >= 0"));
     if (!(options.kappa > 0 && options.kappa <= 1)) throw ArgumentError(message("kappa", options.kappa, "in (0, 1]"));
     restart(initial_step_size);
   }

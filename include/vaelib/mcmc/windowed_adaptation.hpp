@@ -32,11 +32,11 @@ namespace vaelib::mcmc {
 
 struct AdaptationOptions {
   bool adapt_step_size = true;
-  bool adapt_metric = true;       // estimates the kind of metric the kernel has (diagonal or dense)
+  bool adapt_metric = true;  // estimates the kind of metric the kernel has (diagonal or dense)
   DualAveragingOptions dual_averaging{};
-  std::size_t init_buffer = 75;   // fast: step size only
-  std::size_t term_buffer = 50;   // fast: step size only, for the final metric
-  std::size_t base_window = 25;   // the first slow window; each next one doubles
+  std::size_t init_buffer = 75;  // fast: step size only
+  std::size_t term_buffer = 50;  // fast: step size only, for the final metric
+  std::size_t base_window = 25;  // the first slow window; each next one doubles
 };
 
 /// Where the slow windows of a warm-up fall: window k covers iterations
@@ -70,7 +70,8 @@ struct WarmupSchedule {
     s.init_buffer = init_buffer;
     s.term_buffer = term_buffer;
     const std::size_t slow_end = num_warmup - term_buffer;
-    for (std::size_t begin = init_buffer, size = base_window; begin < slow_end; begin = s.window_ends.back(), size *= 2) {
+    for (std::size_t begin = init_buffer, size = base_window; begin < slow_end;
+         begin = s.window_ends.back(), size *= 2) {
       std::size_t end = begin + size;
       if (end + 2 * size > slow_end) end = slow_end;
       s.window_ends.push_back(end);
@@ -201,10 +202,10 @@ class WindowedAdaptation {
   std::size_t m_iteration = 0;
   std::size_t m_window = 0;  // the slow window being filled
   std::size_t m_dimension = 0;
-  std::size_t m_count = 0;          // positions in the current window
-  std::vector<double> m_mean;       // their running mean
-  std::vector<double> m_delta;      // scratch: x - old mean
-  std::vector<double> m_squares;    // sum of squared deviations (d) or of their products (d * d)
+  std::size_t m_count = 0;        // positions in the current window
+  std::vector<double> m_mean;     // their running mean
+  std::vector<double> m_delta;    // scratch: x - old mean
+  std::vector<double> m_squares;  // sum of squared deviations (d) or of their products (d * d)
 };
 
 }  // namespace vaelib::mcmc
