@@ -2,11 +2,14 @@
 
 #include <cmath>
 #include <limits>
+#include <numbers>
 #include <vector>
 
 #include "reference/new_distributions_reference.hpp"
 #include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
+#include "support/implicit_gradient_checks.hpp"
+#include "support/incomplete_gamma.hpp"
 #include "support/statistics.hpp"
 
 using namespace vaelib;
@@ -190,4 +193,68 @@ TEST_CASE("StudentT: a node of a BayesianNet through the generic bn.add", "[dist
   BayesianNet<double> prior(tape, rng);
   CHECK(prior.add<StudentT<double>>("z", {.n_samples = 4}, df, loc, scale).shape() == Shape{4, 3});
   CHECK(prior["z"].value().requires_grad());
+}
+
+namespace {
+/// E|x| / scale for x ~ StudentT(df, 0, scale), df > 1: 2 sqrt(df) Gamma((df+1)/2) / (sqrt(pi) (df - 1) Gamma(df/2))
+double student_t_test_mean_abs(double df) {
+  return 2 * std::sqrt(df / std::numbers::pi) / (df - 1) * std::exp(std::lgamma((df + 1) / 2) - std::lgamma(df / 2));
+}
+}  // namespace
+
+TEST_CASE("StudentT: each draw's dx/ddf is the derivative at its fixed Gamma CDF level and normal noise",
+          "[distributions]") {
+  // x(df) = loc + scale e sqrt(df / (2 g(df))), g(df) = the Gamma(df/2, 1) quantile at the
+  // draw's level, e fixed; by central differences of the quantile (tests/support/incomplete_gamma.hpp)
+  Tape<double> tape;
+  const xt::xarray<double> df_values{0.3, 1.0, 2.5, 7.0, 60.0, 4000.0};
+  const auto df = tape.variable(df_values);
+  const auto loc = tape.variable(xt::xarray<double>{0.5});
+  const auto scale = tape.variable(xt::xarray<double>{1.5});
+  Rng rng(2131), replay(2131);
+  const auto x = StudentT<double>(df, loc, scale).sample(rng);
+  tape.backward(sum(x));
+  CHECK(loc.grad()(0) == Approx(6.0).epsilon(1e-14));
+  double dscale = 0;
+  for (std::size_t i = 0; i < df_values.size(); ++i) {
+    const double nu = df_values(i);
+    const double log_g = vaelib::detail::sample_log_standard_gamma(nu / 2, replay);
+    const double e = replay.normal<double>();
+    const double t = e * std::sqrt(nu / 2) * std::exp(-log_g / 2);
+    REQUIRE(x.value()(i) == Approx(0.5 + 1.5 * t).epsilon(1e-14));
+    dscale += t;
+    const IncompleteGamma level = incomplete_gamma(nu / 2, std::exp(log_g));
+    const auto draw_at = [&](double df_value) {
+      return 0.5 + 1.5 * e * std::sqrt(df_value / (2 * gamma_quantile(df_value / 2, level)));
+    };
+    const double h = 1e-5 * nu;
+    const double slope = (draw_at(nu + h) - draw_at(nu - h)) / (2 * h);
+    INFO("df " << nu << ", draw " << x.value()(i) << ": dx/ddf " << df.grad()(i) << ", by differences " << slope);
+    CHECK(std::abs(df.grad()(i) - slope) <= 1e-6 * std::abs(slope) + 1e-12);
+  }
+  CHECK(scale.grad()(0) == Approx(dscale).epsilon(1e-12));
+}
+
+TEST_CASE("StudentT: reparameterised gradients to df, loc and scale are unbiased for f = x^2 and |x|",
+          "[distributions]") {
+  // E x^2 = loc^2 + scale^2 df / (df - 2) (df > 2); E|x| = scale m(df) at loc = 0, whose df
+  // derivative is taken by central differences of the closed form.
+  const std::vector<ImplicitGradientCase<3>> cases{
+      {"x^2", [](const Var<double>& x) { return square(x); },
+       [](const std::array<double, 3>& p) {
+         const double df = p[0], loc = p[1], scale = p[2];
+         return std::array<double, 3>{-2 * scale * scale / ((df - 2) * (df - 2)), 2 * loc, 2 * scale * df / (df - 2)};
+       },
+       {{9.0, 0.5, 1.5}, {30.0, -1.0, 0.5}}},
+      {"|x|", [](const Var<double>& x) { return abs(x); },
+       [](const std::array<double, 3>& p) {
+         const double df = p[0], scale = p[2], h = 1e-4;
+         const double slope = (student_t_test_mean_abs(df + h) - student_t_test_mean_abs(df - h)) / (2 * h);
+         return std::array<double, 3>{scale * slope, 0.0, student_t_test_mean_abs(df)};
+       },
+       {{6.0, 0.0, 1.5}, {12.0, 0.0, 0.5}}},
+  };
+  require_implicit_gradients_unbiased<3>(
+      cases, {"df", "loc", "scale"},
+      [](const std::array<Var<double>, 3>& p) { return StudentT<double>(p[0], p[1], p[2]); }, 2140, 100000);
 }

@@ -1,23 +1,26 @@
 #pragma once
 // StudentT: Student's t distribution with df > 0 degrees of freedom, location loc and scale
 // > 0, density Gamma((df+1)/2) / (Gamma(df/2) sqrt(df pi) scale) (1 + z^2/df)^(-(df+1)/2),
-// z = (x - loc) / scale. Heavy-tailed (df = 1 is the Cauchy). Reparameterised in loc and
-// scale: a draw is loc + scale t with t a standard-t noise; the noise itself is a constant,
-// so a draw carries no gradient to df (that needs an implicit-reparameterised Gamma draw).
+// z = (x - loc) / scale. Heavy-tailed (df = 1 is the Cauchy). Reparameterised in all three
+// parameters: a draw is loc + scale e / sqrt(2 g / df) with e standard normal and g a
+// Gamma(df/2, 1) draw, whose implicit-reparameterisation gradient (as Gamma's) carries the
+// draw's gradient to df.
 //
 // log_prob is computed in double (also on a float tape) with lgamma((df+1)/2) - lgamma(df/2)
 // taken without cancellation at large df; an infinite value gives -inf, a NaN value NaN.
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <numbers>
 #include <string>
 #include <string_view>
 
-#include "vaelib/autodiff/detail/broadcast_index.hpp"
 #include "vaelib/autodiff/ops.hpp"
+#include "vaelib/distributions/detail/gamma_cdf_gradient.hpp"
 #include "vaelib/distributions/detail/scalar_log_density.hpp"
+#include "vaelib/distributions/detail/scalar_sample.hpp"
 #include "vaelib/distributions/distribution.hpp"
 #include "vaelib/distributions/gamma.hpp"
 
@@ -94,25 +97,27 @@ class StudentT final : public Distribution<T> {
   }
 
   /// loc + scale t,  t = e / sqrt(c / df),  e ~ N(0, 1),  c = 2 g ~ chi-squared(df),
-  /// g ~ Gamma(df/2, 1) (detail::sample_log_standard_gamma, in logs: finite for tiny df);
-  /// |t| is capped at T's largest finite number
+  /// g ~ Gamma(df/2, 1) (detail::sample_log_standard_gamma, in logs: finite for tiny df),
+  /// computed in double and capped at T's largest finite number. Reparameterised in all three
+  /// parameters: dx/dloc = 1, dx/dscale = t, and, through the implicit gradient of the Gamma
+  /// draw (its quantile at fixed CDF level, detail/gamma_cdf_gradient.hpp),
+  ///   dx/ddf = scale t (1 / (2 df) - (d log g / d alpha) / 4),  alpha = df / 2
+  /// (log |t| = log |e| + (log(df / 2) - log g) / 2). No gradient where t overflows double.
   Var<T> sample_impl(std::size_t n, Rng& rng) const override {
-    const Shape& batch = this->batch_shape();
-    const std::size_t batch_size = shape_size(batch);
-    const T* df = m_df.data();
-    const Shape& df_shape = m_df.shape();
-    const Var<T> t = this->noise(this->sample_shape(n), [&](T* data, std::size_t size) {
-      for (std::size_t i = 0; i < size; ++i) {
-        const double nu = static_cast<double>(df[detail::broadcast_source_index(i % batch_size, batch, df_shape)]);
-        const double log_g = detail::sample_log_standard_gamma(nu / 2, rng);
-        const double e = rng.normal<double>();
-        const double magnitude = std::exp(std::log(std::abs(e)) + 0.5 * (std::log(nu / 2) - log_g));
-        const double draw = e < 0 ? -magnitude : magnitude;
-        constexpr double largest = static_cast<double>(std::numeric_limits<T>::max());
-        data[i] = static_cast<T>(std::clamp(draw, -largest, largest));
-      }
-    });
-    return m_loc + m_scale * t;
+    const std::array<Var<T>, 3> parameters{m_df, m_loc, m_scale};
+    return detail::scalar_sample(
+        "StudentT.sample", this->sample_shape(n), parameters, [&rng](const std::array<double, 3>& p, bool want_partials) {
+          const double nu = p[0], loc = p[1], scale = p[2];
+          const double log_g = detail::sample_log_standard_gamma(nu / 2, rng);
+          const double e = rng.normal<double>();
+          const double magnitude = std::exp(std::log(std::abs(e)) + 0.5 * (std::log(nu / 2) - log_g));
+          const double t = e < 0 ? -magnitude : magnitude;
+          constexpr double largest = static_cast<double>(std::numeric_limits<T>::max());
+          const T value = static_cast<T>(std::clamp(loc + scale * t, -largest, largest));
+          if (!want_partials || !std::isfinite(t)) return detail::ScalarDraw<T, 3>{value, {}};
+          const double dt_dnu = t * (0.5 / nu - 0.25 * detail::standard_gamma_log_draw_alpha_derivative(log_g, nu / 2));
+          return detail::ScalarDraw<T, 3>{value, {scale * dt_dnu, 1, t}};
+        });
   }
 
  private:
