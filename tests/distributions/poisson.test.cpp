@@ -130,6 +130,15 @@ TEST_CASE("poisson: mean, parameters and the path derivative", "[distributions]"
   require_close(d.parameter("log_rate").value(), xt::xarray<double>{std::log(0.5), std::log(4.0)});
   require_close(Poisson<double>::with_log_rate(tape.constant(0.0)).parameter("rate").value(), xt::xarray<double>(1.0));
   REQUIRE_THROWS_WITH(d.parameter("lambda"), "Poisson: no parameter 'lambda'");
+  // holds_log_rate(): which parameter it was built from; that one is handed back as itself
+  CHECK_FALSE(d.holds_log_rate());
+  CHECK(d.rate().index() == rate.index());
+  const auto log_rate = tape.variable(xt::xarray<double>{-1.0, 2.0});
+  const auto by_log = Poisson<double>::with_log_rate(log_rate);
+  CHECK(by_log.holds_log_rate());
+  CHECK(by_log.log_rate().index() == log_rate.index());
+  CHECK_FALSE(Poisson<double>(rate).holds_log_rate());
+  CHECK(Poisson<double>(log_rate, Poisson<double>::Scale::log_rate).holds_log_rate());
   // Poisson(rate) is the rate form.
   const auto x2 = tape.constant(xt::xarray<double>{2.0, 5.0});
   require_close(Poisson<double>(rate).log_prob(x2).value(), d.log_prob(x2).value());

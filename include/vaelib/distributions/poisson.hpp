@@ -123,6 +123,10 @@ class Poisson final : public Distribution<T> {
   Support<T> support() const override { return Support<T>::nonnegative_integer(); }
   bool is_reparameterized() const override { return false; }
 
+  /// Whether the distribution was built from log-rates (with_log_rate): then log_rate() is the
+  /// parameter itself and rate() a new exp node, otherwise the other way round. The stable
+  /// forms that use a Poisson (its KL) work from whichever it holds.
+  bool holds_log_rate() const noexcept { return m_kind == Scale::log_rate; }
   /// The rate (computed from log_rate when that is the parameter).
   Var<T> rate() const { return m_kind == Scale::rate ? m_parameter : exp(m_parameter); }
   Var<T> log_rate() const { return m_kind == Scale::log_rate ? m_parameter : log(m_parameter); }

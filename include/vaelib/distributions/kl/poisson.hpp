@@ -17,14 +17,12 @@
 
 namespace vaelib::detail {
 
-/// The parameter a Poisson holds, and whether it is the log-rate. Poisson has no accessor for
-/// its parameterisation: rate() hands back the held node itself when it holds the rate (the
-/// same handle on every call) and a new exp node when it holds the log-rate.
+/// The parameter a Poisson holds (its log-rate or its rate, Poisson::holds_log_rate), and
+/// whether it is the log-rate.
 template <class T>
 std::pair<Var<T>, bool> poisson_held_parameter(const Poisson<T>& p) {
-  const Var<T> rate = p.rate();
-  if (rate.index() == p.rate().index()) return {rate, false};
-  return {p.log_rate(), true};
+  if (p.holds_log_rate()) return {p.log_rate(), true};
+  return {p.rate(), false};
 }
 
 /// KL(Poisson || Poisson) and its partials from (rate or log-rate) of p and of q.
