@@ -147,6 +147,11 @@ TEST_CASE("windowed_adaptation: turning parts off, and misuse", "[mcmc][windowed
   double step_size = 0.5;
   CHECK_THROWS_WITH(adaptation.learn(density, state, {}, metric, step_size, rng),
                     "WindowedAdaptation::learn: call start() before the first warm-up transition");
+  adaptation.start(density, state, metric, step_size, rng);
+  mcmc::Metric dense = mcmc::Metric::dense_unit(1);
+  CHECK_THROWS_WITH(adaptation.learn(density, state, {}, dense, step_size, rng),
+                    "WindowedAdaptation::learn: the metric is dense of dimension 1 but start() was given a diagonal "
+                    "one of dimension 1");
   mcmc::Metric wrong = mcmc::Metric::unit(2);
   CHECK_THROWS_WITH(adaptation.start(density, state, wrong, step_size, rng),
                     "WindowedAdaptation::start: the metric has dimension 2 but the log density has dimension 1");

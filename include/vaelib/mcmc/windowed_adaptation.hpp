@@ -108,7 +108,8 @@ class WindowedAdaptation {
     m_count = 0;
     m_mean.assign(d, 0.0);
     m_delta.assign(d, 0.0);
-    m_squares.assign(metric.is_dense() ? d * d : d, 0.0);
+    m_dense = metric.is_dense();
+    m_squares.assign(m_dense ? d * d : d, 0.0);
     m_iteration = 0;
     m_window = 0;
     if (m_options.adapt_step_size && m_schedule.num_warmup > 0) {
@@ -132,11 +133,18 @@ class WindowedAdaptation {
       throw ArgumentError(s.str());
     }
     detail::check_state_dimension("WindowedAdaptation::learn", m_dimension, state);
+    if (metric.dimension() != m_dimension || metric.is_dense() != m_dense) {
+      std::ostringstream s;
+      s << "WindowedAdaptation::learn: the metric is " << (metric.is_dense() ? "dense" : "diagonal") << " of dimension "
+        << metric.dimension() << " but start() was given a " << (m_dense ? "dense" : "diagonal") << " one of dimension "
+        << m_dimension;
+      throw ArgumentError(s.str());
+    }
     if (m_options.adapt_step_size) step_size = m_dual_averaging.update(info.accept_stat);
 
     bool metric_changed = false;
     if (m_window < m_schedule.window_ends.size() && m_iteration >= m_schedule.init_buffer) {
-      accumulate(state.position, metric.is_dense());
+      accumulate(state.position, m_dense);
       if (m_iteration + 1 == m_schedule.window_ends[m_window]) {
         set_metric(metric);
         ++m_window;
@@ -202,6 +210,7 @@ class WindowedAdaptation {
   std::size_t m_iteration = 0;
   std::size_t m_window = 0;  // the slow window being filled
   std::size_t m_dimension = 0;
+  bool m_dense = false;           // the kind of metric start() was given
   std::size_t m_count = 0;        // positions in the current window
   std::vector<double> m_mean;     // their running mean
   std::vector<double> m_delta;    // scratch: x - old mean
