@@ -32,6 +32,14 @@ class ArgumentError : public Error {
   using Error::Error;
 };
 
+/// A parameter's value outside its domain: a distribution given a negative scale, a
+/// probability above one, an infinite rate. An ArgumentError; an MCMC sampler catches this
+/// kind alone, where a trajectory wanders out of the model's domain, and rejects the point.
+class DomainError : public ArgumentError {
+ public:
+  using ArgumentError::ArgumentError;
+};
+
 /// A NaN or an infinity where none may be: in a forward value or a gradient while anomaly
 /// detection is on (Tape::detect_anomaly; the message names the op and node where it first
 /// appeared), or in parameters about to be checkpointed (io::save_checkpoint).

@@ -1,6 +1,6 @@
 #pragma once
-// MCMC (docs/mcmc.md): the LogDensity interface, HMC and NUTS transition kernels on a
-// Euclidean metric, their warm-up adaptation (dual averaging of the step size, Stan's windowed
+// MCMC (docs/mcmc.md): the LogDensity interface (ModelDensity: a BayesianNet model on the
+// reals), HMC and NUTS transition kernels on a Euclidean metric, their warm-up adaptation (dual averaging of the step size, Stan's windowed
 // estimation of the metric), run_chain for one chain end to end, and the convergence
 // diagnostics (R-hat, ESS, MCSE, E-BFMI) with Stan's summary table.
 
@@ -10,6 +10,7 @@
 #include "vaelib/mcmc/leapfrog.hpp"
 #include "vaelib/mcmc/log_density.hpp"
 #include "vaelib/mcmc/metric.hpp"
+#include "vaelib/mcmc/model_density.hpp"
 #include "vaelib/mcmc/nuts.hpp"
 #include "vaelib/mcmc/run_chain.hpp"
 #include "vaelib/mcmc/step_size_adaptation.hpp"

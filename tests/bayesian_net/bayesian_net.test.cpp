@@ -277,3 +277,32 @@ TEST_CASE("bayesian_net: each latent reports the transform from the reals onto i
                     Contains("node 'k' (CountLatent) has the discrete support nonnegative_integer"));
   CHECK_THROWS_WITH(bn.latent_transforms(), Contains("node 'k'"));
 }
+
+TEST_CASE("bayesian_net: set_latent_values gives latents their values as they are added, from their distributions",
+          "[bayesian_net]") {
+  Tape<double> tape;
+  Rng rng(3);
+  BayesianNet<double> bn(tape, rng, {{"y", tape.constant(0.5)}});
+  std::vector<std::string> asked;
+  bn.set_latent_values([&](const std::string& name, const Distribution<double>& d) -> std::optional<Var<double>> {
+    asked.push_back(name + ":" + std::string(d.name()));
+    if (name == "b") return std::nullopt;  // drawn as usual
+    return tape.constant(0.25);            // a = 0.25
+  });
+  const Var<double> a = bn.uniform("a", tape.constant(0.0), tape.constant(1.0));
+  const Var<double> b = bn.uniform("b", tape.constant(0.0), 1.0 - a);  // its bound depends on a's value
+  bn.normal("y", b, 1.0);
+  CHECK(asked == std::vector<std::string>{"a:Uniform", "b:Uniform"});  // observed y is not asked for
+  CHECK(a.item() == 0.25);
+  CHECK((b.item() >= 0.0 && b.item() < 0.75));
+  CHECK_FALSE(bn["a"].is_observed());  // a given latent stays a latent
+  CHECK(bn["y"].is_observed());
+  CHECK(bn.cond_log_prob("b").item() == Approx(-std::log(0.75)));
+
+  // A value that does not fit the node is refused as an observation would be.
+  BayesianNet<double> wrong(tape, rng);
+  wrong.set_latent_values([&](const std::string&, const Distribution<double>&) -> std::optional<Var<double>> {
+    return tape.zeros({3});
+  });
+  CHECK_THROWS_WITH(wrong.normal("z", tape.zeros({2}), 1.0), Contains("'z'") && Contains("[3]"));
+}

@@ -103,3 +103,19 @@ TEST_CASE("meta_bayesian_net: a misspelt observation is an error, not a silent s
   REQUIRE_THROWS_WITH(MetaBayesianNet<float>(tape, rng, params.scope("m"), {}),
                       "MetaBayesianNet: no model-building function given");
 }
+
+TEST_CASE("meta_bayesian_net: build() runs the model on a net made elsewhere, with its checks and override", "[bayesian_net]") {
+  Tape<float> tape;
+  Rng rng(1);
+  ParameterStore<float> params(7);
+  auto model = build_gen(tape, rng, params);
+  model.set_log_joint([](BayesianNet<float>& bn) { return bn.default_log_joint() * 2.0f; });
+  const Var<float> x = tape.constant(xt::xarray<float>(xt::zeros<float>({4, 6})));
+  BayesianNet<float> bn(tape, rng, {{"x", x}}, params.scope("gen"));
+  model.build(bn, 4, 1);
+  REQUIRE(bn.has_log_joint_override());
+  CHECK(xt::allclose(xt::adapt(bn.log_joint().data(), bn.log_joint().size(), xt::no_ownership(), std::vector<std::size_t>{bn.log_joint().size()}),
+                     2.0f * xt::adapt(bn.default_log_joint().data(), bn.default_log_joint().size(), xt::no_ownership(), std::vector<std::size_t>{bn.default_log_joint().size()})));
+  BayesianNet<float> typo(tape, rng, {{"xx", x}}, params.scope("gen"));
+  CHECK_THROWS_WITH(model.build(typo, 4, 1), Contains("'xx' names no stochastic node"));
+}

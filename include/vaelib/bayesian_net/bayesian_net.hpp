@@ -92,6 +92,9 @@ class BayesianNet {
   };
 
   using LogJoint = std::function<Var<T>(BayesianNet&)>;
+  /// Gives the value of a latent node as it is added, from its name and distribution, or
+  /// nullopt to draw it as usual (see set_latent_values).
+  using LatentValues = std::function<std::optional<Var<T>>(const std::string& name, const Distribution<T>& d)>;
 
   BayesianNet(Tape<T>& tape, Rng& rng, Observations<T> observed = {},
               std::optional<ParameterScope<T>> scope = std::nullopt)
@@ -112,6 +115,10 @@ class BayesianNet {
       check_observation(name, *distribution, it->second);
       node.m_value = it->second;
       node.m_observed = true;
+    } else if (std::optional<Var<T>> given = m_latent_values ? m_latent_values(node.m_name, *distribution) : std::nullopt) {
+      m_tape->check_handle("BayesianNet latent value", *given);
+      check_observation(name, *distribution, *given);
+      node.m_value = *given;
     } else {
       node.m_value = distribution->sample(*m_rng, n_samples);
     }
@@ -295,14 +302,7 @@ class BayesianNet {
   /// node for a discrete support (no transform reaches it).
   TransformPtr<T> transform_to_support(std::string_view name) const {
     const Node& node = stochastic_node(name);
-    const Distribution<T>& d = node.distribution();
-    const Support<T> s = d.support();
-    const std::size_t event = d.value_shape().size() + d.group_ndims();
-    if (s.is_discrete()) {
-      throw ArgumentError("BayesianNet::transform_to_support: node '" + node.name() + "' (" + std::string(d.name()) +
-                          ") has the discrete support " + s.describe() + ": no transform from the reals reaches it");
-    }
-    return bijector_to(event > s.event_rank() ? s.independent(event - s.event_rank()) : s);
+    return transform_to_support_of(node.name(), node.distribution());
   }
 
   /// For each latent node (stochastic and not observed), in the order they were added: its
@@ -312,6 +312,26 @@ class BayesianNet {
     for (const auto& n : m_nodes)
       if (n->is_stochastic() && !n->is_observed()) out.emplace_back(n->name(), transform_to_support(n->name()));
     return out;
+  }
+
+  /// Values for the latent nodes added from now on, chosen when each is added, from its
+  /// distribution: an MCMC sampler on the reals maps its coordinates through the node's
+  /// transform_to_support, whose bounds may depend on nodes added before (beta1 in
+  /// (0, 1 - alpha1)). A node given a value stays a latent (not observed); the value must fit
+  /// the distribution as an observation does (ShapeError otherwise).
+  void set_latent_values(LatentValues values) { m_latent_values = std::move(values); }
+
+  /// The transform from the reals onto the support of a node following `d`, with events as
+  /// large as its log_prob sums over (transform_to_support; `name` is for the message).
+  static TransformPtr<T> transform_to_support_of(std::string_view name, const Distribution<T>& d) {
+    const Support<T> s = d.support();
+    const std::size_t event = d.value_shape().size() + d.group_ndims();
+    if (s.is_discrete()) {
+      throw ArgumentError("BayesianNet::transform_to_support: node '" + std::string(name) + "' (" +
+                          std::string(d.name()) + ") has the discrete support " + s.describe() +
+                          ": no transform from the reals reaches it");
+    }
+    return bijector_to(event > s.event_rank() ? s.independent(event - s.event_rank()) : s);
   }
 
   /// Throws ArgumentError if an observation names no stochastic node (a typo would
@@ -399,6 +419,7 @@ class BayesianNet {
   std::vector<std::unique_ptr<Node>> m_nodes;
   std::map<std::string, std::size_t, std::less<>> m_index;
   LogJoint m_log_joint;
+  LatentValues m_latent_values;
 };
 
 }  // namespace vaelib

@@ -59,10 +59,17 @@ class MetaBayesianNet {
   /// observation must name a stochastic node of the model (ArgumentError otherwise).
   BayesianNet<T> observe(Observations<T> observed = {}, Args... args) const {
     BayesianNet<T> bn(*m_context->tape, *m_context->rng, std::move(observed), m_context->scope);
+    build(bn, args...);
+    return bn;
+  }
+
+  /// Runs the builder on a net made by the caller (on another tape, say, or with
+  /// set_latent_values installed), then checks its observations and installs the log_joint
+  /// override as observe() does.
+  void build(BayesianNet<T>& bn, Args... args) const {
     (*m_builder)(bn, args...);
     bn.check_observations_used();
     if (m_context->log_joint) bn.set_log_joint(m_context->log_joint);
-    return bn;
   }
 
   /// The model with every argument bound (ZhuSuan's `build_gen(n, n_particles)`): what the

@@ -180,8 +180,8 @@ class Distribution {
     });
   }
 
-  /// Throws ArgumentError unless every value of `v` satisfies `ok`; names the distribution,
-  /// the parameter and the first bad value.
+  /// Throws DomainError (an ArgumentError) unless every value of `v` satisfies `ok`; names
+  /// the distribution, the parameter and the first bad value.
   template <class Predicate>
   void check_values(const Var<T>& v, std::string_view parameter_name, std::string_view expected, Predicate ok) const {
     const T* data = v.data();
@@ -189,7 +189,7 @@ class Distribution {
     if (detail::simd::all_of(n, data, ok)) return;
     for (std::size_t i = 0; i < n; ++i) {
       if (!static_cast<bool>(ok(data[i]))) {
-        throw ArgumentError(std::string(name()) + ": " + std::string(parameter_name) + " must be " +
+        throw DomainError(std::string(name()) + ": " + std::string(parameter_name) + " must be " +
                             std::string(expected) + ", got " + std::to_string(data[i]) + " at flat index " +
                             std::to_string(i) + " of shape " + to_string(v.shape()));
       }

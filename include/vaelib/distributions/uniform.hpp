@@ -43,7 +43,7 @@ class Uniform final : public Distribution<T> {
     std::size_t i = 0;
     for (auto l = lo.cbegin(), h = hi.cbegin(); l != lo.cend(); ++l, ++h, ++i) {
       if (!(*l < *h)) {
-        throw ArgumentError("Uniform: low must be less than high, got low = " + std::to_string(*l) + " and high = " +
+        throw DomainError("Uniform: low must be less than high, got low = " + std::to_string(*l) + " and high = " +
                             std::to_string(*h) + " at flat index " + std::to_string(i) + " of batch_shape " +
                             to_string(this->batch_shape()));
       }
