@@ -111,9 +111,15 @@ TEST_CASE("Laplace: bad parameters give clear errors", "[distributions]") {
   Tape<double> tape;
   const auto loc = tape.constant(kLoc);
   REQUIRE_THROWS_MATCHES(Laplace<double>(loc, tape.constant(xt::xarray<double>{0.5, -1.0})), ArgumentError,
-                         Message("Laplace: scale must be positive, got -1.000000 at flat index 1 of shape [2]"));
+                         Message("Laplace: scale must be positive and finite, got -1.000000 at flat index 1 of shape [2]"));
+  // an infinite scale is refused, not turned into NaN log-probabilities (and NaN with it)
+  REQUIRE_THROWS_MATCHES(Laplace<double>(loc, tape.constant(std::numeric_limits<double>::infinity())), ArgumentError,
+                         Message("Laplace: scale must be positive and finite, got inf at flat index 0 of shape []"));
+  Tape<float> float_tape;
+  REQUIRE_THROWS_MATCHES(Laplace<float>(float_tape.constant(0.0f), float_tape.constant(std::nanf(""))), ArgumentError,
+                         Message("Laplace: scale must be positive and finite, got nan at flat index 0 of shape []"));
   REQUIRE_THROWS_MATCHES(Laplace<double>(loc, tape.constant(0.0)), ArgumentError,
-                         Message("Laplace: scale must be positive, got 0.000000 at flat index 0 of shape []"));
+                         Message("Laplace: scale must be positive and finite, got 0.000000 at flat index 0 of shape []"));
   REQUIRE_THROWS_MATCHES(Laplace<double>(loc, tape.constant(xt::xarray<double>{1.0, 1.0, 1.0})), ShapeError,
                          Message("Laplace parameters: cannot broadcast shapes [2] and [3] (axis -1: 2 vs 3; sizes "
                                  "must be equal or 1)"));

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <numbers>
 #include <string>
 #include <string_view>
@@ -17,14 +18,16 @@ namespace vaelib {
 template <class T>
 class Logistic final : public Distribution<T> {
  public:
-  /// Logistic(loc, scale) for scale > 0 (checked); batch_shape is the broadcast of both shapes.
+  /// Logistic(loc, scale) for scale > 0 and finite (checked: an infinite scale is no
+  /// distribution, and would make log_prob NaN); batch_shape is the broadcast of both shapes.
   Logistic(const Var<T>& loc, const Var<T>& scale, DistributionOptions options = {})
       : Distribution<T>(loc.tape(), broadcast_parameter_shapes("Logistic", {loc.shape(), scale.shape()}), Shape{},
                         options),
         m_loc(loc),
         m_scale(scale) {
     loc.tape().check_handle("Logistic", scale);
-    this->check_values(scale, "scale", "positive", [](T v) { return v > T(0); });
+    this->check_values(scale, "scale", "positive and finite",
+                       [](T v) { return v > T(0) && v < std::numeric_limits<T>::infinity(); });
   }
 
   std::string_view name() const override { return "Logistic"; }
