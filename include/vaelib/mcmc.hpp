@@ -1,8 +1,10 @@
 #pragma once
 // MCMC (docs/mcmc.md): the LogDensity interface (ModelDensity: a BayesianNet model on the
-// reals), HMC and NUTS transition kernels on a Euclidean metric, their warm-up adaptation (dual averaging of the step size, Stan's windowed
-// estimation of the metric), run_chain for one chain end to end, and the convergence
-// diagnostics (R-hat, ESS, MCSE, E-BFMI) with Stan's summary table.
+// reals), HMC and NUTS transition kernels on a Euclidean metric, their warm-up adaptation
+// (dual averaging of the step size, Stan's windowed estimation of the metric), run_chain for
+// one chain end to end, sample() for several chains on threads, and the convergence
+// diagnostics (R-hat, ESS, MCSE, E-BFMI) with Stan's summary table. Draws to CSV and .npz:
+// vaelib/io/draws.hpp (the io component).
 
 #include "vaelib/mcmc/chain_state.hpp"
 #include "vaelib/mcmc/diagnostics.hpp"
@@ -13,6 +15,7 @@
 #include "vaelib/mcmc/model_density.hpp"
 #include "vaelib/mcmc/nuts.hpp"
 #include "vaelib/mcmc/run_chain.hpp"
+#include "vaelib/mcmc/sample.hpp"
 #include "vaelib/mcmc/step_size_adaptation.hpp"
 #include "vaelib/mcmc/summary.hpp"
 #include "vaelib/mcmc/windowed_adaptation.hpp"
