@@ -111,6 +111,26 @@ TEST_CASE("tape: no_grad records values without gradients, and nests", "[tape]")
   CHECK((x * x).requires_grad());
 }
 
+TEST_CASE("tape: freeze_parameters differentiates variables only, even inside no_grad", "[tape]") {
+  Tape<double> tape;
+  xt::xarray<double> w{2.0, 3.0}, w_grad{0.5, 0.5};
+  const auto outer = tape.no_grad();
+  {
+    const auto frozen = tape.freeze_parameters();
+    CHECK(tape.grad_enabled());
+    CHECK(tape.parameters_frozen());
+    const auto p = tape.parameter(w, w_grad);
+    const auto x = tape.variable(xt::xarray<double>{1.0, -1.0});
+    CHECK_FALSE(p.requires_grad());
+    tape.backward(sum(p * x * x));
+    require_close(x.grad(), xt::xarray<double>{4.0, -6.0});
+  }
+  CHECK_FALSE(tape.grad_enabled());
+  CHECK_FALSE(tape.parameters_frozen());
+  require_close(w_grad, xt::xarray<double>{0.5, 0.5});  // untouched
+  CHECK(tape.parameter(w, w_grad).requires_grad());
+}
+
 TEST_CASE("tape: clear keeps node buffers for the next step", "[tape]") {
   Tape<float> tape;
   xt::xarray<float> a = xt::ones<float>({64, 64});

@@ -138,6 +138,7 @@ class Tape {
   /// A leaf over user memory (row-major, `shape_size(shape)` elements, alive until
   /// clear()). With `grad == nullptr` it is a constant; otherwise backward adds into `grad`.
   Var<T> external(const T* value, T* grad, const Shape& shape) {
+    if (m_parameters_frozen) grad = nullptr;  // see freeze_parameters()
     TapeRecord<T>& n = push_node(grad != nullptr ? "parameter" : "constant");
     n.shape = shape;
     n.size = shape_size(shape);
@@ -255,6 +256,33 @@ class Tape {
   /// While the returned guard lives, ops record no backward closures (evaluation, sampling).
   [[nodiscard]] NoGradGuard no_grad() { return NoGradGuard(*this); }
   bool grad_enabled() const noexcept { return m_grad_enabled; }
+
+  class FrozenParametersGuard {
+   public:
+    explicit FrozenParametersGuard(Tape& tape)
+        : m_tape(tape), m_previous_frozen(tape.m_parameters_frozen), m_previous_grad(tape.m_grad_enabled) {
+      tape.m_parameters_frozen = true;
+      tape.m_grad_enabled = true;
+    }
+    FrozenParametersGuard(const FrozenParametersGuard&) = delete;
+    FrozenParametersGuard& operator=(const FrozenParametersGuard&) = delete;
+    ~FrozenParametersGuard() {
+      m_tape.m_parameters_frozen = m_previous_frozen;
+      m_tape.m_grad_enabled = m_previous_grad;
+    }
+
+   private:
+    Tape& m_tape;
+    bool m_previous_frozen, m_previous_grad;
+  };
+
+  /// While the returned guard lives, parameters (external() leaves given gradient memory) are
+  /// recorded as constants, and gradients are recorded (even inside no_grad()): backward then
+  /// differentiates with respect to variables only. For samplers that move the inputs of a
+  /// trained model (AIS's HMC on a decoder's latents): the weight-gradient GEMMs are skipped
+  /// and the parameters' gradient memory is left untouched.
+  [[nodiscard]] FrozenParametersGuard freeze_parameters() { return FrozenParametersGuard(*this); }
+  bool parameters_frozen() const noexcept { return m_parameters_frozen; }
 
   // ---- for op authors -------------------------------------------------------------------
 
@@ -494,6 +522,7 @@ class Tape {
   std::uint32_t m_generation = 0;
   std::uint64_t m_clears = 0;  // clear() calls, so a mark from before a clear is refused
   bool m_grad_enabled = true;
+  bool m_parameters_frozen = false;
   bool m_detect_anomaly = false;
 };
 
