@@ -5,6 +5,7 @@
 #include "support/conjugate_models.hpp"
 #include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
+#include "support/implicit_gradient_checks.hpp"
 #include "support/incomplete_gamma.hpp"
 #include "reference/distributions_reference.hpp"
 #include "reference/entropy_reference.hpp"
@@ -220,19 +221,6 @@ TEMPLATE_TEST_CASE("beta: log_prob matches the mpmath reference, parameters up t
   });
 }
 
-namespace {
-
-/// psi'(x) for x > 0: the recurrence psi'(x) = psi'(x + 1) + 1/x^2 up to x >= 10, then the
-/// asymptotic series 1/x + 1/(2x^2) + 1/(6x^3) - 1/(30x^5) + 1/(42x^7) - 1/(30x^9)
-double beta_test_trigamma(double x) {
-  double result = 0;
-  for (; x < 10; x += 1) result += 1 / (x * x);
-  const double inv = 1 / x, inv2 = inv * inv;
-  return result + inv + inv2 / 2 + inv * inv2 * (1.0 / 6 - inv2 * (1.0 / 30 - inv2 * (1.0 / 42 - inv2 / 30)));
-}
-
-}  // namespace
-
 TEST_CASE("beta: reparameterised draws are the sampler's, and their gradients those of X / (X + Y) with X and Y "
           "moving along their Gamma quantiles",
           "[distributions]") {
@@ -241,14 +229,8 @@ TEST_CASE("beta: reparameterised draws are the sampler's, and their gradients th
   // and Y moves with its parameter at its own CDF level (central differences of the quantile,
   // tests/support/incomplete_gamma.hpp), so dz/dalpha = z (1 - z) (log X(alpha + h) - log X(alpha - h)) / 2h.
   Tape<double> tape;
-  const std::size_t per_pair = 10;
-  const std::vector<std::pair<double, double>> pairs{{0.2, 0.7}, {1.0, 1.0}, {2.5, 0.4}, {30.0, 8.0}, {500.0, 900.0}};
-  xt::xarray<double> alpha_values = xt::empty<double>({pairs.size() * per_pair});
-  xt::xarray<double> beta_values = xt::empty<double>({pairs.size() * per_pair});
-  for (std::size_t i = 0; i < alpha_values.size(); ++i) {
-    alpha_values(i) = pairs[i / per_pair].first;
-    beta_values(i) = pairs[i / per_pair].second;
-  }
+  const auto [alpha_values, beta_values] =
+      repeated_parameter_pairs({{0.2, 0.7}, {1.0, 1.0}, {2.5, 0.4}, {30.0, 8.0}, {500.0, 900.0}}, 10);
   const auto alpha = tape.variable(alpha_values);
   const auto beta = tape.variable(beta_values);
   Rng rng(61), replay(61), rng_fixed(61);
@@ -265,15 +247,11 @@ TEST_CASE("beta: reparameterised draws are the sampler's, and their gradients th
     REQUIRE(z.value()(i) == expected);
     REQUIRE(z_fixed.value()(i) == expected);
     if (log_x < -700 || log_y < -700) continue;  // beyond the test's bisection
-    const auto moved_log = [](double shape, double log_draw, double new_shape) {
-      return std::log(gamma_quantile(new_shape, incomplete_gamma(shape, std::exp(log_draw))));
-    };
     // z = sigmoid(t), t = log X - log Y: differences of t (no rounding of z near 1), times dz/dt
     const double t = log_x - log_y;
     const double dz_dt = 1 / ((1 + std::exp(t)) * (1 + std::exp(-t)));
-    const double ha = 1e-5 * a, hb = 1e-5 * b;
-    const double dz_da = dz_dt * (moved_log(a, log_x, a + ha) - moved_log(a, log_x, a - ha)) / (2 * ha);
-    const double dz_db = -dz_dt * (moved_log(b, log_y, b + hb) - moved_log(b, log_y, b - hb)) / (2 * hb);
+    const double dz_da = dz_dt * gamma_draw_log_slope_by_differences(a, log_x);
+    const double dz_db = -dz_dt * gamma_draw_log_slope_by_differences(b, log_y);
     INFO("alpha " << a << ", beta " << b << ", z " << z.value()(i) << ": dz/dalpha " << alpha.grad()(i) << " vs "
                   << dz_da << ", dz/dbeta " << beta.grad()(i) << " vs " << dz_db);
     CHECK(std::abs(alpha.grad()(i) - dz_da) <= 1e-6 * std::abs(dz_da) + 1e-12);
@@ -303,61 +281,30 @@ TEST_CASE("beta: float gradients follow double, broadcast parameters sum the dra
 
 TEST_CASE("beta: implicit gradients are unbiased for f = z, z^2, log z, and agree with the score function",
           "[distributions]") {
-  // R replicates, each with its own (equal) parameters: R independent estimates of
-  // d E[f(z)] / d theta. Closed forms with s = a + b: E z = a/s, E z^2 = a(a+1) / (s(s+1)),
-  // E log z = digamma(a) - digamma(s).
-  const std::size_t replicates = 20000;
-  struct Test {
-    const char* name;
-    std::function<Var<double>(const Var<double>&)> f;
-    std::function<std::array<double, 2>(double, double)> gradient;  // d/da, d/db of E f
-  };
-  const std::vector<Test> tests{
+  // Closed forms with s = a + b: E z = a/s, E z^2 = a(a+1) / (s(s+1)), E log z = digamma(a) - digamma(s).
+  const std::vector<std::array<double, 2>> parameters{{0.5, 1.5}, {4.0, 2.0}};
+  const std::vector<ImplicitGradientCase<2>> cases{
       {"z", [](const Var<double>& z) { return z; },
-       [](double a, double b) {
-         const double s = a + b;
-         return std::array<double, 2>{b / (s * s), -a / (s * s)};
-       }},
+       [](const std::array<double, 2>& p) {
+         const double s = p[0] + p[1];
+         return std::array<double, 2>{p[1] / (s * s), -p[0] / (s * s)};
+       },
+       parameters},
       {"z^2", [](const Var<double>& z) { return square(z); },
-       [](double a, double b) {
-         const double s = a + b, m = s * (s + 1), n = a * (a + 1);
+       [](const std::array<double, 2>& p) {
+         const double a = p[0], s = p[0] + p[1], m = s * (s + 1), n = a * (a + 1);
          return std::array<double, 2>{((2 * a + 1) * m - n * (2 * s + 1)) / (m * m), -n * (2 * s + 1) / (m * m)};
-       }},
+       },
+       parameters},
       {"log z", [](const Var<double>& z) { return log(z); },
-       [](double a, double b) {
-         return std::array<double, 2>{beta_test_trigamma(a) - beta_test_trigamma(a + b), -beta_test_trigamma(a + b)};
-       }},
+       [](const std::array<double, 2>& p) {
+         return std::array<double, 2>{trigamma_by_series(p[0]) - trigamma_by_series(p[0] + p[1]),
+                                      -trigamma_by_series(p[0] + p[1])};
+       },
+       parameters},
   };
-  std::uint64_t seed = 70;
-  for (const auto& [a, b] : std::vector<std::pair<double, double>>{{0.5, 1.5}, {4.0, 2.0}}) {
-    for (const Test& t : tests) {
-      Tape<double> tape;
-      Rng rng(seed++);
-      const auto alpha = tape.variable(xt::xarray<double>(xt::ones<double>({replicates}) * a));
-      const auto beta = tape.variable(xt::xarray<double>(xt::ones<double>({replicates}) * b));
-      const Beta<double> d(alpha, beta);
-      const auto z = d.sample(rng);
-      tape.backward(sum(t.f(z)));
-      const std::vector<double> implicit_a(alpha.grad().begin(), alpha.grad().end());
-      const std::vector<double> implicit_b(beta.grad().begin(), beta.grad().end());
-      const auto z_fixed = tape.constant(z.value());
-      tape.backward(sum(t.f(z_fixed) * d.log_prob(z_fixed)));
-      const std::vector<double> score_a(alpha.grad().begin(), alpha.grad().end());
-      const std::vector<double> score_b(beta.grad().begin(), beta.grad().end());
-      const std::array<double, 2> expected = t.gradient(a, b);
-      const std::array<std::vector<double>, 2> implicit{implicit_a, implicit_b}, score{score_a, score_b};
-      for (std::size_t p = 0; p < 2; ++p) {
-        const MeanAndError e = mean_and_error(implicit[p]), s = mean_and_error(score[p]);
-        INFO("alpha " << a << ", beta " << b << ", f = " << t.name << ", d/d" << (p == 0 ? "alpha" : "beta")
-                      << ": implicit " << e.mean << " +- " << e.standard_error << ", score function " << s.mean
-                      << " +- " << s.standard_error << ", closed form " << expected[p]);
-        CHECK(std::abs(e.mean - expected[p]) <= 4 * e.standard_error + 1e-12);
-        CHECK(e.standard_error < 0.05 * std::abs(expected[p]));  // the test has power
-        CHECK(std::abs(e.mean - s.mean) <= 4 * std::hypot(e.standard_error, s.standard_error));
-        CHECK(std::abs(s.mean - expected[p]) <= 4 * s.standard_error);
-      }
-    }
-  }
+  require_implicit_gradients_unbiased<2>(
+      cases, {"alpha", "beta"}, [](const std::array<Var<double>, 2>& p) { return Beta<double>(p[0], p[1]); }, 70);
 }
 
 TEMPLATE_TEST_CASE("beta: entropy and its gradient match mpmath at parameters up to 1e6 (no lgamma/digamma cancellation)",

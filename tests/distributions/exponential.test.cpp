@@ -6,6 +6,7 @@
 #include "reference/new_distributions_reference.hpp"
 #include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
+#include "support/one_parameter_checks.hpp"
 #include "support/statistics.hpp"
 
 using namespace vaelib;
@@ -48,26 +49,10 @@ TEST_CASE("Exponential: sample mean and variance", "[distributions]") {
   for (std::size_t i = 0; i < small.size(); ++i) CHECK(std::isfinite(small.data()[i]));
 }
 
-TEST_CASE("Exponential: gradients of log_prob and of reparameterised samples by finite differences", "[distributions]") {
-  const auto rate = random_array({2, 3}, 0.5, 3, 2611);
-  require_gradient([](Tape<double>&, const Vars& v) { return Exponential<double>(v[0]).log_prob(v[1]); },
-                   {rate, random_array({2, 3}, 0.1, 3, 2612)});
-  require_gradient(
-      [](Tape<double>&, const Vars& v) { return Exponential<double>(v[0], {.group_ndims = 1}).log_prob(v[1]); },
-      {random_array({3}, 0.5, 3, 2613), random_array({4, 3}, 0.1, 3, 2614)});
-  require_gradient(
-      [](Tape<double>&, const Vars& v) {
-        Rng rng(2615);
-        return Exponential<double>(v[0]).sample(rng, 3);
-      },
-      {rate});
-}
-
-TEST_CASE("Exponential: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
-  Tape<double> tape;
-  const auto rate = tape.variable(random_array({2, 3}, 0.5, 3, 2621));
-  check_distribution_shapes([&](std::size_t g) { return Exponential<double>(rate, {.group_ndims = g}); }, {2, 3}, {},
-                            {.mean = true, .finite_log_prob = true});
+TEST_CASE("Exponential: gradients of log_prob and of reparameterised samples by finite differences; shapes for "
+          "group_ndims 0/1/2 and n_samples none/1/k",
+          "[distributions]") {
+  require_one_parameter_gradients_and_shapes<Exponential>(2611, {.parameter_low = 0.5, .parameter_high = 3});
 }
 
 TEST_CASE("Exponential: mean, parameters and clear errors", "[distributions]") {

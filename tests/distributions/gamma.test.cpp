@@ -5,6 +5,7 @@
 #include "support/conjugate_models.hpp"
 #include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
+#include "support/implicit_gradient_checks.hpp"
 #include "support/incomplete_gamma.hpp"
 #include "reference/distributions_reference.hpp"
 #include "reference/entropy_reference.hpp"
@@ -211,19 +212,6 @@ TEMPLATE_TEST_CASE("gamma: log_prob matches the mpmath reference, parameters up 
   });
 }
 
-namespace {
-
-/// psi'(x) for x > 0: the recurrence psi'(x) = psi'(x + 1) + 1/x^2 up to x >= 10, then the
-/// asymptotic series 1/x + 1/(2x^2) + 1/(6x^3) - 1/(30x^5) + 1/(42x^7) - 1/(30x^9)
-double gamma_test_trigamma(double x) {
-  double result = 0;
-  for (; x < 10; x += 1) result += 1 / (x * x);
-  const double inv = 1 / x, inv2 = inv * inv;
-  return result + inv + inv2 / 2 + inv * inv2 * (1.0 / 6 - inv2 * (1.0 / 30 - inv2 * (1.0 / 42 - inv2 / 30)));
-}
-
-}  // namespace
-
 TEST_CASE("gamma: reparameterised draws are the sampler's, with or without a gradient", "[distributions]") {
   // The draw is exp(log g - log beta), g from detail::sample_log_standard_gamma in order,
   // clamped below at the smallest normal number: the gradient adds nothing to the draw.
@@ -249,15 +237,14 @@ TEST_CASE("gamma: reparameterised draws are the sampler's, with or without a gra
 TEST_CASE("gamma: dz/dalpha and dz/dbeta of each draw are the derivatives of the quantile at its level",
           "[distributions]") {
   // z(alpha) = F^{-1}(u; alpha) / beta with u = F(beta z; alpha) held fixed, differentiated by
-  // central differences (F and its inverse in plain double, tests/support/incomplete_gamma.hpp);
-  // dz/dbeta = -z / beta. One draw per element, so each element's gradient is its own.
+  // central differences (tests/support/implicit_gradient_checks.hpp); dz/dbeta = -z / beta.
+  // One draw per element, so each element's gradient is its own.
   Tape<double> tape;
   Rng rng(42);
-  const std::size_t per_alpha = 12;
   const std::vector<double> shapes{0.05, 0.3, 1.0, 2.5, 40.0, 3000.0};
-  xt::xarray<double> alpha_values = xt::empty<double>({shapes.size() * per_alpha});
-  for (std::size_t i = 0; i < alpha_values.size(); ++i) alpha_values(i) = shapes[i / per_alpha];
-  const xt::xarray<double> beta_values = random_array({alpha_values.size()}, 0.2, 5.0, 43);
+  std::vector<std::pair<double, double>> pairs;
+  for (std::size_t i = 0; i < shapes.size(); ++i) pairs.emplace_back(shapes[i], 0.2 + 0.8 * static_cast<double>(i));
+  const auto [alpha_values, beta_values] = repeated_parameter_pairs(pairs, 12);
   const auto alpha = tape.variable(alpha_values);
   const auto beta = tape.variable(beta_values);
   const auto z = Gamma<double>(alpha, beta).sample(rng);
@@ -265,9 +252,7 @@ TEST_CASE("gamma: dz/dalpha and dz/dbeta of each draw are the derivatives of the
   for (std::size_t i = 0; i < alpha_values.size(); ++i) {
     const double a = alpha_values(i), b = beta_values(i), zi = z.value()(i);
     if (zi < 1e-250) continue;  // alpha = 0.05 draws this small are not resolved by the bisection
-    const IncompleteGamma level = incomplete_gamma(a, b * zi);
-    const double h = 1e-5 * a;
-    const double slope = (gamma_quantile(a + h, level) - gamma_quantile(a - h, level)) / (2 * h * b);
+    const double slope = zi * gamma_draw_log_slope_by_differences(a, std::log(b * zi));
     INFO("alpha " << a << ", beta " << b << ", z " << zi << ": dz/dalpha " << alpha.grad()(i)
                   << ", by differences " << slope);
     CHECK(std::abs(alpha.grad()(i) - slope) <= 1e-6 * std::abs(slope));
@@ -316,54 +301,24 @@ TEST_CASE("gamma: broadcast parameters and n_samples sum the draws' gradients; f
 
 TEST_CASE("gamma: implicit gradients are unbiased for f = z, z^2, log z, and agree with the score function",
           "[distributions]") {
-  // Each of R replicates has its own alpha and beta (all equal), so one backward pass gives R
-  // independent estimates of d E[f(z)] / d theta. Closed forms: E z = a/b, E z^2 = a(a+1)/b^2,
-  // E log z = digamma(a) - log b. The score-function estimator f(z) d log p(z) / d theta
-  // (z held fixed) estimates the same gradient with a larger variance.
-  const std::size_t replicates = 20000;
-  struct Test {
-    const char* name;
-    std::function<Var<double>(const Var<double>&)> f;
-    std::function<std::array<double, 2>(double, double)> gradient;  // d/da, d/db of E f
-  };
-  const std::vector<Test> tests{
+  // Closed forms: E z = a/b, E z^2 = a(a+1)/b^2, E log z = digamma(a) - log b.
+  const std::vector<std::array<double, 2>> parameters{{0.4, 2.0}, {3.0, 0.5}};
+  const std::vector<ImplicitGradientCase<2>> cases{
       {"z", [](const Var<double>& z) { return z; },
-       [](double a, double b) { return std::array<double, 2>{1 / b, -a / (b * b)}; }},
+       [](const std::array<double, 2>& p) { return std::array<double, 2>{1 / p[1], -p[0] / (p[1] * p[1])}; },
+       parameters},
       {"z^2", [](const Var<double>& z) { return square(z); },
-       [](double a, double b) { return std::array<double, 2>{(2 * a + 1) / (b * b), -2 * a * (a + 1) / (b * b * b)}; }},
+       [](const std::array<double, 2>& p) {
+         const double a = p[0], b = p[1];
+         return std::array<double, 2>{(2 * a + 1) / (b * b), -2 * a * (a + 1) / (b * b * b)};
+       },
+       parameters},
       {"log z", [](const Var<double>& z) { return log(z); },
-       [](double a, double b) { return std::array<double, 2>{gamma_test_trigamma(a), -1 / b}; }},
+       [](const std::array<double, 2>& p) { return std::array<double, 2>{trigamma_by_series(p[0]), -1 / p[1]}; },
+       parameters},
   };
-  std::uint64_t seed = 50;
-  for (const auto& [a, b] : std::vector<std::pair<double, double>>{{0.4, 2.0}, {3.0, 0.5}}) {
-    for (const Test& t : tests) {
-      Tape<double> tape;
-      Rng rng(seed++);
-      const auto alpha = tape.variable(xt::xarray<double>(xt::ones<double>({replicates}) * a));
-      const auto beta = tape.variable(xt::xarray<double>(xt::ones<double>({replicates}) * b));
-      const Gamma<double> d(alpha, beta);
-      const auto z = d.sample(rng);
-      tape.backward(sum(t.f(z)));
-      const std::vector<double> implicit_a(alpha.grad().begin(), alpha.grad().end());
-      const std::vector<double> implicit_b(beta.grad().begin(), beta.grad().end());
-      const auto z_fixed = tape.constant(z.value());
-      tape.backward(sum(t.f(z_fixed) * d.log_prob(z_fixed)));
-      const std::vector<double> score_a(alpha.grad().begin(), alpha.grad().end());
-      const std::vector<double> score_b(beta.grad().begin(), beta.grad().end());
-      const std::array<double, 2> expected = t.gradient(a, b);
-      const std::array<std::vector<double>, 2> implicit{implicit_a, implicit_b}, score{score_a, score_b};
-      for (std::size_t p = 0; p < 2; ++p) {
-        const MeanAndError e = mean_and_error(implicit[p]), s = mean_and_error(score[p]);
-        INFO("alpha " << a << ", beta " << b << ", f = " << t.name << ", d/d" << (p == 0 ? "alpha" : "beta")
-                      << ": implicit " << e.mean << " +- " << e.standard_error << ", score function " << s.mean
-                      << " +- " << s.standard_error << ", closed form " << expected[p]);
-        CHECK(std::abs(e.mean - expected[p]) <= 4 * e.standard_error + 1e-12);
-        CHECK(e.standard_error < 0.05 * std::abs(expected[p]));  // the test has power
-        CHECK(std::abs(e.mean - s.mean) <= 4 * std::hypot(e.standard_error, s.standard_error));
-        CHECK(std::abs(s.mean - expected[p]) <= 4 * s.standard_error);
-      }
-    }
-  }
+  require_implicit_gradients_unbiased<2>(
+      cases, {"alpha", "beta"}, [](const std::array<Var<double>, 2>& p) { return Gamma<double>(p[0], p[1]); }, 50);
 }
 
 TEMPLATE_TEST_CASE("gamma: entropy and its gradient match mpmath at parameters up to 1e6 (no lgamma/digamma cancellation)",

@@ -7,6 +7,7 @@
 #include "reference/new_distributions_reference.hpp"
 #include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
+#include "support/one_parameter_checks.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
@@ -53,26 +54,10 @@ TEST_CASE("HalfCauchy: samples have the median scale and the quartile scale tan(
   CHECK(std::abs(below_median / double(n) - 0.5) < 4 * std::sqrt(0.25 / double(n)));
 }
 
-TEST_CASE("HalfCauchy: gradients of log_prob and of reparameterised samples by finite differences", "[distributions]") {
-  const auto scale = random_array({2, 3}, 0.5, 2, 2311);
-  require_gradient([](Tape<double>&, const Vars& v) { return HalfCauchy<double>(v[0]).log_prob(v[1]); },
-                   {scale, random_array({2, 3}, 0.1, 4, 2312)});
-  require_gradient(
-      [](Tape<double>&, const Vars& v) { return HalfCauchy<double>(v[0], {.group_ndims = 1}).log_prob(v[1]); },
-      {random_array({3}, 0.5, 2, 2313), random_array({4, 3}, 0.1, 4, 2314)});
-  require_gradient(
-      [](Tape<double>&, const Vars& v) {
-        Rng rng(2315);
-        return HalfCauchy<double>(v[0]).sample(rng, 3);
-      },
-      {scale});
-}
-
-TEST_CASE("HalfCauchy: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
-  Tape<double> tape;
-  const auto scale = tape.variable(random_array({2, 3}, 0.5, 2, 2321));
-  check_distribution_shapes([&](std::size_t g) { return HalfCauchy<double>(scale, {.group_ndims = g}); }, {2, 3}, {},
-                            {.mean = true, .finite_log_prob = true});
+TEST_CASE("HalfCauchy: gradients of log_prob and of reparameterised samples by finite differences; shapes for "
+          "group_ndims 0/1/2 and n_samples none/1/k",
+          "[distributions]") {
+  require_one_parameter_gradients_and_shapes<HalfCauchy>(2311, {.value_high = 4});
 }
 
 TEST_CASE("HalfCauchy: mean +inf, parameters and clear errors", "[distributions]") {

@@ -7,6 +7,7 @@
 #include "reference/new_distributions_reference.hpp"
 #include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
+#include "support/one_parameter_checks.hpp"
 #include "support/statistics.hpp"
 
 using namespace vaelib;
@@ -49,26 +50,10 @@ TEST_CASE("HalfNormal: sample mean and variance", "[distributions]") {
   require_sample_moments(values(draws), m1, m2 - m1 * m1, m4 - 4 * m1 * m3 + 6 * m1 * m1 * m2 - 3 * m1 * m1 * m1 * m1);
 }
 
-TEST_CASE("HalfNormal: gradients of log_prob and of reparameterised samples by finite differences", "[distributions]") {
-  const auto std_dev = random_array({2, 3}, 0.5, 2, 2411);
-  require_gradient([](Tape<double>&, const Vars& v) { return HalfNormal<double>(v[0]).log_prob(v[1]); },
-                   {std_dev, random_array({2, 3}, 0.1, 3, 2412)});
-  require_gradient(
-      [](Tape<double>&, const Vars& v) { return HalfNormal<double>(v[0], {.group_ndims = 1}).log_prob(v[1]); },
-      {random_array({3}, 0.5, 2, 2413), random_array({4, 3}, 0.1, 3, 2414)});
-  require_gradient(
-      [](Tape<double>&, const Vars& v) {
-        Rng rng(2415);
-        return HalfNormal<double>(v[0]).sample(rng, 3);
-      },
-      {std_dev});
-}
-
-TEST_CASE("HalfNormal: shapes for group_ndims 0/1/2 and n_samples none/1/k", "[distributions]") {
-  Tape<double> tape;
-  const auto std_dev = tape.variable(random_array({2, 3}, 0.5, 2, 2421));
-  check_distribution_shapes([&](std::size_t g) { return HalfNormal<double>(std_dev, {.group_ndims = g}); }, {2, 3}, {},
-                            {.mean = true, .finite_log_prob = true});
+TEST_CASE("HalfNormal: gradients of log_prob and of reparameterised samples by finite differences; shapes for "
+          "group_ndims 0/1/2 and n_samples none/1/k",
+          "[distributions]") {
+  require_one_parameter_gradients_and_shapes<HalfNormal>(2411);
 }
 
 TEST_CASE("HalfNormal: mean, parameters and clear errors", "[distributions]") {

@@ -8,6 +8,7 @@
 #include "support/conjugate_models.hpp"
 #include "support/distribution_checks.hpp"
 #include "support/gradients.hpp"
+#include "support/implicit_gradient_checks.hpp"
 #include "support/incomplete_gamma.hpp"
 #include "support/statistics.hpp"
 
@@ -107,18 +108,6 @@ TEST_CASE("InverseGamma: mean (+inf for alpha <= 1), parameters and clear errors
                                  "[]"));
 }
 
-namespace {
-
-/// psi'(x) for x > 0: psi'(x) = psi'(x + 1) + 1/x^2 up to x >= 10, then the asymptotic series
-double inverse_gamma_test_trigamma(double x) {
-  double result = 0;
-  for (; x < 10; x += 1) result += 1 / (x * x);
-  const double inv = 1 / x, inv2 = inv * inv;
-  return result + inv + inv2 / 2 + inv * inv2 * (1.0 / 6 - inv2 * (1.0 / 30 - inv2 * (1.0 / 42 - inv2 / 30)));
-}
-
-}  // namespace
-
 TEST_CASE("InverseGamma: reparameterised draws are the sampler's, and their gradients those of beta / G with G "
           "moving along its Gamma quantile",
           "[distributions]") {
@@ -126,14 +115,8 @@ TEST_CASE("InverseGamma: reparameterised draws are the sampler's, and their grad
   // same seed; G moves with alpha at its own CDF level (central differences of the quantile,
   // tests/support/incomplete_gamma.hpp), so dz/dalpha = -z (log G(alpha + h) - log G(alpha - h)) / 2h.
   Tape<double> tape;
-  const std::size_t per_pair = 10;
-  const std::vector<std::pair<double, double>> pairs{{0.2, 0.7}, {1.0, 1.0}, {2.5, 4.0}, {30.0, 8.0}, {500.0, 0.3}};
-  xt::xarray<double> alpha_values = xt::empty<double>({pairs.size() * per_pair});
-  xt::xarray<double> beta_values = xt::empty<double>({pairs.size() * per_pair});
-  for (std::size_t i = 0; i < alpha_values.size(); ++i) {
-    alpha_values(i) = pairs[i / per_pair].first;
-    beta_values(i) = pairs[i / per_pair].second;
-  }
+  const auto [alpha_values, beta_values] =
+      repeated_parameter_pairs({{0.2, 0.7}, {1.0, 1.0}, {2.5, 4.0}, {30.0, 8.0}, {500.0, 0.3}}, 10);
   const auto alpha = tape.variable(alpha_values);
   const auto beta = tape.variable(beta_values);
   Rng rng(3131), replay(3131), rng_fixed(3131);
@@ -150,11 +133,7 @@ TEST_CASE("InverseGamma: reparameterised draws are the sampler's, and their grad
     REQUIRE(z.value()(i) == expected);
     REQUIRE(z_fixed.value()(i) == expected);
     if (log_g < -700) continue;  // beyond the test's bisection
-    const auto moved_log = [&](double new_shape) {
-      return std::log(gamma_quantile(new_shape, incomplete_gamma(a, std::exp(log_g))));
-    };
-    const double h = 1e-5 * a;
-    const double dz_da = -expected * (moved_log(a + h) - moved_log(a - h)) / (2 * h);
+    const double dz_da = -expected * gamma_draw_log_slope_by_differences(a, log_g);
     const double dz_db = expected / b;
     INFO("alpha " << a << ", beta " << b << ", z " << expected << ": dz/dalpha " << alpha.grad()(i) << " vs "
                   << dz_da << ", dz/dbeta " << beta.grad()(i) << " vs " << dz_db);
@@ -209,56 +188,19 @@ TEST_CASE("InverseGamma: float gradients follow double, broadcast parameters sum
 
 TEST_CASE("InverseGamma: implicit gradients are unbiased for f = z and log z, and agree with the score function",
           "[distributions]") {
-  // R replicates with equal parameters: R independent estimates of d E[f(z)] / d theta.
   // Closed forms: E z = beta / (alpha - 1) (alpha > 1; the gradient's variance needs alpha > 2),
   // E log z = log beta - digamma(alpha).
-  const std::size_t replicates = 20000;
-  struct Test {
-    const char* name;
-    std::function<Var<double>(const Var<double>&)> f;
-    std::function<std::array<double, 2>(double, double)> gradient;  // d/dalpha, d/dbeta of E f
-    std::vector<std::pair<double, double>> parameters;
-  };
-  const std::vector<Test> tests{
+  const std::vector<ImplicitGradientCase<2>> cases{
       {"z", [](const Var<double>& z) { return z; },
-       [](double a, double b) {
-         return std::array<double, 2>{-b / ((a - 1) * (a - 1)), 1 / (a - 1)};
+       [](const std::array<double, 2>& p) {
+         return std::array<double, 2>{-p[1] / ((p[0] - 1) * (p[0] - 1)), 1 / (p[0] - 1)};
        },
        {{4.0, 1.5}, {12.0, 0.5}}},
       {"log z", [](const Var<double>& z) { return log(z); },
-       [](double a, double b) {
-         return std::array<double, 2>{-inverse_gamma_test_trigamma(a), 1 / b};
-       },
+       [](const std::array<double, 2>& p) { return std::array<double, 2>{-trigamma_by_series(p[0]), 1 / p[1]}; },
        {{0.5, 2.0}, {4.0, 1.5}}},
   };
-  std::uint64_t seed = 3150;
-  for (const Test& t : tests) {
-    for (const auto& [a, b] : t.parameters) {
-      Tape<double> tape;
-      Rng rng(seed++);
-      const auto alpha = tape.variable(xt::xarray<double>(xt::ones<double>({replicates}) * a));
-      const auto beta = tape.variable(xt::xarray<double>(xt::ones<double>({replicates}) * b));
-      const InverseGamma<double> d(alpha, beta);
-      const auto z = d.sample(rng);
-      tape.backward(sum(t.f(z)));
-      const std::vector<double> implicit_a(alpha.grad().begin(), alpha.grad().end());
-      const std::vector<double> implicit_b(beta.grad().begin(), beta.grad().end());
-      const auto z_fixed = tape.constant(z.value());
-      tape.backward(sum(t.f(z_fixed) * d.log_prob(z_fixed)));
-      const std::vector<double> score_a(alpha.grad().begin(), alpha.grad().end());
-      const std::vector<double> score_b(beta.grad().begin(), beta.grad().end());
-      const std::array<double, 2> expected = t.gradient(a, b);
-      const std::array<std::vector<double>, 2> implicit{implicit_a, implicit_b}, score{score_a, score_b};
-      for (std::size_t p = 0; p < 2; ++p) {
-        const MeanAndError e = mean_and_error(implicit[p]), s = mean_and_error(score[p]);
-        INFO("alpha " << a << ", beta " << b << ", f = " << t.name << ", d/d" << (p == 0 ? "alpha" : "beta")
-                      << ": implicit " << e.mean << " +- " << e.standard_error << ", score function " << s.mean
-                      << " +- " << s.standard_error << ", closed form " << expected[p]);
-        CHECK(std::abs(e.mean - expected[p]) <= 4 * e.standard_error + 1e-12);
-        CHECK(e.standard_error < 0.05 * std::abs(expected[p]));  // the test has power
-        CHECK(std::abs(e.mean - s.mean) <= 4 * std::hypot(e.standard_error, s.standard_error));
-        CHECK(std::abs(s.mean - expected[p]) <= 4 * s.standard_error);
-      }
-    }
-  }
+  require_implicit_gradients_unbiased<2>(
+      cases, {"alpha", "beta"}, [](const std::array<Var<double>, 2>& p) { return InverseGamma<double>(p[0], p[1]); },
+      3150);
 }
