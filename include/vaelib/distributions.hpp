@@ -19,6 +19,7 @@
 #include "vaelib/distributions/gumbel.hpp"
 #include "vaelib/distributions/half_cauchy.hpp"
 #include "vaelib/distributions/half_normal.hpp"
+#include "vaelib/distributions/improper_uniform.hpp"
 #include "vaelib/distributions/inverse_gamma.hpp"
 #include "vaelib/distributions/kl.hpp"
 #include "vaelib/distributions/laplace.hpp"
