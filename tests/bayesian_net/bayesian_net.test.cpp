@@ -306,3 +306,86 @@ TEST_CASE("bayesian_net: set_latent_values gives latents their values as they ar
   });
   CHECK_THROWS_WITH(wrong.normal("z", tape.zeros({2}), 1.0), Contains("'z'") && Contains("[3]"));
 }
+
+namespace {
+double bayesian_net_scaled_log_normal(double x, double mean, double sd) {
+  const double z = (x - mean) / sd;
+  return -0.5 * z * z - std::log(sd) - 0.5 * std::log(2 * std::numbers::pi);
+}
+}  // namespace
+
+TEST_CASE("bayesian_net: log_prob_scale multiplies a node's log-probability in log_joint and the ELBO",
+          "[bayesian_net]") {
+  // A minibatch of 3 out of N = 12 observations: the likelihood counts N / |B| = 4 times.
+  const std::vector<double> x = {0.5, -1.0, 2.0}, y = {0.7, -0.2, 1.9};
+  const double batch_scale = 12.0 / 3.0;
+  Tape<double> tape;
+  Rng rng(7);
+  ParameterStore<double> store(7);
+  const Var<double> xs = tape.constant(xt::xarray<double>{0.5, -1.0, 2.0});
+  const Var<double> ys = tape.constant(xt::xarray<double>{0.7, -0.2, 1.9});
+
+  SECTION("log_joint, cond_log_prob and the gradient of a net") {
+    const Var<double> w = tape.variable(xt::xarray<double>{0.3});
+    BayesianNet<double> bn(tape, rng, {{"y", ys}, {"w", w}});
+    bn.normal("w", tape.zeros({1}), 1.0, {.group_ndims = 1});
+    bn.normal("y", w * xs, 1.0, {.group_ndims = 1, .log_prob_scale = batch_scale});
+    double log_likelihood = 0, score = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      log_likelihood += bayesian_net_scaled_log_normal(y[i], 0.3 * x[i], 1.0);
+      score += x[i] * (y[i] - 0.3 * x[i]);
+    }
+    CHECK(bn["y"].log_prob_scale() == batch_scale);
+    CHECK(bn["w"].log_prob_scale() == 1.0);
+    CHECK(bn.cond_log_prob("y").item() == Approx(batch_scale * log_likelihood).epsilon(1e-14));
+    const double expected = bayesian_net_scaled_log_normal(0.3, 0.0, 1.0) + batch_scale * log_likelihood;
+    const Var<double> log_joint = bn.log_joint();
+    CHECK(log_joint.item() == Approx(expected).epsilon(1e-14));
+    tape.backward(sum(log_joint));
+    CHECK(w.grad()(0) == Approx(-0.3 + batch_scale * score).epsilon(1e-14));
+  }
+
+  SECTION("the ELBO, sampled and with the analytic KL") {
+    const double q_mean = 0.3, q_sd = 0.5;
+    const std::size_t k = 4;
+    double prior_scale = 1.0;
+    auto model = meta_bayesian_net(tape, rng, store.scope("model"), [&](BayesianNet<double>& bn) {
+      const Var<double> w = bn.normal("w", tape.zeros({1}), 1.0, {.group_ndims = 1, .n_samples = k,
+                                                                   .log_prob_scale = prior_scale});
+      bn.normal("y", w * xs, 1.0, {.group_ndims = 1, .log_prob_scale = batch_scale});  // [k, 3] -> [k]
+    });
+    BayesianNet<double> q(tape, rng);
+    q.normal("w", tape.constant(xt::xarray<double>{q_mean}), q_sd, {.group_ndims = 1, .n_samples = k});
+    const auto w = q["w"].value().value();  // [k, 1]
+    double sampled = 0, likelihood_part = 0, scaled_prior = 0;
+    for (std::size_t j = 0; j < k; ++j) {
+      double log_likelihood = 0;
+      for (std::size_t i = 0; i < x.size(); ++i) log_likelihood += bayesian_net_scaled_log_normal(y[i], w(j, 0) * x[i], 1.0);
+      const double log_q = bayesian_net_scaled_log_normal(w(j, 0), q_mean, q_sd);
+      const double log_prior = bayesian_net_scaled_log_normal(w(j, 0), 0.0, 1.0);
+      sampled += (log_prior + batch_scale * log_likelihood - log_q) / k;
+      scaled_prior += (2.0 * log_prior + batch_scale * log_likelihood - log_q) / k;
+      likelihood_part += batch_scale * log_likelihood / k;
+    }
+    const double kl = -std::log(q_sd) + 0.5 * (q_sd * q_sd + q_mean * q_mean) - 0.5;
+    CHECK(elbo(model, {{"y", ys}}, q, 0).value().item() == Approx(sampled).epsilon(1e-13));
+    CHECK(elbo(model, {{"y", ys}}, q, 0, {.analytic_kl = true}).value().item() ==
+          Approx(likelihood_part - kl).epsilon(1e-13));
+    // A scaled latent has no closed-form term (scale * E[log p] - E[log q] is no multiple of
+    // the KL): it keeps the sampled one.
+    prior_scale = 2.0;
+    CHECK(elbo(model, {{"y", ys}}, q, 0, {.analytic_kl = true}).value().item() ==
+          Approx(scaled_prior).epsilon(1e-13));
+  }
+
+  SECTION("a scale that is not finite and positive is refused, naming the node") {
+    BayesianNet<double> bn(tape, rng, {{"y", ys}});
+    for (double bad : {0.0, -4.0, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
+      CHECK_THROWS_AS(bn.normal("y", xs, 1.0, {.log_prob_scale = bad}), ArgumentError);
+      CHECK_THROWS_WITH(bn.normal("y", xs, 1.0, {.log_prob_scale = bad}),
+                        Contains("'y'") && Contains("log_prob_scale must be finite and > 0"));
+    }
+    CHECK_THROWS_WITH(bn.normal("y", xs, 1.0, {.log_prob_scale = -4.0}), Contains("got -4"));
+    CHECK_FALSE(bn.contains("y"));  // nothing was added
+  }
+}

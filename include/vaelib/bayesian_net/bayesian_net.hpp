@@ -9,10 +9,12 @@
 //   bn.bernoulli("x", dense(scope, "logits", z, 784), {.group_ndims = 1});
 //   auto lj = bn.log_joint();        // log p(x, z), per example and sample
 
+#include <cmath>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +31,12 @@ struct StochasticOptions {
   std::size_t group_ndims = 0;
   std::optional<std::size_t> n_samples = std::nullopt;  // a leading axis of this many draws
   bool use_path_derivative = false;
+  /// Multiplies the node's log-probability wherever it is read (cond_log_prob, log_joint,
+  /// and so the variational objectives and MCMC densities built on them): N / |B| on a
+  /// likelihood evaluated on a minibatch of |B| out of N observations makes log_joint an
+  /// unbiased estimate of the full-data log joint (docs/mcmc.md, "Stochastic-gradient MCMC").
+  /// Finite and > 0.
+  double log_prob_scale = 1;
 };
 
 /// Observed values by node name.
@@ -74,11 +82,17 @@ class BayesianNet {
     Var<T> parameter(std::string_view parameter_name) const { return distribution().parameter(parameter_name); }
     Var<T> logits() const { return parameter("logits"); }
 
-    /// log p(value | parents), summed over group_ndims; computed once and kept.
+    /// log p(value | parents), summed over group_ndims and multiplied by the node's
+    /// log_prob_scale; computed once and kept.
     Var<T> log_prob() const {
-      if (!m_log_prob) m_log_prob = distribution().log_prob(m_value);
+      if (!m_log_prob) {
+        const Var<T> lp = distribution().log_prob(m_value);
+        m_log_prob = m_log_prob_scale == 1 ? lp : lp * static_cast<T>(m_log_prob_scale);
+      }
       return *m_log_prob;
     }
+    /// The factor log_prob() carries (StochasticOptions::log_prob_scale; 1 by default).
+    double log_prob_scale() const noexcept { return m_log_prob_scale; }
 
    private:
     friend class BayesianNet;
@@ -88,6 +102,7 @@ class BayesianNet {
     mutable std::function<Var<T>()> m_compute;  // a lazy deterministic node's value, until read
     bool m_observed = false;
     std::optional<std::size_t> m_n_samples;
+    double m_log_prob_scale = 1;
     mutable std::optional<Var<T>> m_log_prob;
   };
 
@@ -105,12 +120,19 @@ class BayesianNet {
   // ---- building -----------------------------------------------------------------------------
 
   /// Adds a stochastic node following `distribution`; returns its value (the observation for
-  /// `name` if there is one, else a draw of [n_samples] + batch_shape + value_shape).
+  /// `name` if there is one, else a draw of [n_samples] + batch_shape + value_shape). Its
+  /// log-probability is multiplied by `log_prob_scale` (StochasticOptions::log_prob_scale).
   Var<T> stochastic(std::string_view name, std::unique_ptr<Distribution<T>> distribution,
-                    std::optional<std::size_t> n_samples = std::nullopt) {
+                    std::optional<std::size_t> n_samples = std::nullopt, double log_prob_scale = 1) {
     if (!distribution) throw ArgumentError("BayesianNet: node '" + std::string(name) + "' has no distribution");
+    if (!(log_prob_scale > 0) || !std::isfinite(log_prob_scale)) {
+      std::ostringstream message;
+      message << "BayesianNet: node '" << name << "': log_prob_scale must be finite and > 0, got " << log_prob_scale;
+      throw ArgumentError(message.str());
+    }
     Node& node = add_node(name);
     node.m_n_samples = n_samples;
+    node.m_log_prob_scale = log_prob_scale;
     if (auto it = m_observed.find(name); it != m_observed.end()) {
       check_observation(name, *distribution, it->second);
       node.m_value = it->second;
@@ -153,7 +175,7 @@ class BayesianNet {
   /// z ~ N(mean, std^2)
   Var<T> normal(std::string_view name, const Var<T>& mean, const Var<T>& std, StochasticOptions options = {}) {
     return stochastic(name, std::make_unique<Normal<T>>(Normal<T>::with_std(mean, std, distribution_options(options))),
-                      options.n_samples);
+                      options.n_samples, options.log_prob_scale);
   }
   Var<T> normal(std::string_view name, const Var<T>& mean, std::type_identity_t<T> std, StochasticOptions options = {}) {
     return normal(name, mean, m_tape->constant(std), options);
@@ -162,7 +184,7 @@ class BayesianNet {
   Var<T> normal_logstd(std::string_view name, const Var<T>& mean, const Var<T>& logstd, StochasticOptions options = {}) {
     return stochastic(name,
                       std::make_unique<Normal<T>>(Normal<T>::with_logstd(mean, logstd, distribution_options(options))),
-                      options.n_samples);
+                      options.n_samples, options.log_prob_scale);
   }
   /// x ~ Bernoulli(sigmoid(logits))
   Var<T> bernoulli(std::string_view name, const Var<T>& logits, StochasticOptions options = {},
@@ -170,7 +192,7 @@ class BayesianNet {
     return stochastic(name,
                       std::make_unique<Bernoulli<T>>(
                           logits, BernoulliOptions{options.group_ndims, options.use_path_derivative, allow_relaxed_targets}),
-                      options.n_samples);
+                      options.n_samples, options.log_prob_scale);
   }
 
   /// Any distribution D built as D(args..., DistributionOptions):
@@ -178,7 +200,7 @@ class BayesianNet {
   template <class D, class... Args>
   Var<T> add(std::string_view name, StochasticOptions options, Args&&... args) {
     return stochastic(name, std::make_unique<D>(std::forward<Args>(args)..., distribution_options(options)),
-                      options.n_samples);
+                      options.n_samples, options.log_prob_scale);
   }
 
   // One helper per built-in distribution (the parameters as each constructor takes them).

@@ -171,7 +171,11 @@ class EvidenceLowerBound {
     bool any_analytic = false;
     if (m_options.analytic_kl) {
       for (std::size_t i = 0; i < latents.size(); ++i) {
-        analytic[i] = latents[i].distribution && has_analytic_kl(*latents[i].distribution, bn[latents[i].name].distribution());
+        // A latent whose log-probability is scaled (log_prob_scale) keeps the sampled term:
+        // scale * E[log p] - E[log q] is no multiple of the KL.
+        const auto& node = bn[latents[i].name];
+        analytic[i] = latents[i].distribution && node.log_prob_scale() == 1 &&
+                      has_analytic_kl(*latents[i].distribution, node.distribution());
         any_analytic = any_analytic || analytic[i];
       }
     }
