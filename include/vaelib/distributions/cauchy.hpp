@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "vaelib/autodiff/ops.hpp"
+#include "vaelib/distributions/detail/loc_scale.hpp"
 #include "vaelib/distributions/detail/noise.hpp"
 #include "vaelib/distributions/detail/scalar_log_density.hpp"
 #include "vaelib/distributions/distribution.hpp"
@@ -18,36 +19,21 @@
 namespace vaelib {
 
 template <class T>
-class Cauchy final : public Distribution<T> {
+class Cauchy final : public detail::LocScaleDistribution<T> {
+  using Base = detail::LocScaleDistribution<T>;
+  using Base::m_loc;
+  using Base::m_scale;
+
  public:
   /// Cauchy(loc, scale) for finite loc and scale > 0 finite (checked); batch_shape is the
   /// broadcast of both shapes.
   Cauchy(const Var<T>& loc, const Var<T>& scale, DistributionOptions options = {})
-      : Distribution<T>(loc.tape(), broadcast_parameter_shapes("Cauchy", {loc.shape(), scale.shape()}), Shape{},
-                        options),
-        m_loc(loc),
-        m_scale(scale) {
-    loc.tape().check_handle("Cauchy", scale);
-    this->check_values(loc, "loc", "finite", [](T v) { return std::isfinite(v); });
-    this->check_values(scale, "scale", "positive and finite",
-                       [](T v) { return v > T(0) && v < std::numeric_limits<T>::infinity(); });
-  }
+      : Base("Cauchy", loc, scale, options, Base::Loc::finite) {}
 
-  std::string_view name() const override { return "Cauchy"; }
-  bool is_reparameterized() const override { return true; }
-
-  Var<T> loc() const { return m_loc; }
-  Var<T> scale() const { return m_scale; }
   /// The Cauchy distribution has no mean: ArgumentError.
   Var<T> mean() const override { throw ArgumentError("Cauchy: the mean is undefined (the tails are too heavy)"); }
   Var<T> variance() const override {
     throw ArgumentError("Cauchy: the variance is undefined (the tails are too heavy)");
-  }
-
-  Var<T> parameter(std::string_view parameter_name) const override {
-    if (parameter_name == "loc") return m_loc;
-    if (parameter_name == "scale") return m_scale;
-    return Distribution<T>::parameter(parameter_name);
   }
 
  protected:
@@ -74,10 +60,6 @@ class Cauchy final : public Distribution<T> {
     });
     return m_loc + m_scale * t;
   }
-
- private:
-  Var<T> m_loc;
-  Var<T> m_scale;
 };
 
 }  // namespace vaelib

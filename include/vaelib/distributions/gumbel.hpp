@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "vaelib/autodiff/ops.hpp"
+#include "vaelib/distributions/detail/loc_scale.hpp"
 #include "vaelib/distributions/detail/noise.hpp"
 #include "vaelib/distributions/detail/scalar_log_density.hpp"
 #include "vaelib/distributions/distribution.hpp"
@@ -18,26 +19,17 @@
 namespace vaelib {
 
 template <class T>
-class Gumbel final : public Distribution<T> {
+class Gumbel final : public detail::LocScaleDistribution<T> {
+  using Base = detail::LocScaleDistribution<T>;
+  using Base::m_loc;
+  using Base::m_scale;
+
  public:
   /// Gumbel(loc, scale) for finite loc and scale > 0 finite (checked); batch_shape is the
   /// broadcast of both shapes.
   Gumbel(const Var<T>& loc, const Var<T>& scale, DistributionOptions options = {})
-      : Distribution<T>(loc.tape(), broadcast_parameter_shapes("Gumbel", {loc.shape(), scale.shape()}), Shape{},
-                        options),
-        m_loc(loc),
-        m_scale(scale) {
-    loc.tape().check_handle("Gumbel", scale);
-    this->check_values(loc, "loc", "finite", [](T v) { return std::isfinite(v); });
-    this->check_values(scale, "scale", "positive and finite",
-                       [](T v) { return v > T(0) && v < std::numeric_limits<T>::infinity(); });
-  }
+      : Base("Gumbel", loc, scale, options, Base::Loc::finite) {}
 
-  std::string_view name() const override { return "Gumbel"; }
-  bool is_reparameterized() const override { return true; }
-
-  Var<T> loc() const { return m_loc; }
-  Var<T> scale() const { return m_scale; }
   /// E[x] = loc + scale gamma (Euler's constant)
   Var<T> mean() const override {
     return broadcast_to(m_loc + m_scale * static_cast<T>(std::numbers::egamma), this->batch_shape());
@@ -45,12 +37,6 @@ class Gumbel final : public Distribution<T> {
   /// Var[x] = pi^2 scale^2 / 6
   Var<T> variance() const override {
     return broadcast_to(square(m_scale) * static_cast<T>(std::numbers::pi * std::numbers::pi / 6), this->batch_shape());
-  }
-
-  Var<T> parameter(std::string_view parameter_name) const override {
-    if (parameter_name == "loc") return m_loc;
-    if (parameter_name == "scale") return m_scale;
-    return Distribution<T>::parameter(parameter_name);
   }
 
  protected:
@@ -77,10 +63,6 @@ class Gumbel final : public Distribution<T> {
     });
     return m_loc + m_scale * g;
   }
-
- private:
-  Var<T> m_loc;
-  Var<T> m_scale;
 };
 
 }  // namespace vaelib

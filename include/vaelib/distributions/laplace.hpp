@@ -9,41 +9,28 @@
 #include <string_view>
 
 #include "vaelib/autodiff/ops.hpp"
+#include "vaelib/distributions/detail/loc_scale.hpp"
 #include "vaelib/distributions/detail/noise.hpp"
 #include "vaelib/distributions/distribution.hpp"
 
 namespace vaelib {
 
 template <class T>
-class Laplace final : public Distribution<T> {
+class Laplace final : public detail::LocScaleDistribution<T> {
+  using Base = detail::LocScaleDistribution<T>;
+  using Base::m_loc;
+  using Base::m_scale;
+
  public:
   /// Laplace(loc, scale) for scale > 0 and finite (checked: an infinite scale is no
   /// distribution, and would make log_prob NaN); batch_shape is the broadcast of both shapes.
   Laplace(const Var<T>& loc, const Var<T>& scale, DistributionOptions options = {})
-      : Distribution<T>(loc.tape(), broadcast_parameter_shapes("Laplace", {loc.shape(), scale.shape()}), Shape{},
-                        options),
-        m_loc(loc),
-        m_scale(scale) {
-    loc.tape().check_handle("Laplace", scale);
-    this->check_values(scale, "scale", "positive and finite",
-                       [](T v) { return v > T(0) && v < std::numeric_limits<T>::infinity(); });
-  }
+      : Base("Laplace", loc, scale, options, Base::Loc::any) {}
 
-  std::string_view name() const override { return "Laplace"; }
-  bool is_reparameterized() const override { return true; }
-
-  Var<T> loc() const { return m_loc; }
-  Var<T> scale() const { return m_scale; }
   /// E[x] = loc.
   Var<T> mean() const override { return broadcast_to(m_loc, this->batch_shape()); }
   /// Var[x] = 2 scale^2
   Var<T> variance() const override { return broadcast_to(square(m_scale) * T(2), this->batch_shape()); }
-
-  Var<T> parameter(std::string_view parameter_name) const override {
-    if (parameter_name == "loc") return m_loc;
-    if (parameter_name == "scale") return m_scale;
-    return Distribution<T>::parameter(parameter_name);
-  }
 
  protected:
   /// log p(x) = -log(2 b) - |x - loc| / b
@@ -65,10 +52,6 @@ class Laplace final : public Distribution<T> {
   Var<T> entropy_impl() const override {
     return broadcast_to(log(T(2) * m_scale) + T(1), this->batch_shape());
   }
-
- private:
-  Var<T> m_loc;
-  Var<T> m_scale;
 };
 
 }  // namespace vaelib

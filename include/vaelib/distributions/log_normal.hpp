@@ -13,33 +13,26 @@
 #include <string_view>
 
 #include "vaelib/autodiff/ops.hpp"
+#include "vaelib/distributions/detail/loc_scale.hpp"
 #include "vaelib/distributions/detail/scalar_log_density.hpp"
 #include "vaelib/distributions/distribution.hpp"
 
 namespace vaelib {
 
 template <class T>
-class LogNormal final : public Distribution<T> {
+class LogNormal final : public detail::LocScaleDistribution<T> {
+  using Base = detail::LocScaleDistribution<T>;
+  using Base::m_loc;
+  using Base::m_scale;
+
  public:
   /// LogNormal(loc, scale), the mean and standard deviation of log x: loc finite, scale > 0
   /// finite (checked); batch_shape is the broadcast of both shapes.
   LogNormal(const Var<T>& loc, const Var<T>& scale, DistributionOptions options = {})
-      : Distribution<T>(loc.tape(), broadcast_parameter_shapes("LogNormal", {loc.shape(), scale.shape()}), Shape{},
-                        options),
-        m_loc(loc),
-        m_scale(scale) {
-    loc.tape().check_handle("LogNormal", scale);
-    this->check_values(loc, "loc", "finite", [](T v) { return std::isfinite(v); });
-    this->check_values(scale, "scale", "positive and finite",
-                       [](T v) { return v > T(0) && v < std::numeric_limits<T>::infinity(); });
-  }
+      : Base("LogNormal", loc, scale, options, Base::Loc::finite) {}
 
-  std::string_view name() const override { return "LogNormal"; }
   Support<T> support() const override { return Support<T>::positive(); }
-  bool is_reparameterized() const override { return true; }
 
-  Var<T> loc() const { return m_loc; }
-  Var<T> scale() const { return m_scale; }
   /// E[x] = exp(loc + scale^2 / 2)
   Var<T> mean() const override { return broadcast_to(exp(m_loc + T(0.5) * square(m_scale)), this->batch_shape()); }
   /// Var[x] = expm1(scale^2) exp(2 loc + scale^2), in double (exp(scale^2) - 1 would lose
@@ -53,12 +46,6 @@ class LogNormal final : public Distribution<T> {
       const double v = std::expm1(s2) * growth;
       return detail::ScalarLogDensity<2>{v, {2 * v, 2 * a[1] * growth * (2 * std::expm1(s2) + 1)}};
     });
-  }
-
-  Var<T> parameter(std::string_view parameter_name) const override {
-    if (parameter_name == "loc") return m_loc;
-    if (parameter_name == "scale") return m_scale;
-    return Distribution<T>::parameter(parameter_name);
   }
 
  protected:
@@ -83,10 +70,6 @@ class LogNormal final : public Distribution<T> {
     });
     return exp(m_loc + m_scale * e);
   }
-
- private:
-  Var<T> m_loc;
-  Var<T> m_scale;
 };
 
 }  // namespace vaelib
