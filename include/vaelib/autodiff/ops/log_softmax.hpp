@@ -26,20 +26,28 @@ inline std::size_t softmax_axis(const char* op, std::ptrdiff_t axis, const Shape
   return ax;
 }
 
+/// Calls visit(first, stride) once per slice along the middle axis of the [outer, n, inner]
+/// view `v`: that slice's elements are at first + j stride, j = 0 .. v.n - 1. The one loop
+/// nest of the softmax-like ops, forward and backward.
+template <class Visit>
+void for_each_axis_slice(const AxisView& v, Visit&& visit) {
+  for (std::size_t o = 0; o < v.outer; ++o)
+    for (std::size_t i = 0; i < v.inner; ++i) visit(o * v.n * v.inner + i, v.inner);
+}
+
 /// out = log_softmax(in) along the middle axis of the [outer, n, inner] view `v`.
 template <class T>
 void log_softmax_into(const T* in, T* out, const AxisView& v) {
-  for (std::size_t o = 0; o < v.outer; ++o)
-    for (std::size_t i = 0; i < v.inner; ++i) {
-      const T* x = in + o * v.n * v.inner + i;
-      T* y = out + o * v.n * v.inner + i;
-      T m = x[0];
-      for (std::size_t j = 1; j < v.n; ++j) m = std::max(m, x[j * v.inner]);
-      T s = 0;
-      for (std::size_t j = 0; j < v.n; ++j) s += std::exp(x[j * v.inner] - m);
-      const T log_s = std::log(s);
-      for (std::size_t j = 0; j < v.n; ++j) y[j * v.inner] = (x[j * v.inner] - m) - log_s;
-    }
+  for_each_axis_slice(v, [&](std::size_t first, std::size_t stride) {
+    const T* x = in + first;
+    T* y = out + first;
+    T m = x[0];
+    for (std::size_t j = 1; j < v.n; ++j) m = std::max(m, x[j * stride]);
+    T s = 0;
+    for (std::size_t j = 0; j < v.n; ++j) s += std::exp(x[j * stride] - m);
+    const T log_s = std::log(s);
+    for (std::size_t j = 0; j < v.n; ++j) y[j * stride] = (x[j * stride] - m) - log_s;
+  });
 }
 
 }  // namespace detail
@@ -58,17 +66,15 @@ Var<T> log_softmax(const Var<T>& x, std::ptrdiff_t axis = -1) {
   tape.set_backward(y, [x, ax](Tape<T>& t, TapeRecord<T>& self) {
     const detail::AxisView w = detail::axis_view(self.shape, ax);
     const GradTarget<T> g = t.grad_target(x);
-    for (std::size_t o = 0; o < w.outer; ++o)
-      for (std::size_t i = 0; i < w.inner; ++i) {
-        const std::size_t base = o * w.n * w.inner + i;
-        T total = 0;
-        for (std::size_t j = 0; j < w.n; ++j) total += self.grad[base + j * w.inner];
-        for (std::size_t j = 0; j < w.n; ++j) {
-          const std::size_t at = base + j * w.inner;
-          const T contribution = self.grad[at] - std::exp(self.value[at]) * total;
-          g.data[at] = g.accumulate ? g.data[at] + contribution : contribution;
-        }
+    detail::for_each_axis_slice(w, [&](std::size_t first, std::size_t stride) {
+      T total = 0;
+      for (std::size_t j = 0; j < w.n; ++j) total += self.grad[first + j * stride];
+      for (std::size_t j = 0; j < w.n; ++j) {
+        const std::size_t at = first + j * stride;
+        const T contribution = self.grad[at] - std::exp(self.value[at]) * total;
+        g.data[at] = g.accumulate ? g.data[at] + contribution : contribution;
       }
+    });
   });
   return y;
 }

@@ -26,18 +26,15 @@ Var<T> softmax(const Var<T>& x, std::ptrdiff_t axis = -1) {
   tape.set_backward(y, [x, ax](Tape<T>& t, TapeRecord<T>& self) {
     const detail::AxisView w = detail::axis_view(self.shape, ax);
     const GradTarget<T> g = t.grad_target(x);
-    for (std::size_t o = 0; o < w.outer; ++o)
-      for (std::size_t i = 0; i < w.inner; ++i) {
-        const std::size_t base = o * w.n * w.inner + i;
-        T weighted = 0;
-        for (std::size_t j = 0; j < w.n; ++j)
-          weighted += self.value[base + j * w.inner] * self.grad[base + j * w.inner];
-        for (std::size_t j = 0; j < w.n; ++j) {
-          const std::size_t at = base + j * w.inner;
-          const T contribution = self.value[at] * (self.grad[at] - weighted);
-          g.data[at] = g.accumulate ? g.data[at] + contribution : contribution;
-        }
+    detail::for_each_axis_slice(w, [&](std::size_t first, std::size_t stride) {
+      T weighted = 0;
+      for (std::size_t j = 0; j < w.n; ++j) weighted += self.value[first + j * stride] * self.grad[first + j * stride];
+      for (std::size_t j = 0; j < w.n; ++j) {
+        const std::size_t at = first + j * stride;
+        const T contribution = self.value[at] * (self.grad[at] - weighted);
+        g.data[at] = g.accumulate ? g.data[at] + contribution : contribution;
       }
+    });
   });
   return y;
 }
