@@ -101,20 +101,6 @@ inline Var<double> flat(BayesianNet<double>& bn, std::string_view name, Support<
   return bn.add<ImproperUniform<double>>(name, {}, bn.tape(), std::move(support), std::move(shape));
 }
 
-// cholesky(a), its failure on a matrix that is not positive definite (rounding, at extreme
-// length-scales) made a DomainError: ModelDensity then rejects the point (-inf), as Stan
-// rejects a proposal whose cholesky_decompose fails, instead of ending the run. (The op throws
-// ArgumentError, which ModelDensity passes on.)
-inline Var<double> cholesky_or_reject(const Var<double>& a) {
-  try {
-    return cholesky(a);
-  } catch (const DomainError&) {
-    throw;
-  } catch (const ArgumentError& e) {
-    throw DomainError(e.what());
-  }
-}
-
 /// Stan's `target += term` for each term: a log_joint override that sums every node's
 /// log-probability whole (as ModelDensity does without one) and then the terms.
 inline void add_to_target(BayesianNet<double>& bn, std::vector<Var<double>> terms) {
@@ -330,7 +316,7 @@ inline PosteriorModel gp_pois_regr(const StanData& data) {
     const Var<double> cov =
         square(alpha) * exp(detail::constant_view(tape, *squared_distances) * (-0.5) / square(rho)) +
         detail::constant_view(tape, *jitter);
-    const Var<double> f = bn.deterministic("f", detail::times_vector(detail::cholesky_or_reject(cov), f_tilde));
+    const Var<double> f = bn.deterministic("f", detail::times_vector(cholesky(cov), f_tilde));
     bn.add<Poisson<double>>("k", {}, f, Poisson<double>::Scale::log_rate);
   };
   return out;

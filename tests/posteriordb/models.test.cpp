@@ -7,8 +7,6 @@
 
 #include <catch2/catch.hpp>
 
-#if __has_include(<nlohmann/json.hpp>)
-
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -116,11 +114,3 @@ TEST_CASE(
     }
   }
 }
-
-#else
-
-TEST_CASE("posteriordb models: skipped, nlohmann/json.hpp not found (Debian: nlohmann-json3-dev)", "[posteriordb]") {
-  WARN("tests/posteriordb/models.test.cpp needs nlohmann/json.hpp to read the Stan data");
-}
-
-#endif

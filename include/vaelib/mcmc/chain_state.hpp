@@ -49,6 +49,14 @@ inline void check_step_size(const char* operation, double step_size) {
   }
 }
 
+inline void check_max_energy_error(const char* operation, double max_energy_error) {
+  if (!(max_energy_error > 0)) {
+    std::ostringstream s;
+    s << operation << ": max_energy_error = " << max_energy_error << "; it must be > 0";
+    throw ArgumentError(s.str());
+  }
+}
+
 }  // namespace detail
 
 /// The state at `position`, evaluating the density there. Throws ArgumentError if the position's

@@ -30,18 +30,6 @@ struct HmcOptions {
   Metric metric{};                 // the unit diagonal unless given
 };
 
-namespace detail {
-
-inline void check_max_energy_error(const char* operation, double max_energy_error) {
-  if (!(max_energy_error > 0)) {
-    std::ostringstream s;
-    s << operation << ": max_energy_error = " << max_energy_error << "; it must be > 0";
-    throw ArgumentError(s.str());
-  }
-}
-
-}  // namespace detail
-
 class Hmc {
  public:
   explicit Hmc(HmcOptions options = {}) : m_options(std::move(options)) {

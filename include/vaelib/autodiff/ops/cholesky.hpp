@@ -52,7 +52,7 @@ Var<T> cholesky(const Var<T>& a) {
           if (count > 1) m << " at batch element " << q;
           m << ": pivot " << i << " (a[" << i << ", " << i << "] less the squares before it) is " << s
             << " (expected a finite value > 0)";
-          throw ArgumentError(m.str());
+          throw DomainError(m.str());  // a sampler rejects the point (Stan's cholesky_decompose)
         }
         l[i * n + i] = std::sqrt(s);
       }
