@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace vaelib::examples {
 
@@ -45,6 +46,32 @@ class ProgressBar {
   std::string m_metric_name;
   bool m_enabled;
   std::chrono::steady_clock::time_point m_start, m_last_draw;
+};
+
+/// One bar over several MCMC chains running at once: mcmc::SampleOptions::progress reports a
+/// chain's iterations; the bar counts every chain's, and shows how many chains have finished.
+class ChainsProgress {
+ public:
+  ChainsProgress(std::size_t chains, std::size_t iterations_per_chain, bool enabled = true)
+      : m_bar(chains * iterations_per_chain, "chains finished", enabled), m_done(chains, 0) {}
+
+  /// The callback for SampleOptions::progress (sample() serialises its calls).
+  auto callback() {
+    return [this](std::size_t chain, std::size_t done, std::size_t total) {
+      m_done[chain] = done;
+      std::size_t all = 0, finished = 0;
+      for (std::size_t d : m_done) {
+        all += d;
+        finished += d == total ? 1 : 0;
+      }
+      m_bar.update(all, static_cast<double>(finished));
+    };
+  }
+  void finish() { m_bar.finish(); }
+
+ private:
+  ProgressBar m_bar;
+  std::vector<std::size_t> m_done;
 };
 
 }  // namespace vaelib::examples

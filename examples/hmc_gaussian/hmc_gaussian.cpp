@@ -41,14 +41,8 @@ mcmc::Samples run_sampler(const Options& o, const Kernel& kernel) {
   s.draws = o.draws;
   s.seed = o.seed;
   s.adaptation.dual_averaging.target_accept = o.target_accept;
-  examples::ProgressBar bar(o.chains * (o.warmup + o.draws), "chains", true);
-  std::vector<std::size_t> done(o.chains, 0);
-  s.progress = [&](std::size_t chain, std::size_t iterations, std::size_t) {
-    done[chain] = iterations;
-    std::size_t all = 0;
-    for (std::size_t d : done) all += d;
-    bar.update(all, static_cast<double>(o.chains));
-  };
+  examples::ChainsProgress bar(o.chains, o.warmup + o.draws);
+  s.progress = bar.callback();
   mcmc::Samples samples = mcmc::sample([&] { return mcmc::ModelDensity<double>(model, {}); }, kernel, s);
   bar.finish();
   return samples;

@@ -78,14 +78,8 @@ int run(const Options& o) {
   mcmc::SampleOptions options{
       .chains = o.chains, .warmup = o.warmup, .draws = o.draws, .seed = o.seed, .threads = o.threads};
   options.adaptation.dual_averaging.target_accept = o.target_accept;
-  examples::ProgressBar bar(o.chains * (o.warmup + o.draws), "chains", !o.quiet);
-  std::vector<std::size_t> done(o.chains, 0);
-  options.progress = [&](std::size_t chain, std::size_t iterations, std::size_t) {
-    done[chain] = iterations;
-    std::size_t all = 0;
-    for (std::size_t d : done) all += d;
-    bar.update(all, static_cast<double>(o.chains));
-  };
+  examples::ChainsProgress bar(o.chains, o.warmup + o.draws, !o.quiet);
+  options.progress = bar.callback();
   std::printf(
       "%s: %zu dimensions; NUTS (max tree depth %d, target acceptance %.2f, %s metric), %zu chains x %zu "
       "draws after %zu warm-up, seed %llu\n",
