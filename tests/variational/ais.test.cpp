@@ -1,4 +1,5 @@
 #include <chrono>
+#include <cstdlib>
 
 #include "support/conjugate_models.hpp"
 #include "support/gradients.hpp"
@@ -436,7 +437,8 @@ TEST_CASE("ais: timing of a ZhuSuan-sized decoder (784-500-500-40), 100 images, 
   xt::xarray<float> images = xt::zeros<float>({n, std::size_t{784}});
   for (float& v : images) v = rng.uniform<float>() < 0.13f ? 1.0f : 0.0f;
   const auto x = tape.constant(images);
-  const std::size_t temperatures = 100;
+  const char* t_env = std::getenv("VAELIB_AIS_TIMING_T");  // default 100; times 10 for T = 1000
+  const std::size_t temperatures = t_env ? std::stoul(t_env) : 100;
   const auto start = std::chrono::steady_clock::now();
   const auto ll = ais_loglikelihood(vae.model(), {{"x", x}}, "z", {.n_chains = 16, .n_temperatures = temperatures});
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
