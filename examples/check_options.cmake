@@ -9,7 +9,8 @@
 # option:low:high for whole-number options
 set(common_counts
   --epochs:1:1000000 --batch-size:1:1000000 --seed:0:18446744073709551615
-  --train-n:0:100000000 --test-n:0:100000000 --ll-particles:0:1000000 --ll-test-n:0:100000000)
+  --train-n:0:100000000 --test-n:0:100000000 --ll-particles:0:1000000 --ll-test-n:0:100000000
+  --ais-chains:1:1000000 --ais-temperatures:1:1000000)
 set(family_counts ${common_counts} --validation-n:0:100000000 --patience:0:1000000)
 set(counts_vae ${common_counts} --latent:1:1000000 --hidden:1:1000000 --save-freq:0:1000000)
 set(counts_gaussian_vae ${family_counts} --latent:1:1000000)

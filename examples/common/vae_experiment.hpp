@@ -100,6 +100,9 @@ class VaeExperiment {
     if ((objective == Objective::vimco) && m_o.particles < 2) {
       throw ArgumentError("--particles must be at least 2 for VIMCO (got " + std::to_string(m_o.particles) + ")");
     }
+    if (m_o.ll_method == "ais" && m_o.ll_particles > 0 && m_vae.config().latent != models::LatentKind::normal) {
+      throw ArgumentError("--ll-method ais needs real-valued latents (AIS moves them by HMC); these are binary: use --ll-method is");
+    }
   }
 
   models::VAE<float>& vae() noexcept { return m_vae; }
@@ -218,9 +221,15 @@ class VaeExperiment {
     return t;
   }
 
-  /// Importance-sampled log p(x) on the first n images of `set` (mean per image).
+  /// Importance-sampled (or, with --ll-method ais, annealed) log p(x) on the first n images of `set` (mean per image).
   double log_likelihood(const data::ImageSet& set, std::size_t particles, std::size_t n_images) {
     return mean_over_chunks(m_tape, set, n_images == 0 ? set.size() : n_images, 50, [&](const Var<float>& x, std::size_t n) {
+      if (m_o.ll_method == "ais") {  // from the prior: AIS needs no encoder (and does not trust it)
+        const auto ll = ais_loglikelihood(m_vae.model(), {{"x", x}}, "z",
+                                          {.n_chains = m_o.ais_chains, .n_temperatures = m_o.ais_temperatures,
+                                           .image_chunk = n, .seed = m_o.seed + 3});
+        return xt::sum(ll.log_likelihood)();
+      }
       models::VAE<float>::Encoding e;
       {
         const auto guard = m_tape.no_grad();
@@ -241,8 +250,7 @@ class VaeExperiment {
     const std::size_t ll_n = std::min(m_o.ll_test_n == 0 ? m_data.test.size() : m_o.ll_test_n, m_data.test.size());
     if (m_o.ll_particles > 0) {
       ll = log_likelihood(m_data.test, m_o.ll_particles, ll_n);
-      std::printf("Test log-likelihood = %.4f (importance sampling, %zu particles, first %zu test images)\n", ll,
-                  m_o.ll_particles, ll_n);
+      print_test_log_likelihood(m_o, ll, ll_n);
     }
     io::MetricsLog(output() / "metrics.jsonl").write({{"summary", name},
                                                       {"test_lower_bound", t.lower_bound},

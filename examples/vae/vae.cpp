@@ -109,6 +109,11 @@ int run(const Options& o) {
         return sum(elbo(model(n, 1), {{"x", x}}, q, 0).value()).item();
       },
       [&](const Var<float>& x, std::size_t n) {  // the encoder once; the decoder over chunks of particles
+        if (o.ll_method == "ais") {  // AIS from the prior, k chains per image, batched HMC on the decoder
+          return xt::sum(ais_loglikelihood(model, {{"x", x}}, "z",
+                                           {.n_chains = o.ais_chains, .n_temperatures = o.ais_temperatures,
+                                            .image_chunk = n, .seed = o.seed + 3}).log_likelihood)();
+        }
         const Encoder e = encode(q_scope, x, o);
         const auto proposal = [&](std::size_t k) { return q_net(tape, rng, e, k); };
         return xt::sum(is_loglikelihood(model(n, 1), {{"x", x}}, proposal, 0,
