@@ -51,14 +51,19 @@ Var<T> normal_log_density(const char* name, const Var<T>& x, const Var<T>& mean,
       return ScalarLogDensity<3>{-half_log_2pi - s - z * z / 2, {dx, -dx, z * z - 1}};
     });
   }
-  return scalar_log_density(name, inputs, [](const std::array<double, 3>& a) {
+  const auto kernel = [](const std::array<double, 3>& a, double log_sigma) {
     if (std::isinf(a[0])) return outside_support<3>();
     const double sigma = a[2];
     double z = (a[0] - a[1]) / sigma;
     if (std::isinf(a[0] - a[1])) z = 2 * ((a[0] / 2 - a[1] / 2) / sigma);
     const double dx = -z / sigma;
-    return ScalarLogDensity<3>{-half_log_2pi - std::log(sigma) - z * z / 2, {dx, -dx, (z * z - 1) / sigma}};
-  });
+    return ScalarLogDensity<3>{-half_log_2pi - log_sigma - z * z / 2, {dx, -dx, (z * z - 1) / sigma}};
+  };
+  if (scale.size() == 1) {  // one scale for every x (a regression's sigma): its log once, not per element
+    const double log_sigma = std::log(static_cast<double>(scale.data()[0]));
+    return scalar_log_density(name, inputs, [&](const std::array<double, 3>& a) { return kernel(a, log_sigma); });
+  }
+  return scalar_log_density(name, inputs, [&](const std::array<double, 3>& a) { return kernel(a, std::log(a[2])); });
 }
 
 }  // namespace detail

@@ -37,6 +37,7 @@
 #include "vaelib/bayesian_net/meta_bayesian_net.hpp"
 #include "vaelib/error.hpp"
 #include "vaelib/random/rng.hpp"
+#include "vaelib/transforms/identity.hpp"
 
 namespace vaelib::mcmc {
 
@@ -201,15 +202,19 @@ class ModelDensity {
     }
     m_u.assign(m_dimension, T(0));
     m_grad.assign(m_dimension, T(0));
+    m_transforms.resize(m_latents.size());
+    m_log_dets.reserve(m_latents.size());
   }
 
   // The net at m_u, its latents recorded as external leaves over m_u (gradients into
-  // m_grad); returns the log density (a scalar).
+  // m_grad); returns the log density (a scalar). A latent on the reals is the leaf itself (no
+  // log-Jacobian), and a rank-0 term is added without a sum node: each node the tape records
+  // costs about as much as the flops of a small model (docs/performance.md, "MCMC").
   Var<T> record(bool with_gradient, BayesianNet<T>* keep = nullptr) {
     m_tape.rewind(m_data_mark);
     std::optional<BayesianNet<T>> local;
     BayesianNet<T>& bn = keep ? *keep : local.emplace(make_net());
-    std::vector<Var<T>> log_dets;
+    m_log_dets.clear();
     std::size_t next = 0;
     bn.set_latent_values([&](const std::string& name, const Distribution<T>& d) -> std::optional<Var<T>> {
       if (next >= m_latents.size() || m_latents[next].name != name) {
@@ -217,22 +222,45 @@ class ModelDensity {
                             "' where it added " + (next < m_latents.size() ? "'" + m_latents[next].name + "'" : "none") +
                             " when first built: a model must add the same latents in the same order every time");
       }
-      const Latent& latent = m_latents[next++];
+      const std::size_t index = next++;
+      const Latent& latent = m_latents[index];
       const Var<T> x = m_tape.external(m_u.data() + latent.offset, with_gradient ? m_grad.data() + latent.offset : nullptr,
                                        latent.unconstrained_shape);
-      auto [y, log_det] = BayesianNet<T>::transform_to_support_of(name, d)->forward_and_log_abs_det_jacobian(x);
-      log_dets.push_back(log_det);
+      const Transform<T>& transform = transform_of(index, name, d);
+      if (m_transforms[index].is_identity) return x;  // log|det J| = 0
+      auto [y, log_det] = transform.forward_and_log_abs_det_jacobian(x);
+      m_log_dets.push_back(log_det);
       return y;
     });
     m_model(bn);
-    Var<T> total = m_tape.constant(T(0));
+    std::optional<Var<T>> total;
+    const auto add_term = [&total](const Var<T>& term) {
+      const Var<T> s = term.rank() == 0 ? term : sum(term);
+      total = total ? *total + s : s;
+    };
     if (bn.has_log_joint_override()) {
-      total = sum(bn.log_joint());
+      add_term(bn.log_joint());
     } else {
-      for (const std::string& name : bn.stochastic_names()) total = total + sum(bn.cond_log_prob(name));
+      for (const std::string& name : bn.stochastic_names()) add_term(bn.cond_log_prob(name));
     }
-    for (const Var<T>& log_det : log_dets) total = total + sum(log_det);
-    return total;
+    for (const Var<T>& log_det : m_log_dets) add_term(log_det);
+    return total ? *total : m_tape.constant(T(0));
+  }
+
+  // The transform onto the support of latent `index` following d: the one made last time
+  // when the support is the same set without bounds (bounds are values on this evaluation's
+  // tape, so a bounded support gets a new one).
+  const Transform<T>& transform_of(std::size_t index, const std::string& name, const Distribution<T>& d) {
+    CachedTransform& cached = m_transforms[index];
+    const Support<T> support = d.support();
+    const std::size_t event = d.value_shape().size() + d.group_ndims();
+    const bool bounded = support.has_lower() || support.has_upper();
+    if (bounded || !cached.reusable || cached.kind != support.kind() || cached.support_rank != support.event_rank() ||
+        cached.event != event) {
+      cached = {BayesianNet<T>::transform_to_support_of(name, d), !bounded, support.kind(), support.event_rank(), event};
+      cached.is_identity = dynamic_cast<const IdentityTransform<T>*>(cached.transform.get()) != nullptr;
+    }
+    return *cached.transform;
   }
 
   std::vector<double> evaluate_quantities(std::span<const double> u) {
@@ -311,6 +339,17 @@ class ModelDensity {
   std::vector<T> m_grad;
   std::vector<std::string> m_quantity_names;
   std::string m_last_rejection;
+
+  struct CachedTransform {
+    TransformPtr<T> transform;
+    bool reusable = false;
+    SupportKind kind = SupportKind::real;
+    std::size_t support_rank = 0;
+    std::size_t event = 0;
+    bool is_identity = false;
+  };
+  std::vector<CachedTransform> m_transforms;  // one per latent
+  std::vector<Var<T>> m_log_dets;             // record()'s, kept for their capacity
 };
 
 }  // namespace vaelib::mcmc

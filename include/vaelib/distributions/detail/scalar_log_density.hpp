@@ -51,17 +51,21 @@ Var<T> scalar_log_density(const char* name, const std::array<Var<T>, N>& inputs,
   const bool keep_partials = node.requires_grad;
   T* partials = keep_partials ? node.scratch.ensure(N * n) : nullptr;  // [N][n]
   T* out = tape.value_ptr(y);
+  // How each input is read, looked up once (not per element): at i, at 0 (one value), or broadcast.
   std::array<const T*, N> data{};
-  std::array<bool, N> same_shape{};
+  std::array<bool, N> same_shape{}, single{};
+  std::array<Shape, N> shapes{};
   for (std::size_t k = 0; k < N; ++k) {
     data[k] = inputs[k].data();
-    same_shape[k] = inputs[k].shape() == out_shape;
+    shapes[k] = inputs[k].shape();
+    same_shape[k] = shapes[k] == out_shape;
+    single[k] = shape_size(shapes[k]) == 1;
   }
   std::array<double, N> args{};
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t k = 0; k < N; ++k)
       args[k] = static_cast<double>(
-          data[k][same_shape[k] ? i : broadcast_source_index(i, out_shape, inputs[k].shape())]);
+          data[k][same_shape[k] ? i : single[k] ? 0 : broadcast_source_index(i, out_shape, shapes[k])]);
     const ScalarLogDensity<N> r = kernel(args);
     out[i] = static_cast<T>(r.value);
     if (keep_partials)
