@@ -29,6 +29,34 @@ TEST_CASE("blas: gemm_stored with every transpose flag and beta", "[detail]") {
   }
 }
 
+TEST_CASE("blas: a one-column or one-row product (the GEMV route) with every transpose flag and beta",
+          "[detail]") {
+  // m x k times k x n for (m, n) = (7, 1), (1, 6), (1, 1): X beta, a row times a matrix, a dot product
+  for (const auto& [m, n] : {std::pair<std::size_t, std::size_t>{7, 1}, {1, 6}, {1, 1}}) {
+    const std::size_t k = 5;
+    const auto a = testing::random_array({m, k}, -1, 1, 3);
+    const auto b = testing::random_array({k, n}, -1, 1, 4);
+    const xt::xarray<double> at = xt::transpose(a), bt = xt::transpose(b);
+    const xt::xarray<double> expected = naive(a, b);
+    for (const bool ta : {false, true}) {
+      for (const bool tb : {false, true}) {
+        CAPTURE(m, n, ta, tb);
+        xt::xarray<double> c = xt::ones<double>({m, n});
+        detail::gemm_stored(ta, tb, m, n, k, (ta ? at : a).data(), (tb ? bt : b).data(), 1.0, c.data());
+        CHECK(xt::allclose(c, expected + 1.0));
+        c.fill(std::numeric_limits<double>::quiet_NaN());  // beta = 0 must not read C
+        detail::gemm_stored(ta, tb, m, n, k, (ta ? at : a).data(), (tb ? bt : b).data(), 0.0, c.data());
+        CHECK(xt::allclose(c, expected));
+        const xt::xarray<float> af = a, bf = b, atf = at, btf = bt;
+        xt::xarray<float> cf = xt::zeros<float>({m, n});
+        cf.fill(std::numeric_limits<float>::quiet_NaN());
+        detail::gemm_stored(ta, tb, m, n, k, (ta ? atf : af).data(), (tb ? btf : bf).data(), 0.0f, cf.data());
+        CHECK(xt::allclose(xt::xarray<double>(cf), expected, 1e-5, 1e-6));
+      }
+    }
+  }
+}
+
 TEST_CASE("blas: an empty inner dimension gives beta * C", "[detail]") {
   xt::xarray<float> c = {{1.0f, 2.0f}};
   detail::gemm_stored<float>(false, false, 1, 2, 0, nullptr, nullptr, 1.0f, c.data());

@@ -371,7 +371,14 @@ class Tape {
   }
 
   /// Throws TapeError unless `v` is a current handle of this tape.
+  // Every op and every Var accessor checks its handles: the test is inlined, the message is
+  // built out of line (a cold path kept out of the callers' frames).
   void check_handle(const char* op, const Var<T>& v) const {
+    if (!v.empty() && &v.tape() == this && v.index() < m_size && at(v.index()).generation == v.generation()) [[likely]]
+      return;
+    throw_bad_handle(op, v);
+  }
+  [[noreturn, gnu::cold, gnu::noinline]] void throw_bad_handle(const char* op, const Var<T>& v) const {
     if (v.empty()) throw TapeError(std::string(op) + ": an operand is an empty Var handle (default-constructed)");
     if (&v.tape() != this) {
       throw TapeError(std::string(op) + ": operands belong to different tapes; every operand must come from the tape "
@@ -382,6 +389,7 @@ class Tape {
                       " of tape generation " + std::to_string(v.generation()) +
                       "; the tape was cleared or rewound and is at generation " + std::to_string(m_generation) + ")");
     }
+    throw TapeError(std::string(op) + ": an operand is an invalid Var handle");  // unreachable: one test above failed
   }
 
   /// Gradient of a node after backward; zero-filled if the sweep did not reach it.
@@ -528,9 +536,14 @@ class Tape {
 
 // ---- Var members that need the tape -----------------------------------------------------
 
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_empty_var_handle() {
+  throw TapeError("Var: empty handle (default-constructed) used");
+}
+
 template <class T>
 Tape<T>& Var<T>::tape() const {
-  if (m_tape == nullptr) throw TapeError("Var: empty handle (default-constructed) used");
+  if (m_tape == nullptr) [[unlikely]]
+    throw_empty_var_handle();
   return *m_tape;
 }
 template <class T>

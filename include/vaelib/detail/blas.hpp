@@ -28,6 +28,39 @@ inline void cblas_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n,
               static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
 }
 
+/// One CBLAS matrix-vector product: y = alpha op(A) x + beta y, A stored row-major rows x cols.
+inline void cblas_gemv(bool trans_a, std::size_t rows, std::size_t cols, float alpha, const float* a, std::size_t lda,
+                       const float* x, std::size_t incx, float beta, float* y, std::size_t incy) {
+  cblas_sgemv(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, static_cast<int>(rows), static_cast<int>(cols), alpha,
+              a, static_cast<int>(lda), x, static_cast<int>(incx), beta, y, static_cast<int>(incy));
+}
+
+inline void cblas_gemv(bool trans_a, std::size_t rows, std::size_t cols, double alpha, const double* a,
+                       std::size_t lda, const double* x, std::size_t incx, double beta, double* y, std::size_t incy) {
+  cblas_dgemv(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, static_cast<int>(rows), static_cast<int>(cols), alpha,
+              a, static_cast<int>(lda), x, static_cast<int>(incx), beta, y, static_cast<int>(incy));
+}
+
+/// A GEMM whose op(B) is one column (n = 1) or whose op(A) is one row (m = 1), as a GEMV:
+/// a statistical model's X beta and its gradient X^T dy, where OpenBLAS's GEMM path costs
+/// several times the product (docs/performance.md, "MCMC"). Returns false for other shapes.
+template <class T>
+bool gemm_as_gemv(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+                  std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+  if (n != 1 && m != 1) return false;
+  const std::size_t length = n == 1 ? m : n;
+  const std::size_t inc_c = n == 1 ? ldc : 1;
+  // beta = 0 must not read C (it may hold NaN from an earlier use of the buffer)
+  if (beta == T(0))
+    for (std::size_t i = 0; i < length; ++i) c[i * inc_c] = T(0);
+  if (n == 1) {  // c = op(A) b, b the column of op(B)
+    cblas_gemv(trans_a, trans_a ? k : m, trans_a ? m : k, alpha, a, lda, b, trans_b ? 1 : ldb, beta, c, inc_c);
+  } else {  // c^T = op(B)^T a^T, a^T the row of op(A)
+    cblas_gemv(!trans_b, trans_b ? n : k, trans_b ? k : n, alpha, b, ldb, a, trans_a ? lda : 1, beta, c, inc_c);
+  }
+  return true;
+}
+
 /// GEMMs of at least this many multiply-adds are split by rows of C over the BLAS's threads,
 /// each range one single-threaded GEMM (parallel_for_with_serial_blas). OpenBLAS 0.3.21
 /// threads the VAE's shapes (C with 128 or 500 rows, k from 40 to 784) less well (the
@@ -46,6 +79,7 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
     cblas_gemm(trans_a, trans_b, last - first, n, k, alpha, a_rows, lda, b, ldb, beta, c + first * ldc, ldc);
   };
   if (m * n * k >= gemm_split_min_work && parallel_for_with_serial_blas(m, gemm_split_min_rows, rows, 8)) return;
+  if (gemm_as_gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
   cblas_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <limits>
 #include <numbers>
+#include <type_traits>
 
 #include "vaelib/autodiff/detail/broadcast_index.hpp"
 #include "vaelib/autodiff/detail/strided.hpp"
@@ -51,25 +52,39 @@ Var<T> scalar_log_density(const char* name, const std::array<Var<T>, N>& inputs,
   const bool keep_partials = node.requires_grad;
   T* partials = keep_partials ? node.scratch.ensure(N * n) : nullptr;  // [N][n]
   T* out = tape.value_ptr(y);
-  // How each input is read, looked up once (not per element): at i, at 0 (one value), or broadcast.
+  // How each input is read, looked up once (not per element): at i (stride 1), at 0 (one
+  // value, stride 0), or through broadcast index arithmetic. The first two are the common case
+  // (data and parameters of the same shape, or a scalar parameter) and get a loop without it.
   std::array<const T*, N> data{};
-  std::array<bool, N> same_shape{}, single{};
+  std::array<std::size_t, N> stride{};
   std::array<Shape, N> shapes{};
+  bool needs_broadcast_index = false;
   for (std::size_t k = 0; k < N; ++k) {
     data[k] = inputs[k].data();
     shapes[k] = inputs[k].shape();
-    same_shape[k] = shapes[k] == out_shape;
-    single[k] = shape_size(shapes[k]) == 1;
+    stride[k] = shapes[k] == out_shape ? 1 : 0;
+    if (!stride[k] && shape_size(shapes[k]) != 1) needs_broadcast_index = true;
   }
-  std::array<double, N> args{};
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t k = 0; k < N; ++k)
-      args[k] = static_cast<double>(
-          data[k][same_shape[k] ? i : single[k] ? 0 : broadcast_source_index(i, out_shape, shapes[k])]);
-    const ScalarLogDensity<N> r = kernel(args);
-    out[i] = static_cast<T>(r.value);
-    if (keep_partials)
-      for (std::size_t k = 0; k < N; ++k) partials[k * n + i] = static_cast<T>(r.partials[k]);
+  const auto evaluate_all = [&](auto broadcast_index) {
+    std::array<double, N> args{};
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t k = 0; k < N; ++k) {
+        std::size_t at = i * stride[k];
+        if constexpr (decltype(broadcast_index)::value) {
+          if (!stride[k] && shape_size(shapes[k]) != 1) at = broadcast_source_index(i, out_shape, shapes[k]);
+        }
+        args[k] = static_cast<double>(data[k][at]);
+      }
+      const ScalarLogDensity<N> r = kernel(args);
+      out[i] = static_cast<T>(r.value);
+      if (keep_partials)
+        for (std::size_t k = 0; k < N; ++k) partials[k * n + i] = static_cast<T>(r.partials[k]);
+    }
+  };
+  if (needs_broadcast_index) {
+    evaluate_all(std::true_type{});
+  } else {
+    evaluate_all(std::false_type{});
   }
   tape.set_backward(y, [inputs](Tape<T>& t, TapeRecord<T>& self) {
     const std::size_t size = self.size;
