@@ -5,7 +5,8 @@
 // Before timing, the two are compared at 16 random points (values, gradients, reported
 // quantities) and the program stops if they disagree.
 //
-//   bench_mcmc_gradient                          # ns per gradient, RATIO lines (alternating rounds)
+//   bench_mcmc_gradient                          # ns per gradient, RATIO lines (alternating rounds),
+//                                                # PER-NODE lines (the tape's nodes a gradient, its extra ns a node)
 //   bench_mcmc_gradient --nuts=eight_schools-eight_schools_noncentered,kidiq-kidscore_interaction
 //                                                # NUTS end to end: gradients/s and bulk-ESS/s
 //
@@ -306,8 +307,10 @@ struct NutsSettings {
   std::uint64_t seed = 1;
 };
 
+/// `nodes`: the tape nodes one gradient records (0 for a density written by hand).
 template <class Factory>
-void run_nuts(const std::string& label, std::size_t dimension, Factory&& make, const NutsSettings& s) {
+void run_nuts(const std::string& label, std::size_t dimension, std::size_t nodes, Factory&& make,
+              const NutsSettings& s) {
   std::atomic<std::size_t> gradients{0};
   mcmc::SampleOptions options{
       .chains = s.chains, .warmup = s.warmup, .draws = s.draws, .seed = s.seed, .threads = s.threads};
@@ -324,9 +327,10 @@ void run_nuts(const std::string& label, std::size_t dimension, Factory&& make, c
     }
   }
   const double n = static_cast<double>(gradients.load());
-  std::printf("NUTS %-42s dim %2zu  %7.2f s  %9.0f gradients  %9.0f gradients/s  min bulk-ESS %6.0f (%s)  %8.1f ESS/s  "
+  const std::string node_column = nodes ? std::to_string(nodes) : "-";
+  std::printf("NUTS %-42s dim %2zu  nodes %5s  %7.2f s  %9.0f gradients  %9.0f gradients/s  min bulk-ESS %6.0f (%s)  %8.1f ESS/s  "
               "%zu divergences\n",
-              label.c_str(), dimension, seconds, n, n / seconds, min_ess, worst.c_str(), min_ess / seconds,
+              label.c_str(), dimension, node_column.c_str(), seconds, n, n / seconds, min_ess, worst.c_str(), min_ess / seconds,
               samples.divergences());
   std::fflush(stdout);
 }
@@ -335,11 +339,13 @@ void run_nuts_on(const std::string& posterior, const NutsSettings& s) {
   const std::unique_ptr<GradientCase> c = load_case(posterior);
   check_agreement(*c);
   const std::size_t d = c->tape->dimension();
-  run_nuts(posterior + " (tape)", d, [&](std::atomic<std::size_t>* total) {
+  std::vector<double> g(d);
+  c->tape->log_density_and_gradient(c->points.front(), g);
+  run_nuts(posterior + " (tape)", d, c->tape->recorded_nodes(), [&](std::atomic<std::size_t>* total) {
     return Counting<mcmc::ModelDensity<double>>([&] { return pdb::make_density(c->model, s.seed); }, total);
   }, s);
   if (c->hand) {
-    run_nuts(posterior + " (by hand)", d, [&](std::atomic<std::size_t>* total) {
+    run_nuts(posterior + " (by hand)", d, 0, [&](std::atomic<std::size_t>* total) {
       return Counting<HandDensity>([&] { return *c->hand; }, total);
     }, s);
   }
@@ -433,6 +439,14 @@ int main(int argc, char** argv) {
       const std::string name = short_name(c->posterior);
       vaelib::bench::print_ratio(reporter, name + ": tape / by hand", "gradient/" + name + "/tape",
                                  "gradient/" + name + "/hand");
+    }
+    // What the tape adds, per node it records: the time a user pays for not writing the gradient.
+    for (const auto& c : cases) {
+      const std::string name = short_name(c->posterior);
+      const std::size_t nodes = c->tape->recorded_nodes();
+      const double extra_ns = (reporter.seconds("gradient/" + name + "/tape") - reporter.seconds("gradient/" + name + "/hand")) * 1e9;
+      std::printf("PER-NODE %-37s %zu nodes a gradient, %.0f ns more than by hand: %.0f ns a node\n",
+                  (name + ":").c_str(), nodes, extra_ns, extra_ns / static_cast<double>(std::max<std::size_t>(nodes, 1)));
     }
     for (const auto& c : cases) {
       if (rounds == 0) break;

@@ -69,9 +69,16 @@ TEST_CASE("ModelDensity: eight schools on the reals equals the density written b
 
   const std::vector<double> u = model_density_point();
   std::vector<double> grad(10);
+  CHECK(density.recorded_nodes() == 0);
   const double lp = density.log_density_and_gradient(u, grad);
   CHECK(lp == Approx(eight_schools_by_hand(u)).epsilon(1e-13));
+  // Each evaluation records the same nodes anew on top of the data's (the tape does not grow).
+  const std::size_t nodes = density.recorded_nodes();
+  CHECK(nodes > 10);
   CHECK(density.log_density(u) == Approx(lp).epsilon(1e-15));
+  CHECK(density.recorded_nodes() == nodes);
+  density.log_density_and_gradient(u, grad);
+  CHECK(density.recorded_nodes() == nodes);
 
   // The gradient against central differences of the hand-written density.
   for (std::size_t i = 0; i < u.size(); ++i) {

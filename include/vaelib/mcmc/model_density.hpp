@@ -117,6 +117,13 @@ class ModelDensity {
     }
   }
 
+  /// The tape nodes the last evaluation recorded (the data's constants not counted): what a
+  /// gradient costs beyond its arithmetic, at roughly 0.1-0.2 us a node (docs/performance.md,
+  /// "MCMC"). 0 before the first evaluation.
+  std::size_t recorded_nodes() const noexcept {
+    return m_tape.size() > m_data_mark.size ? m_tape.size() - m_data_mark.size : 0;
+  }
+
   /// The message of the last DomainError that made the density -inf ("" if none).
   const std::string& last_rejection() const noexcept { return m_last_rejection; }
 
