@@ -117,9 +117,9 @@ class ModelDensity {
     }
   }
 
-  /// The tape nodes the last evaluation recorded (the data's constants not counted): what a
-  /// gradient costs beyond its arithmetic, at roughly 0.1-0.2 us a node (docs/performance.md,
-  /// "MCMC"). 0 before the first evaluation.
+  /// The tape nodes the last evaluation recorded (the data's constants not counted; before any,
+  /// those of the model's first build, which found its latents): what a gradient costs beyond
+  /// its arithmetic, at roughly 0.2 us a node (docs/performance.md, "MCMC").
   std::size_t recorded_nodes() const noexcept {
     return m_tape.size() > m_data_mark.size ? m_tape.size() - m_data_mark.size : 0;
   }
