@@ -156,15 +156,5 @@ TEST_CASE("hmc: bad options and mismatched states are refused", "[mcmc][hmc]") {
   CHECK_THROWS_WITH(kernel.set_step_size(std::nan("")),
                     "Hmc::set_step_size: step_size = nan; it must be finite and > 0");
 
-  auto density = testing::McmcIndependentGaussian::standard(2);
-  auto other = testing::McmcIndependentGaussian::standard(3);
-  mcmc::ChainState state = mcmc::make_chain_state(other, {0.0, 0.0, 0.0});
-  Rng rng(1);
-  CHECK_THROWS_WITH(kernel.transition(density, state, rng),
-                    "Hmc::transition: the chain state has position of size 3 and gradient of size 3 but the log "
-                    "density has dimension 2");
-  Hmc dense({.metric = mcmc::Metric::dense_unit(3)});
-  mcmc::ChainState two = mcmc::make_chain_state(density, {0.0, 0.0});
-  CHECK_THROWS_WITH(dense.transition(density, two, rng),
-                    "Hmc::transition: the metric has dimension 3 but the log density has dimension 2");
+  testing::check_dimension_mismatch_errors<Hmc, mcmc::HmcOptions>("Hmc");
 }

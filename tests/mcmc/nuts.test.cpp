@@ -198,15 +198,5 @@ TEST_CASE("nuts: bad options and mismatched states are refused", "[mcmc][nuts]")
   Nuts kernel;
   CHECK_THROWS_WITH(kernel.set_step_size(-2.0), "Nuts::set_step_size: step_size = -2; it must be finite and > 0");
 
-  auto density = testing::McmcIndependentGaussian::standard(2);
-  auto other = testing::McmcIndependentGaussian::standard(3);
-  mcmc::ChainState state = mcmc::make_chain_state(other, {0.0, 0.0, 0.0});
-  Rng rng(1);
-  CHECK_THROWS_WITH(kernel.transition(density, state, rng),
-                    "Nuts::transition: the chain state has position of size 3 and gradient of size 3 but the log "
-                    "density has dimension 2");
-  Nuts dense({.metric = mcmc::Metric::dense_unit(3)});
-  mcmc::ChainState two = mcmc::make_chain_state(density, {0.0, 0.0});
-  CHECK_THROWS_WITH(dense.transition(density, two, rng),
-                    "Nuts::transition: the metric has dimension 3 but the log density has dimension 2");
+  testing::check_dimension_mismatch_errors<Nuts, mcmc::NutsOptions>("Nuts");
 }

@@ -11,6 +11,7 @@
 #include <limits>
 #include <numbers>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "vaelib/mcmc.hpp"
@@ -162,5 +163,23 @@ inline double mcmc_ks_statistic(std::vector<double> x, const std::function<doubl
 }
 
 inline double mcmc_normal_cdf(double x) { return 0.5 * std::erfc(-x / std::numbers::sqrt2); }
+
+/// A kernel refuses a chain state or a metric of another dimension than the log density's,
+/// naming itself ("Hmc", "Nuts") and both sizes. Options: the kernel's options type.
+template <class Kernel, class Options>
+void check_dimension_mismatch_errors(const std::string& kernel_name) {
+  Kernel kernel;
+  auto density = McmcIndependentGaussian::standard(2);
+  auto other = McmcIndependentGaussian::standard(3);
+  mcmc::ChainState state = mcmc::make_chain_state(other, {0.0, 0.0, 0.0});
+  Rng rng(1);
+  CHECK_THROWS_WITH(kernel.transition(density, state, rng),
+                    kernel_name + "::transition: the chain state has position of size 3 and gradient of size 3 but "
+                                  "the log density has dimension 2");
+  Kernel dense(Options{.metric = mcmc::Metric::dense_unit(3)});
+  mcmc::ChainState two = mcmc::make_chain_state(density, {0.0, 0.0});
+  CHECK_THROWS_WITH(dense.transition(density, two, rng),
+                    kernel_name + "::transition: the metric has dimension 3 but the log density has dimension 2");
+}
 
 }  // namespace vaelib::testing
