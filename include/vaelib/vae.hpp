@@ -8,6 +8,7 @@
 #include "vaelib/blas_kernels.hpp"
 #include "vaelib/distributions.hpp"
 #include "vaelib/error.hpp"
+#include "vaelib/flows.hpp"
 #include "vaelib/flush_denormals.hpp"
 #include "vaelib/layers.hpp"
 #include "vaelib/models.hpp"
