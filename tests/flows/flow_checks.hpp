@@ -173,4 +173,34 @@ inline void flow_check_float_agrees(const Transform<float>& tf, const Transform<
   CHECK(xt::allclose(xf, xd, 2e-5, 2e-5));
 }
 
+/// The shape errors every flow on R^3 gives, each naming the flow (`name`, as name() says),
+/// the method, the operand and its shape: a last axis of size 2, and rank 0.
+inline void flow_check_shape_errors(const Transform<double>& f, const std::string& name) {
+  Tape<double> tape;
+  const Var<double> wrong = tape.zeros({4, 2});
+  const Var<double> scalar = tape.constant(1.0);
+  const auto wrong_size = [&](const std::string& method, const std::string& operand, const std::string& shape) {
+    return name + "." + method + ": " + operand + " has shape " + shape +
+           ", but the flow acts on vectors of size 3 (expected a last axis of size 3)";
+  };
+  const auto rank_zero = [&](const std::string& method, const std::string& operand) {
+    return name + "." + method + ": " + operand +
+           " has shape [], but the transform acts on its last 1 axes (expected rank >= 1)";
+  };
+  CHECK_THROWS_AS(f.forward(wrong), ShapeError);
+  CHECK_THROWS_WITH(f.forward(wrong), wrong_size("forward", "x", "[4, 2]"));
+  CHECK_THROWS_WITH(f.inverse(wrong), wrong_size("inverse", "y", "[4, 2]"));
+  CHECK_THROWS_WITH(f.log_abs_det_jacobian(wrong, wrong), wrong_size("log_abs_det_jacobian", "x", "[4, 2]"));
+  CHECK_THROWS_WITH(f.forward_and_log_abs_det_jacobian(wrong),
+                    wrong_size("forward_and_log_abs_det_jacobian", "x", "[4, 2]"));
+  CHECK_THROWS_WITH(f.forward_shape({2}), wrong_size("forward_shape", "x", "[2]"));
+  CHECK_THROWS_WITH(f.inverse_shape({5, 4}), wrong_size("inverse_shape", "y", "[5, 4]"));
+  CHECK_THROWS_AS(f.forward(scalar), ShapeError);
+  CHECK_THROWS_WITH(f.forward(scalar), rank_zero("forward", "x"));
+  CHECK_THROWS_WITH(f.inverse(scalar), rank_zero("inverse", "y"));
+  CHECK_THROWS_WITH(f.forward_and_log_abs_det_jacobian(scalar), rank_zero("forward_and_log_abs_det_jacobian", "x"));
+  CHECK_THROWS_WITH(f.forward_shape({}), rank_zero("forward_shape", "x"));
+  CHECK_THROWS_WITH(f.inverse_shape({}), rank_zero("inverse_shape", "y"));
+}
+
 }  // namespace vaelib::testing
