@@ -4,3 +4,4 @@
 
 #include "vaelib/flows/planar.hpp"
 #include "vaelib/flows/radial.hpp"
+#include "vaelib/flows/vector_flow.hpp"

@@ -45,6 +45,7 @@
 #include "vaelib/autodiff/ops/tanh.hpp"
 #include "vaelib/flows/detail/implicit_root.hpp"
 #include "vaelib/flows/detail/vector_event.hpp"
+#include "vaelib/flows/vector_flow.hpp"
 #include "vaelib/layers/parameters.hpp"
 #include "vaelib/transforms/transform.hpp"
 
@@ -91,41 +92,26 @@ struct PlanarFlowOptions {
 /// log|det J| = log(t^2 + (1 - t^2) softplus(w^T u)), t = tanh(w^T z + b), one per event.
 /// The flow reads its parameters in place: it must not outlive their ParameterStore.
 template <class T>
-class PlanarFlow final : public Transform<T> {
+class PlanarFlow final : public VectorFlow<T> {
  public:
   /// Gets (or creates, for vectors of size `dim`) "<scope>/<name>/w", ".../u" and ".../b".
   /// Made again with the same scope and name, a flow shares the first one's parameters.
   PlanarFlow(const ParameterScope<T>& scope, std::string_view name, std::size_t dim,
              const PlanarFlowOptions<T>& options = {})
-      : m_name("PlanarFlow(" + std::string(scope.scope(name).prefix()) + ")"), m_dim(dim) {
-    if (dim == 0) throw ArgumentError(m_name + ": the dimension must be at least 1, got 0");
+      : VectorFlow<T>("PlanarFlow", scope, name, dim) {
     const ParameterScope<T> own = scope.scope(name);
     m_w = &own.get("w", Shape{dim}, options.w_init ? options.w_init : default_w_init());
     m_u = &own.get("u", Shape{dim}, options.u_init ? options.u_init : default_u_init(*m_w));
     m_b = &own.get("b", Shape{}, options.b_init);
   }
 
-  std::string name() const override { return m_name; }
-  std::size_t domain_event_rank() const override { return 1; }
-  std::size_t codomain_event_rank() const override { return 1; }
-  Support<T> codomain() const override { return Support<T>::real().independent(1); }
-  Shape forward_shape(const Shape& x) const override {
-    detail::check_flow_event(m_name, "forward_shape", "x", x, m_dim);
-    return x;
-  }
-  Shape inverse_shape(const Shape& y) const override {
-    detail::check_flow_event(m_name, "inverse_shape", "y", y, m_dim);
-    return y;
-  }
-
   typename Transform<T>::ForwardResult forward_and_log_abs_det_jacobian(const Var<T>& x) const override {
-    detail::check_flow_event(m_name, "forward_and_log_abs_det_jacobian", "x", x.shape(), m_dim);
+    this->check_event("forward_and_log_abs_det_jacobian", "x", x.shape());
     const OnTape p = on(x.tape());
     const Var<T> t = tanh(sum(x * p.w, {-1}, true) + p.b);  // [..., 1]
     return {x + t * p.u_hat, log_abs_det(t, p)};
   }
 
-  std::size_t dim() const noexcept { return m_dim; }
   const Parameter<T>& w() const noexcept { return *m_w; }
   const Parameter<T>& u() const noexcept { return *m_u; }
   const Parameter<T>& b() const noexcept { return *m_b; }
@@ -165,13 +151,13 @@ class PlanarFlow final : public Transform<T> {
 
  protected:
   Var<T> forward_impl(const Var<T>& x) const override {
-    detail::check_flow_event(m_name, "forward", "x", x.shape(), m_dim);
+    this->check_event("forward", "x", x.shape());
     const OnTape p = on(x.tape());
     return x + tanh(sum(x * p.w, {-1}, true) + p.b) * p.u_hat;
   }
 
   Var<T> inverse_impl(const Var<T>& y) const override {
-    detail::check_flow_event(m_name, "inverse", "y", y.shape(), m_dim);
+    this->check_event("inverse", "y", y.shape());
     Tape<T>& tape = y.tape();
     const OnTape p = on(tape);
     const Var<T> c = sum(y * p.w, {-1}, true);  // w^T y, [..., 1]
@@ -195,7 +181,7 @@ class PlanarFlow final : public Transform<T> {
   }
 
   Var<T> log_abs_det_jacobian_impl(const Var<T>& x, const Var<T>&) const override {
-    detail::check_flow_event(m_name, "log_abs_det_jacobian", "x", x.shape(), m_dim);
+    this->check_event("log_abs_det_jacobian", "x", x.shape());
     const OnTape p = on(x.tape());
     return log_abs_det(tanh(sum(x * p.w, {-1}, true) + p.b), p);
   }
@@ -210,9 +196,9 @@ class PlanarFlow final : public Transform<T> {
   OnTape on(Tape<T>& tape) const {
     // |w|^2 as the tape computes it: 0 also when every w_i^2 underflows. NaNs pass, as IEEE says.
     T norm2 = 0;
-    for (std::size_t i = 0; i < m_dim; ++i) norm2 += m_w->value[i] * m_w->value[i];
+    for (std::size_t i = 0; i < this->m_dim; ++i) norm2 += m_w->value[i] * m_w->value[i];
     if (norm2 == 0) {
-      throw DomainError(m_name + ": |w|^2 is 0, where u_hat = u + (m(w^T u) - w^T u) w / |w|^2 is undefined " +
+      throw DomainError(this->m_name + ": |w|^2 is 0, where u_hat = u + (m(w^T u) - w^T u) w / |w|^2 is undefined " +
                         "(expected a nonzero w)");
     }
     const Var<T> w = m_w->on(tape);
@@ -229,8 +215,6 @@ class PlanarFlow final : public Transform<T> {
     return detail::drop_unit_last_axis(log(t2 + (T(1) - t2) * p.softplus_wu));
   }
 
-  std::string m_name;
-  std::size_t m_dim;
   Parameter<T>* m_w = nullptr;
   Parameter<T>* m_u = nullptr;
   Parameter<T>* m_b = nullptr;

@@ -46,6 +46,7 @@
 #include "vaelib/autodiff/ops/where.hpp"
 #include "vaelib/flows/detail/implicit_root.hpp"
 #include "vaelib/flows/detail/vector_event.hpp"
+#include "vaelib/flows/vector_flow.hpp"
 #include "vaelib/layers/parameters.hpp"
 #include "vaelib/transforms/transform.hpp"
 
@@ -96,7 +97,7 @@ struct RadialFlowOptions {
 /// s = softplus(beta_raw), one per event. The flow reads its parameters in place: it must not
 /// outlive their ParameterStore.
 template <class T>
-class RadialFlow final : public Transform<T> {
+class RadialFlow final : public VectorFlow<T> {
  public:
   /// Gets (or creates, for vectors of size `dim`) "<scope>/<name>/z0", ".../alpha_raw" and
   /// ".../beta_raw". Made again with the same scope and name, a flow shares the first one's
@@ -105,8 +106,7 @@ class RadialFlow final : public Transform<T> {
   /// 0.01, wherever z0 is.
   RadialFlow(const ParameterScope<T>& scope, std::string_view name, std::size_t dim,
              const RadialFlowOptions<T>& options = {})
-      : m_name("RadialFlow(" + std::string(scope.scope(name).prefix()) + ")"), m_dim(dim) {
-    if (dim == 0) throw ArgumentError(m_name + ": the dimension must be at least 1, got 0");
+      : VectorFlow<T>("RadialFlow", scope, name, dim) {
     const ParameterScope<T> own = scope.scope(name);
     const Initializer<T> small = [](std::span<T> v, const Shape&, Rng& rng) { rng.fill_normal(v, T(0), T(0.01)); };
     const Initializer<T> standard = [](std::span<T> v, const Shape&, Rng& rng) { rng.fill_normal(v, T(0), T(1)); };
@@ -115,28 +115,14 @@ class RadialFlow final : public Transform<T> {
     m_beta_raw = &own.get("beta_raw", Shape{}, options.beta_raw_init ? options.beta_raw_init : small);
   }
 
-  std::string name() const override { return m_name; }
-  std::size_t domain_event_rank() const override { return 1; }
-  std::size_t codomain_event_rank() const override { return 1; }
-  Support<T> codomain() const override { return Support<T>::real().independent(1); }
-  Shape forward_shape(const Shape& x) const override {
-    detail::check_flow_event(m_name, "forward_shape", "x", x, m_dim);
-    return x;
-  }
-  Shape inverse_shape(const Shape& y) const override {
-    detail::check_flow_event(m_name, "inverse_shape", "y", y, m_dim);
-    return y;
-  }
-
   typename Transform<T>::ForwardResult forward_and_log_abs_det_jacobian(const Var<T>& x) const override {
-    detail::check_flow_event(m_name, "forward_and_log_abs_det_jacobian", "x", x.shape(), m_dim);
+    this->check_event("forward_and_log_abs_det_jacobian", "x", x.shape());
     const OnTape p = on(x.tape());
     const Var<T> d = x - p.z0;
     const Var<T> r = detail::radial_flow_norm(d);
     return {x + d * (p.beta / (p.alpha + r)), log_abs_det(r, p)};
   }
 
-  std::size_t dim() const noexcept { return m_dim; }
   const Parameter<T>& z0() const noexcept { return *m_z0; }
   const Parameter<T>& alpha_raw() const noexcept { return *m_alpha_raw; }
   const Parameter<T>& beta_raw() const noexcept { return *m_beta_raw; }
@@ -148,14 +134,14 @@ class RadialFlow final : public Transform<T> {
 
  protected:
   Var<T> forward_impl(const Var<T>& x) const override {
-    detail::check_flow_event(m_name, "forward", "x", x.shape(), m_dim);
+    this->check_event("forward", "x", x.shape());
     const OnTape p = on(x.tape());
     const Var<T> d = x - p.z0;
     return x + d * (p.beta / (p.alpha + detail::radial_flow_norm(d)));
   }
 
   Var<T> inverse_impl(const Var<T>& y) const override {
-    detail::check_flow_event(m_name, "inverse", "y", y.shape(), m_dim);
+    this->check_event("inverse", "y", y.shape());
     Tape<T>& tape = y.tape();
     const OnTape p = on(tape);
     const Var<T> e = y - p.z0;
@@ -177,7 +163,7 @@ class RadialFlow final : public Transform<T> {
   }
 
   Var<T> log_abs_det_jacobian_impl(const Var<T>& x, const Var<T>&) const override {
-    detail::check_flow_event(m_name, "log_abs_det_jacobian", "x", x.shape(), m_dim);
+    this->check_event("log_abs_det_jacobian", "x", x.shape());
     const OnTape p = on(x.tape());
     return log_abs_det(detail::radial_flow_norm(x - p.z0), p);
   }
@@ -199,12 +185,10 @@ class RadialFlow final : public Transform<T> {
   Var<T> log_abs_det(const Var<T>& r, const OnTape& p) const {
     const Var<T> log_alpha_r = log(p.alpha + r);
     Var<T> out = log(r * (r + T(2) * p.alpha) + p.alpha * p.alpha_plus_beta) - T(2) * log_alpha_r;
-    if (m_dim > 1) out = out + static_cast<T>(m_dim - 1) * (log(p.alpha_plus_beta + r) - log_alpha_r);
+    if (this->m_dim > 1) out = out + static_cast<T>(this->m_dim - 1) * (log(p.alpha_plus_beta + r) - log_alpha_r);
     return detail::drop_unit_last_axis(out);
   }
 
-  std::string m_name;
-  std::size_t m_dim;
   Parameter<T>* m_z0 = nullptr;
   Parameter<T>* m_alpha_raw = nullptr;
   Parameter<T>* m_beta_raw = nullptr;
