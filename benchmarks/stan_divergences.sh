@@ -16,6 +16,10 @@ posterior=eight_schools-eight_schools_noncentered
 seeds=20
 build=build
 while (($#)); do
+  if [[ $1 == --posterior || $1 == --seeds || $1 == --build ]] && (($# < 2)); then
+    echo "stan_divergences.sh: $1 needs a value" >&2
+    exit 2
+  fi
   case $1 in
     --posterior) posterior=$2; shift 2 ;;
     --seeds) seeds=$2; shift 2 ;;

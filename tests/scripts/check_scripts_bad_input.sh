@@ -33,5 +33,10 @@ expect 2 "--peer-config takes 'same' or 'default', not 'best'" bash "$src/benchm
 expect 2 "unknown workload 'train' (gemm, epoch, is-ll, iwae)" bash "$src/benchmarks/compare_peer.sh" --workloads gemm,train
 expect 2 "--k, --steps and --images must be at least 1" /usr/bin/python3 "$src/benchmarks/peer_workloads.py" --workload iwae --k 0
 expect 2 "no pytorch_vae.py in $scratch" /usr/bin/python3 "$src/benchmarks/peer_workloads.py" --workload iwae --k 5 --peer "$scratch"
+expect 2 "unknown argument '--fast' (--posterior NAME, --seeds N, --build DIR)" bash "$src/benchmarks/stan_divergences.sh" --fast
+expect 2 "no model.stan and data.json in tests/posteriordb/nothing" bash "$src/benchmarks/stan_divergences.sh" --posterior nothing
+expect 2 "--seeds needs a value" bash "$src/benchmarks/stan_divergences.sh" --seeds
+expect 2 "--seeds takes a whole number >= 1, not '0'" bash "$src/benchmarks/stan_divergences.sh" --seeds 0
+expect 2 "$scratch/none/examples/posteriordb is not built" bash "$src/benchmarks/stan_divergences.sh" --build "$scratch/none"
 expect 1 "MNIST is missing from $scratch/corpus" bash "$src/examples/vae/kill_and_resume.sh" /bin/true "$scratch/corpus" "$scratch/k"
 ((failures == 0)) || { echo "$failures script checks failed" >&2; exit 1; }
