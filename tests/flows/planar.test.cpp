@@ -175,7 +175,7 @@ TEST_CASE("PlanarFlow: the scalar equation of the inverse is solved to rounding,
   // alpha + (s - 1) tanh(alpha + b) = c. The first case made plain Newton bounce between
   // tanh's two flat tails (alpha ~ -0.9 and ~ 5) for over a thousand steps.
   const auto planar_residual = [](double c, double s, double b) {
-    const double alpha = detail::planar_flow_solve_along_w(c, s, b);
+    const double alpha = vaelib::detail::planar_flow_solve_along_w(c, s, b);
     return std::abs(alpha + (s - 1) * std::tanh(alpha + b) - c) / (std::abs(c) + std::abs(s - 1));
   };
   CHECK(planar_residual(16.558625071085984, 18.504257976045725, -0.39355617600342008) < 4e-16);
@@ -191,8 +191,8 @@ TEST_CASE("PlanarFlow: the scalar equation of the inverse is solved to rounding,
     worst = std::max(worst, planar_residual(alpha + (s - 1) * std::tanh(alpha + b), s, b));
   }
   CHECK(worst < 4e-16);
-  CHECK(std::isnan(detail::planar_flow_solve_along_w(NAN, 2.0, 0.0)));
-  CHECK(detail::planar_flow_solve_along_w(INFINITY, 2.0, 0.0) == INFINITY);
+  CHECK(std::isnan(vaelib::detail::planar_flow_solve_along_w(NAN, 2.0, 0.0)));
+  CHECK(vaelib::detail::planar_flow_solve_along_w(INFINITY, 2.0, 0.0) == INFINITY);
 }
 
 TEST_CASE("PlanarFlow: gradients in z and in w, u, b (forward, log|det J| and inverse) by finite differences",
