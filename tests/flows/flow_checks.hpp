@@ -203,4 +203,12 @@ inline void flow_check_shape_errors(const Transform<double>& f, const std::strin
   CHECK_THROWS_WITH(f.inverse_shape({}), rank_zero("inverse_shape", "y"));
 }
 
+/// A float flow's inverse has finite gradients (at a point of R^3).
+inline void flow_check_float_inverse_gradient(const Transform<float>& f) {
+  Tape<float> tape;
+  const Var<float> y = tape.variable(xt::xarray<float>{{0.5f, -1.0f, 2.0f}});
+  tape.backward(sum(f.inverse(y)));
+  CHECK(xt::all(xt::isfinite(y.grad())));
+}
+
 }  // namespace vaelib::testing
