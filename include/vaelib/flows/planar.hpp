@@ -30,6 +30,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -111,6 +112,8 @@ class PlanarFlow final : public VectorFlow<T> {
     const Var<T> t = tanh(sum(x * p.w, {-1}, true) + p.b);  // [..., 1]
     return {x + t * p.u_hat, log_abs_det(t, p)};
   }
+
+  std::shared_ptr<const VectorFlow<T>> with_detached_parameters() const override { return this->detached_copy(*this); }
 
   const Parameter<T>& w() const noexcept { return *m_w; }
   const Parameter<T>& u() const noexcept { return *m_u; }
@@ -201,12 +204,12 @@ class PlanarFlow final : public VectorFlow<T> {
       throw DomainError(this->m_name + ": |w|^2 is 0, where u_hat = u + (m(w^T u) - w^T u) w / |w|^2 is undefined " +
                         "(expected a nonzero w)");
     }
-    const Var<T> w = m_w->on(tape);
-    const Var<T> u = m_u->on(tape);
+    const Var<T> w = this->read(*m_w, tape);
+    const Var<T> u = this->read(*m_u, tape);
     const Var<T> wu = sum(w * u);
     const Var<T> softplus_wu = softplus(wu);
     const Var<T> u_hat = u + (softplus_wu - T(1) - wu) / sum(square(w)) * w;
-    return {w, u_hat, m_b->on(tape), softplus_wu};
+    return {w, u_hat, this->read(*m_b, tape), softplus_wu};
   }
 
   /// log(t^2 + (1 - t^2) softplus(w^T u)) for t [..., 1]: [...].

@@ -30,6 +30,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -123,6 +124,8 @@ class RadialFlow final : public VectorFlow<T> {
     return {x + d * (p.beta / (p.alpha + r)), log_abs_det(r, p)};
   }
 
+  std::shared_ptr<const VectorFlow<T>> with_detached_parameters() const override { return this->detached_copy(*this); }
+
   const Parameter<T>& z0() const noexcept { return *m_z0; }
   const Parameter<T>& alpha_raw() const noexcept { return *m_alpha_raw; }
   const Parameter<T>& beta_raw() const noexcept { return *m_beta_raw; }
@@ -176,9 +179,9 @@ class RadialFlow final : public VectorFlow<T> {
   };
 
   OnTape on(Tape<T>& tape) const {
-    const Var<T> alpha = softplus(m_alpha_raw->on(tape));
-    const Var<T> alpha_plus_beta = softplus(m_beta_raw->on(tape));
-    return {m_z0->on(tape), alpha, alpha_plus_beta - alpha, alpha_plus_beta};
+    const Var<T> alpha = softplus(this->read(*m_alpha_raw, tape));
+    const Var<T> alpha_plus_beta = softplus(this->read(*m_beta_raw, tape));
+    return {this->read(*m_z0, tape), alpha, alpha_plus_beta - alpha, alpha_plus_beta};
   }
 
   /// log|det J| from r = |z - z0| [..., 1]: [...].

@@ -6,9 +6,11 @@
 // inverse and log|det J| (docs/flows.md).
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "vaelib/autodiff/ops/detach.hpp"
 #include "vaelib/error.hpp"
 #include "vaelib/flows/detail/vector_event.hpp"
 #include "vaelib/layers/parameters.hpp"
@@ -35,6 +37,12 @@ class VectorFlow : public Transform<T> {
   /// D, the size of the vectors the flow acts on.
   std::size_t dim() const noexcept { return m_dim; }
 
+  /// The same flow (sharing its parameters) reading them detached: what log q with q's
+  /// parameters detached needs (DReG, the path-derivative estimator), through FlowDistribution.
+  virtual std::shared_ptr<const VectorFlow<T>> with_detached_parameters() const = 0;
+  /// Whether this copy reads its parameters detached.
+  bool parameters_detached() const noexcept { return m_detached; }
+
  protected:
   /// `kind`: the class's name ("PlanarFlow"); the flow is named after it and the scope its
   /// parameters live in (scope / name). D must be at least 1.
@@ -49,8 +57,22 @@ class VectorFlow : public Transform<T> {
     detail::check_flow_event(m_name, method, operand, shape, m_dim);
   }
 
+  /// A parameter (or a tensor the flow reads, such as an encoder's context) as this flow
+  /// reads it: live, or detached in a with_detached_parameters() copy.
+  Var<T> read(const Parameter<T>& p, Tape<T>& tape) const { return read(p.on(tape)); }
+  Var<T> read(const Var<T>& v) const { return m_detached ? detach(v) : v; }
+
+  /// with_detached_parameters() of a flow class: a copy of `flow` that reads detached.
+  template <class Flow>
+  static std::shared_ptr<const VectorFlow<T>> detached_copy(const Flow& flow) {
+    auto copy = std::make_shared<Flow>(flow);
+    copy->m_detached = true;
+    return copy;
+  }
+
   std::string m_name;
   std::size_t m_dim;
+  bool m_detached = false;
 };
 
 }  // namespace vaelib
