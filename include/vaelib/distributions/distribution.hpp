@@ -95,7 +95,9 @@ class Distribution {
     if (n_samples && *n_samples == 0) throw ArgumentError(std::string(name()) + ".sample: n_samples must be at least 1");
     const Var<T> s = sample_impl(n_samples.value_or(1), rng);
     if (n_samples) return s;
-    return drop_leading_axis(s);
+    const Var<T> dropped = drop_leading_axis(s);
+    sampled_without_leading_axis(s, dropped);
+    return dropped;
   }
 
   /// The set the values live in (vaelib/transforms/support.hpp); bijector_to(support()) is the
@@ -147,6 +149,10 @@ class Distribution {
   virtual Var<T> log_prob_impl(const Var<T>& given, bool detach_parameters) const = 0;
   /// n draws: [n] + batch_shape + value_shape.
   virtual Var<T> sample_impl(std::size_t n, Rng& rng) const = 0;
+  /// Told, after sample() without n_samples, that the draw sample_impl made (`drawn`, with its
+  /// leading axis of 1) is returned as `dropped`: a distribution that remembers its own
+  /// draws (FlowDistribution keeps their log-density) remembers this view too.
+  virtual void sampled_without_leading_axis(const Var<T>& /*drawn*/, const Var<T>& /*dropped*/) const {}
   /// Entropy per batch element (no group reduction), where a closed form exists.
   virtual Var<T> entropy_impl() const { throw ArgumentError(std::string(name()) + ": no closed-form entropy"); }
 

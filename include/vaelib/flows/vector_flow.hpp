@@ -75,4 +75,9 @@ class VectorFlow : public Transform<T> {
   bool m_detached = false;
 };
 
+/// Flows are shared, like transforms: a stack, a FlowDistribution and the caller may all hold
+/// the same one.
+template <class T>
+using FlowPtr = std::shared_ptr<const VectorFlow<T>>;
+
 }  // namespace vaelib
