@@ -9,6 +9,10 @@
 //   auto q = vae.variational(x, /*n_particles=*/1);
 //   auto cost = mean(elbo(vae.model(batch), {{"x", x}}, q, 0).sgvb());
 //
+// A flow posterior is one more config line: .flow = {.kind = models::FlowKind::iaf, .length = 2}
+// pushes q's normal through a stack of flows (a FlowDistribution, docs/flows.md), and every
+// objective and is_loglikelihood take it unchanged.
+//
 // The model is a MetaBayesianNet taking the batch size and the particle count (they size the
 // prior when z is not observed) with nodes "z", "x" and the deterministic "x_mean" (the
 // likelihood's mean, for pictures, computed when first read); q has the node "z".
@@ -22,6 +26,7 @@
 
 #include "vaelib/bayesian_net/meta_bayesian_net.hpp"
 #include "vaelib/distributions.hpp"
+#include "vaelib/flows.hpp"
 #include "vaelib/layers/dense.hpp"
 
 namespace vaelib::models {
@@ -61,6 +66,29 @@ Likelihood<T> normal_likelihood(T min_logstd = T(-4)) {
           [](std::span<const Var<T>> h) { return h[0]; }};
 }
 
+/// The flow a normal posterior q(z | x) is pushed through (docs/flows.md): none (the diagonal
+/// Gaussian), planar or radial flows (Rezende & Mohamed 2015), or inverse autoregressive
+/// flows reading the encoder's last hidden layer as their context (Kingma et al. 2016).
+enum class FlowKind { none, planar, radial, iaf };
+
+struct PosteriorFlowConfig {
+  FlowKind kind = FlowKind::none;
+  std::size_t length = 0;             // K, the flows in the stack (at least 1 with a kind)
+  std::vector<std::size_t> hidden{};  // each IAF's MADE widths (empty: one layer of 2 z_dim)
+  bool context = true;                // IAF: read the encoder's last hidden layer (x without one)
+};
+
+/// The flow kind's name as the examples' options spell it ("none", "planar", "radial", "iaf").
+inline const char* flow_kind_name(FlowKind kind) {
+  switch (kind) {
+    case FlowKind::planar: return "planar";
+    case FlowKind::radial: return "radial";
+    case FlowKind::iaf: return "iaf";
+    case FlowKind::none: break;
+  }
+  return "none";
+}
+
 enum class LatentKind {
   normal,    // p(z) = N(0, I), q(z | x) = N(mean(x), exp(logstd(x))^2): reparameterised
   bernoulli  // p(z) = Bernoulli(1/2), q(z | x) = Bernoulli(sigmoid(logits(x))): score function
@@ -73,14 +101,16 @@ struct VaeConfig {
   std::vector<std::size_t> decoder = {500, 500};
   Activation activation = Activation::relu;
   LatentKind latent = LatentKind::normal;
+  PosteriorFlowConfig flow = {};  // q(z | x) pushed through flows (normal latents only)
 };
 
 template <class T>
 class VAE {
  public:
-  /// q's parameters for a batch: mean and log-std (normal latents) or logits (bernoulli).
+  /// q's parameters for a batch: mean and log-std (normal latents) or logits (bernoulli),
+  /// and the encoder's last hidden layer (x itself without hidden layers): an IAF's context.
   struct Encoding {
-    Var<T> mean, logstd, logits;
+    Var<T> mean, logstd, logits, hidden;
   };
   /// The generative model's type: its builder takes the batch size and the particle count.
   using Model = MetaBayesianNet<T, std::size_t, std::size_t>;
@@ -94,6 +124,7 @@ class VAE {
     if (m_likelihood.heads == 0 || !m_likelihood.make || !m_likelihood.mean) {
       throw ArgumentError("models::VAE: the likelihood '" + m_likelihood.name + "' needs heads, make and mean");
     }
+    make_flows();
   }
   VAE(const VAE&) = delete;  // the model's builder refers to this object
   VAE& operator=(const VAE&) = delete;
@@ -113,17 +144,21 @@ class VAE {
     Var<T> h = x;
     for (std::size_t i = 0; i < m_config.encoder.size(); ++i)
       h = dense(q, "h" + std::to_string(i + 1), h, m_config.encoder[i], {.activation = m_config.activation});
-    if (m_config.latent == LatentKind::bernoulli) return {{}, {}, dense(q, "z_logits", h, m_config.z_dim)};
-    return {dense(q, "z_mean", h, m_config.z_dim), dense(q, "z_logstd", h, m_config.z_dim), {}};
+    if (m_config.latent == LatentKind::bernoulli) return {{}, {}, dense(q, "z_logits", h, m_config.z_dim), h};
+    return {dense(q, "z_mean", h, m_config.z_dim), dense(q, "z_logstd", h, m_config.z_dim), {}, h};
   }
 
-  /// q(z | x) as a BayesianNet with n_particles draws of "z" (leading axis).
+  /// q(z | x) as a BayesianNet with n_particles draws of "z" (leading axis): the normal (or
+  /// Bernoulli) posterior, pushed through config.flow's stack when there is one.
   BayesianNet<T> variational(const Encoding& e, std::size_t n_particles) const {
     BayesianNet<T> q(*m_tape, *m_rng);
     if (m_config.latent == LatentKind::bernoulli) {
       q.bernoulli("z", e.logits, {.group_ndims = 1, .n_samples = n_particles});
-    } else {
+    } else if (m_flows.empty()) {
       q.normal_logstd("z", e.mean, e.logstd, {.group_ndims = 1, .n_samples = n_particles});
+    } else {
+      auto base = std::make_unique<Normal<T>>(Normal<T>::with_logstd(e.mean, e.logstd, {.group_ndims = 1}));
+      q.stochastic("z", std::make_unique<FlowDistribution<T>>(std::move(base), flows_for(e)), n_particles);
     }
     return q;
   }
@@ -139,6 +174,9 @@ class VAE {
   }
 
   const VaeConfig& config() const noexcept { return m_config; }
+  /// q's flows (empty without config.flow), in the order they apply; an IAF stack's flows
+  /// are bound to each batch's context by variational().
+  const std::vector<FlowPtr<T>>& flows() const noexcept { return m_flows; }
   const Likelihood<T>& likelihood() const noexcept { return m_likelihood; }
   const ParameterScope<T>& scope() const noexcept { return m_scope; }
 
@@ -148,6 +186,48 @@ class VAE {
       throw ShapeError("models::VAE." + std::string(method) + ": " + what + " has shape " + to_string(v.shape()) +
                        ", expected [..., " + std::to_string(width) + "] (config." + field + ")");
     }
+  }
+
+  /// The stack config.flow asks for, its parameters under "<scope>/q/flow<k>/".
+  void make_flows() {
+    const PosteriorFlowConfig& f = m_config.flow;
+    if (f.kind == FlowKind::none) return;
+    if (m_config.latent != LatentKind::normal) {
+      throw ArgumentError(std::string("models::VAE: a flow posterior (config.flow.kind = ") + flow_kind_name(f.kind) +
+                          ") needs normal latents (config.latent), not Bernoulli ones");
+    }
+    if (f.length == 0) {
+      throw ArgumentError(std::string("models::VAE: config.flow.length must be at least 1 for a flow posterior "
+                                      "(config.flow.kind = ") + flow_kind_name(f.kind) + ")");
+    }
+    const ParameterScope<T> q = m_scope.scope("q");
+    const std::size_t context_dim = m_config.encoder.empty() ? m_config.x_dim : m_config.encoder.back();
+    for (std::size_t k = 0; k < f.length; ++k) {
+      const std::string name = "flow" + std::to_string(k);
+      switch (f.kind) {
+        case FlowKind::planar: m_flows.push_back(std::make_shared<PlanarFlow<T>>(q, name, m_config.z_dim)); break;
+        case FlowKind::radial: m_flows.push_back(std::make_shared<RadialFlow<T>>(q, name, m_config.z_dim)); break;
+        case FlowKind::iaf:
+          // the order reversed at every other step, so each element is read by all the others
+          m_flows.push_back(std::make_shared<InverseAutoregressiveFlow<T>>(
+              q, name, m_config.z_dim,
+              InverseAutoregressiveFlowOptions<T>{.hidden = f.hidden,
+                                                  .activation = m_config.activation,
+                                                  .context_dim = f.context ? context_dim : 0,
+                                                  .reversed = k % 2 == 1}));
+          break;
+        case FlowKind::none: break;
+      }
+    }
+  }
+
+  /// The flows for one batch: IAFs with a context bound to its encoder's hidden layer.
+  std::vector<FlowPtr<T>> flows_for(const Encoding& e) const {
+    if (m_config.flow.kind != FlowKind::iaf || !m_config.flow.context) return m_flows;
+    std::vector<FlowPtr<T>> bound;
+    bound.reserve(m_flows.size());
+    for (const FlowPtr<T>& f : m_flows) bound.push_back(static_cast<const InverseAutoregressiveFlow<T>&>(*f).with_context(e.hidden));
+    return bound;
   }
 
   std::vector<Var<T>> decoder_heads(const Var<T>& z) const {
@@ -180,6 +260,7 @@ class VAE {
   ParameterScope<T> m_scope;
   VaeConfig m_config;
   Likelihood<T> m_likelihood;
+  std::vector<FlowPtr<T>> m_flows;
   Model m_model;
 };
 
