@@ -17,6 +17,8 @@ set(counts_gaussian_vae ${family_counts} --latent:1:1000000)
 set(counts_continuous_bernoulli_vae ${family_counts} --latent:1:1000000)
 set(counts_course_vae ${family_counts} --latent:1:1000000 --hidden:1:1000000)
 set(counts_iwae ${family_counts} --particles:1:10000 --latent:1:1000000)
+set(counts_vae_nf ${family_counts} --flow-length:1:1000000 --iaf-hidden:1:1000000 --particles:1:10000
+  --latent:1:1000000)
 set(counts_bernoulli_latent_vae ${family_counts} --latent:1:1000000 --particles:1:10000)
 set(counts_autoencoder_gmm ${family_counts} --components:1:1000000 --em-iterations:1:1000000 --vae-epochs:0:1000000)
 # the MCMC examples (issue 22)

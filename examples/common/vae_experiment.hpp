@@ -222,12 +222,16 @@ class VaeExperiment {
   }
 
   /// Importance-sampled (or, with --ll-method ais, annealed) log p(x) on the first n images of `set` (mean per image).
+  /// Each image's estimate and its standard error are kept: per_image_log_likelihood().
   double log_likelihood(const data::ImageSet& set, std::size_t particles, std::size_t n_images) {
+    m_per_image_ll.clear();
+    m_per_image_error.clear();
     return mean_over_chunks(m_tape, set, n_images == 0 ? set.size() : n_images, 50, [&](const Var<float>& x, std::size_t n) {
       if (m_o.ll_method == "ais") {  // from the prior: AIS needs no encoder (and does not trust it)
         const auto ll = ais_loglikelihood(m_vae.model(), {{"x", x}}, "z",
                                           {.n_chains = m_o.ais_chains, .n_temperatures = m_o.ais_temperatures,
                                            .image_chunk = n, .seed = m_o.seed + 3});
+        keep_per_image(ll.log_likelihood, ll.standard_error);
         return xt::sum(ll.log_likelihood)();
       }
       models::VAE<float>::Encoding e;
@@ -237,6 +241,7 @@ class VaeExperiment {
       }
       auto proposal = [&](std::size_t k) { return m_vae.variational(e, k); };
       const auto ll = is_loglikelihood(m_vae.model(n), {{"x", x}}, proposal, 0, {.n_particles = particles, .chunk_size = 100});
+      keep_per_image(ll.log_likelihood, ll.standard_error);
       return xt::sum(ll.log_likelihood)();
     });
   }
@@ -251,6 +256,7 @@ class VaeExperiment {
     if (m_o.ll_particles > 0) {
       ll = log_likelihood(m_data.test, m_o.ll_particles, ll_n);
       print_test_log_likelihood(m_o, ll, ll_n);
+      save_per_image_log_likelihood(output() / "test_log_likelihood.csv");
     }
     io::MetricsLog(output() / "metrics.jsonl").write({{"summary", name},
                                                       {"test_lower_bound", t.lower_bound},
@@ -261,6 +267,22 @@ class VaeExperiment {
                                                       {"ll_test_images", static_cast<double>(ll_n)}});
     std::fflush(stdout);
     return t;
+  }
+
+  /// The last log_likelihood()'s estimate per image, in the set's order.
+  const std::vector<double>& per_image_log_likelihood() const noexcept { return m_per_image_ll; }
+
+  /// Writes "image,log_likelihood,standard_error" lines, one per image of the last
+  /// log_likelihood() (so that two runs can be compared image by image: a paired difference).
+  void save_per_image_log_likelihood(const std::filesystem::path& file) const {
+    std::ofstream out(file);
+    out << "image,log_likelihood,standard_error\n";
+    char line[96];
+    for (std::size_t i = 0; i < m_per_image_ll.size(); ++i) {
+      std::snprintf(line, sizeof line, "%zu,%.6f,%.6f\n", i, m_per_image_ll[i], m_per_image_error[i]);
+      out << line;
+    }
+    if (!out) throw io::IoError("cannot write " + file.string());
   }
 
   /// Mean images decoded from latent codes z [n, z_dim].
@@ -300,6 +322,11 @@ class VaeExperiment {
   void save_training_curve(const std::string& title) { examples::save_training_curve(output(), title); }
 
  private:
+  void keep_per_image(const xt::xarray<double>& ll, const xt::xarray<double>& error) {
+    m_per_image_ll.insert(m_per_image_ll.end(), ll.begin(), ll.end());
+    m_per_image_error.insert(m_per_image_error.end(), error.begin(), error.end());
+  }
+
   ExperimentOptions m_o;
   ComputeSettings m_compute{m_o};  // --threads, denormals flushed while the experiment lives
   bool m_grey;
@@ -311,6 +338,7 @@ class VaeExperiment {
   models::VAE<float> m_vae;
   Datasets m_data;
   MovingAverageBaseline m_moving_average{0.8};
+  std::vector<double> m_per_image_ll, m_per_image_error;
   std::uint64_t m_step = 0;
 };
 
