@@ -1,3 +1,5 @@
+#include "vaelib/flows/spline_coupling.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -6,7 +8,6 @@
 
 #include "flows/flow_checks.hpp"
 #include "reference/spline_reference.inc"
-#include "vaelib/flows/spline_coupling.hpp"
 
 using namespace vaelib;
 using namespace vaelib::testing;
@@ -80,13 +81,13 @@ std::pair<double, double> spline_textbook(const SplineTextbook& t, double x) {
 
 /// The op on constants (x [n], raw [n, K] / [n, K - 1]): {value, log-derivative}.
 std::pair<xt::xarray<double>, xt::xarray<double>> spline_apply(const xt::xarray<double>& x, const xt::xarray<double>& w,
-                                                             const xt::xarray<double>& h, const xt::xarray<double>& d,
-                                                             const RationalQuadraticSplineOptions& o, bool inverse) {
+                                                               const xt::xarray<double>& h, const xt::xarray<double>& d,
+                                                               const RationalQuadraticSplineOptions& o, bool inverse) {
   Tape<double> tape;
-  const auto r = inverse ? rational_quadratic_spline_inverse(tape.constant(x), tape.constant(w), tape.constant(h),
-                                                             tape.constant(d), o)
-                         : rational_quadratic_spline(tape.constant(x), tape.constant(w), tape.constant(h),
-                                                     tape.constant(d), o);
+  const auto r =
+      inverse
+          ? rational_quadratic_spline_inverse(tape.constant(x), tape.constant(w), tape.constant(h), tape.constant(d), o)
+          : rational_quadratic_spline(tape.constant(x), tape.constant(w), tape.constant(h), tape.constant(d), o);
   return {r.value.value(), r.log_derivative.value()};
 }
 
@@ -153,10 +154,9 @@ TEST_CASE("rational_quadratic_spline: values, log-derivatives and inverse agains
     CHECK(d.grad()(0, 2) == Approx(pt.dy_dderivative2).epsilon(1e-11).margin(1e-13));
     tape.clear();
     const Var<double> w2 = tape.variable(spline_reference_raw(p.widths, ref::bins));
-    const auto r2 = rational_quadratic_spline(tape.constant(xt::xarray<double>{pt.x}), w2,
-                                              tape.constant(spline_reference_raw(p.heights, ref::bins)),
-                                              tape.constant(spline_reference_raw(p.derivatives, ref::bins - 1)),
-                                              spline_reference_options(p));
+    const auto r2 = rational_quadratic_spline(
+        tape.constant(xt::xarray<double>{pt.x}), w2, tape.constant(spline_reference_raw(p.heights, ref::bins)),
+        tape.constant(spline_reference_raw(p.derivatives, ref::bins - 1)), spline_reference_options(p));
     tape.backward(sum(r2.log_derivative));
     CHECK(w2.grad()(0, 1) == Approx(pt.dlog_dwidth1).epsilon(1e-10).margin(1e-12));
 
@@ -175,17 +175,15 @@ TEST_CASE("rational_quadratic_spline: values, log-derivatives and inverse agains
   for (const ref::InversePoint& pt : ref::inverse_points) {
     const ref::Params& p = spline_reference_params(pt.params);
     INFO("parameter set " << pt.params << ", y = " << pt.y);
-    const auto [x, log_d] = spline_apply(xt::xarray<double>{pt.y}, spline_reference_raw(p.widths, ref::bins),
-                                         spline_reference_raw(p.heights, ref::bins),
-                                         spline_reference_raw(p.derivatives, ref::bins - 1),
-                                         spline_reference_options(p), true);
+    const auto [x, log_d] = spline_apply(
+        xt::xarray<double>{pt.y}, spline_reference_raw(p.widths, ref::bins), spline_reference_raw(p.heights, ref::bins),
+        spline_reference_raw(p.derivatives, ref::bins - 1), spline_reference_options(p), true);
     CHECK(x(0) == Approx(pt.x).epsilon(1e-14).margin(1e-14));
     (void)log_d;
   }
 }
 
-TEST_CASE("rational_quadratic_spline: against the paper's formulas for random splines, K = 1, 2, 3, 8, 20",
-          "[flows]") {
+TEST_CASE("rational_quadratic_spline: against the paper's formulas for random splines, K = 1, 2, 3, 8, 20", "[flows]") {
   for (std::size_t bins : {1, 2, 3, 8, 20}) {
     for (double bound : {0.5, 3.0}) {
       INFO("K = " << bins << ", B = " << bound);
@@ -235,14 +233,15 @@ TEST_CASE("rational_quadratic_spline: on the knots g = y_k and g' = delta_k; C^1
     knots_y(k) = static_cast<double>(t.yk[k]);
   }
   INFO("x knots " << knots_x << "\ny knots " << knots_y);
-  const auto [y, log_d] =
-      spline_apply(knots_x, spline_rows(w, 0, bins + 1), spline_rows(h, 0, bins + 1), spline_rows(d, 0, bins + 1), o, false);
+  const auto [y, log_d] = spline_apply(knots_x, spline_rows(w, 0, bins + 1), spline_rows(h, 0, bins + 1),
+                                       spline_rows(d, 0, bins + 1), o, false);
   require_close(y, knots_y, 1e-14);
-  for (std::size_t k = 0; k <= bins; ++k) CHECK(log_d(k) == Approx(std::log(static_cast<double>(t.d[k]))).margin(1e-12));
+  for (std::size_t k = 0; k <= bins; ++k)
+    CHECK(log_d(k) == Approx(std::log(static_cast<double>(t.d[k]))).margin(1e-12));
   CHECK(y(0) == -2.0);  // the edges exactly
   CHECK(y(bins) == 2.0);
-  const auto [back, back_log] =
-      spline_apply(knots_y, spline_rows(w, 0, bins + 1), spline_rows(h, 0, bins + 1), spline_rows(d, 0, bins + 1), o, true);
+  const auto [back, back_log] = spline_apply(knots_y, spline_rows(w, 0, bins + 1), spline_rows(h, 0, bins + 1),
+                                             spline_rows(d, 0, bins + 1), o, true);
   require_close(back, knots_x, 1e-14);
   // g is C^1 in x and in the raw parameters on the knots too (a moved knot leaves the point
   // in the bin below or above, with the same first derivatives): the value's gradient there
@@ -251,13 +250,13 @@ TEST_CASE("rational_quadratic_spline: on the knots g = y_k and g' = delta_k; C^1
   // hence the small step.
   require_gradient(
       [&](Tape<double>&, const Vars& v) { return rational_quadratic_spline(v[0], v[1], v[2], v[3], o).value; },
-      {knots_x, spline_rows(w, 0, bins + 1), spline_rows(h, 0, bins + 1), spline_rows(d, 0, bins + 1)},
-      {.step = 1e-9});
+      {knots_x, spline_rows(w, 0, bins + 1), spline_rows(h, 0, bins + 1), spline_rows(d, 0, bins + 1)}, {.step = 1e-9});
 
   // Either side of the edges, value and slope meet the identity tails: g(B -+ e) = B -+ e + O(e^2).
   const double e = 1e-7;
   const xt::xarray<double> near{-2 - e, -2 + e, 2 - e, 2 + e};
-  const auto [yn, log_n] = spline_apply(near, spline_rows(w, 0, 4), spline_rows(h, 0, 4), spline_rows(d, 0, 4), o, false);
+  const auto [yn, log_n] =
+      spline_apply(near, spline_rows(w, 0, 4), spline_rows(h, 0, 4), spline_rows(d, 0, 4), o, false);
   for (std::size_t i = 0; i < 4; ++i) {
     INFO("x = " << near(i));
     CHECK(std::abs(yn(i) - near(i)) < 1e3 * e * e);  // |g''| e^2 / 2, |g''| ~ 200 here
@@ -265,7 +264,8 @@ TEST_CASE("rational_quadratic_spline: on the knots g = y_k and g' = delta_k; C^1
   }
   // the one-sided slopes by differences, inside and outside
   const xt::xarray<double> steps{-2.0, -2 + 1e-6, -2 + 2e-6, 2 - 2e-6, 2 - 1e-6, 2.0};
-  const auto [ys, log_s] = spline_apply(steps, spline_rows(w, 0, 6), spline_rows(h, 0, 6), spline_rows(d, 0, 6), o, false);
+  const auto [ys, log_s] =
+      spline_apply(steps, spline_rows(w, 0, 6), spline_rows(h, 0, 6), spline_rows(d, 0, 6), o, false);
   (void)log_s;
   CHECK((ys(1) - ys(0)) / 1e-6 == Approx(1.0).epsilon(1e-3));
   CHECK((ys(5) - ys(4)) / 1e-6 == Approx(1.0).epsilon(1e-3));
@@ -281,7 +281,8 @@ TEST_CASE("rational_quadratic_spline: strictly increasing over and beyond the in
       const xt::xarray<double> w = random_array({1, bins}, -4.0, 4.0, seed);
       const xt::xarray<double> h = random_array({1, bins}, -4.0, 4.0, seed + 10);
       const xt::xarray<double> d = random_array({1, bins - 1}, -4.0, 4.0, seed + 20);
-      const auto [y, log_d] = spline_apply(x, spline_rows(w, 0, n), spline_rows(h, 0, n), spline_rows(d, 0, n), o, false);
+      const auto [y, log_d] =
+          spline_apply(x, spline_rows(w, 0, n), spline_rows(h, 0, n), spline_rows(d, 0, n), o, false);
       bool increasing = true;
       for (std::size_t i = 1; i < n; ++i) increasing = increasing && y(i) > y(i - 1);
       CHECK(increasing);
@@ -313,7 +314,8 @@ TEST_CASE("rational_quadratic_spline: the inverse where the paper's root would c
   require_close(back, x, 2e-15);
   require_close(back_log, xt::xarray<double>(-log_d), 1e-13);
   // and its gradients, on both sides of b = 0
-  xt::xarray<double> y_few = xt::empty<double>({std::size_t{10}}), w_few = xt::zeros<double>({std::size_t{10}, std::size_t{2}});
+  xt::xarray<double> y_few = xt::empty<double>({std::size_t{10}}),
+                     w_few = xt::zeros<double>({std::size_t{10}, std::size_t{2}});
   for (std::size_t i = 0; i < 10; ++i) y_few(i) = y(20 * i + 5);
   require_gradient(
       [&](Tape<double>&, const Vars& v) {
@@ -335,9 +337,9 @@ TEST_CASE("rational_quadratic_spline: gradients in x and every raw parameter by 
     const xt::xarray<double> h = random_array({2, 3, bins}, -2.0, 2.0, 10);
     const xt::xarray<double> d = random_array({2, 3, bins - 1}, -2.0, 2.0, 11);
     Tape<double> tape;
-    const xt::xarray<double> y = rational_quadratic_spline(tape.constant(x), tape.constant(w), tape.constant(h),
-                                                           tape.constant(d), o)
-                                     .value.value();
+    const xt::xarray<double> y =
+        rational_quadratic_spline(tape.constant(x), tape.constant(w), tape.constant(h), tape.constant(d), o)
+            .value.value();
     for (bool inverse : {false, true}) {
       for (int output : {0, 1, 2}) {  // value, log-derivative, both
         INFO((inverse ? "inverse" : "forward") << ", output " << output);
@@ -389,22 +391,24 @@ TEST_CASE("rational_quadratic_spline: errors name the op, the shapes and the opt
                     "[3, 3] (expected widths and heights of shape y's + [K] with K >= 1, and derivatives of shape y's "
                     "+ [K - 1])");
   CHECK_THROWS_AS(rational_quadratic_spline(tape.zeros({2}), w, w, d), ShapeError);
-  CHECK_THROWS_AS(rational_quadratic_spline(x, tape.zeros({3, 0}), tape.zeros({3, 0}), tape.zeros({3, 0})),
-                  ShapeError);
+  CHECK_THROWS_AS(rational_quadratic_spline(x, tape.zeros({3, 0}), tape.zeros({3, 0}), tape.zeros({3, 0})), ShapeError);
   CHECK_THROWS_AS(rational_quadratic_spline(x, w, w, d, {.bound = 0}), ArgumentError);
-  CHECK_THROWS_WITH(rational_quadratic_spline(x, w, w, d, {.bound = 0}),
-                    "rational_quadratic_spline: bound must be positive and finite (the spline acts on [-bound, bound]), "
-                    "got 0");
-  CHECK_THROWS_WITH(rational_quadratic_spline(x, w, w, d, {.min_bin_height = 0.25}),
-                    "rational_quadratic_spline: min_bin_height must lie in (0, 1/K) = (0, 0.25) for K = 4 bins, got 0.25");
+  CHECK_THROWS_WITH(
+      rational_quadratic_spline(x, w, w, d, {.bound = 0}),
+      "rational_quadratic_spline: bound must be positive and finite (the spline acts on [-bound, bound]), "
+      "got 0");
+  CHECK_THROWS_WITH(
+      rational_quadratic_spline(x, w, w, d, {.min_bin_height = 0.25}),
+      "rational_quadratic_spline: min_bin_height must lie in (0, 1/K) = (0, 0.25) for K = 4 bins, got 0.25");
   CHECK_THROWS_WITH(rational_quadratic_spline_inverse(x, w, w, d, {.min_derivative = 0}),
                     "rational_quadratic_spline_inverse: min_derivative must lie in (0, 1), got 0");
 }
 
 // ---- the flow -------------------------------------------------------------------------------
 
-TEST_CASE("SplineCouplingFlow: the conditioner's layers under <scope>/<name>/layer_*, shared by a flow of the same name",
-          "[flows]") {
+TEST_CASE(
+    "SplineCouplingFlow: the conditioner's layers under <scope>/<name>/layer_*, shared by a flow of the same name",
+    "[flows]") {
   ParameterStore<double> store(3);
   SplineCouplingFlowOptions o;
   o.hidden = {8, 6};
@@ -462,8 +466,7 @@ TEST_CASE("SplineCouplingFlow: starts at the identity (zero last layer: equal bi
   }
 }
 
-TEST_CASE("SplineCouplingFlow: log|det J| against the log-determinant of the tape's Jacobian, D = 2, 3, 5",
-          "[flows]") {
+TEST_CASE("SplineCouplingFlow: log|det J| against the log-determinant of the tape's Jacobian, D = 2, 3, 5", "[flows]") {
   for (std::size_t dim : {2, 3, 5}) {
     for (bool flip : {false, true}) {
       INFO("D = " << dim << (flip ? ", flipped" : ""));
@@ -475,7 +478,8 @@ TEST_CASE("SplineCouplingFlow: log|det J| against the log-determinant of the tap
         spline_set_random(store, seed);
         {  // the bins are far from equal
           Tape<double> tape;
-          const xt::xarray<double> w = f.raw_splines(tape.constant(random_array({dim}, -2.0, 2.0, seed))).widths.value();
+          const xt::xarray<double> w =
+              f.raw_splines(tape.constant(random_array({dim}, -2.0, 2.0, seed))).widths.value();
           CHECK(xt::amax(w)() - xt::amin(w)() > 2.0);
         }
         for (std::uint32_t point : {1u, 2u, 3u})  // inside [-3, 3]
@@ -524,9 +528,8 @@ TEST_CASE("SplineCouplingFlow: y = g(z) coordinate by coordinate, the kept part 
     CHECK(r.y.value()(n, 2) == z(n, 2));
     double log_det = 0;
     for (std::size_t i = 0; i < 2; ++i) {
-      const auto [ty, tl] = spline_textbook(spline_textbook_knots(&w(n, i, 0), &h(n, i, 0), &d(n, i, 0), 5,
-                                                                  f.spline_options()),
-                                            z(n, i));
+      const auto [ty, tl] =
+          spline_textbook(spline_textbook_knots(&w(n, i, 0), &h(n, i, 0), &d(n, i, 0), 5, f.spline_options()), z(n, i));
       CHECK(r.y.value()(n, i) == Approx(ty).epsilon(1e-14).margin(1e-14));
       log_det += tl;
     }
@@ -710,39 +713,44 @@ TEST_CASE("SplineCouplingFlow: errors name the flow, the shapes and the options"
                     "transform), got D = 1");
   o.split = 3;
   CHECK_THROWS_AS(make(3, o), ArgumentError);
-  CHECK_THROWS_WITH(make(3, o), "SplineCouplingFlow(q/bad): split = 3 leaves no coordinate to transform in D = 3 "
-                                "(expected 1 <= split < 3, or 0 for D / 2)");
+  CHECK_THROWS_WITH(make(3, o),
+                    "SplineCouplingFlow(q/bad): split = 3 leaves no coordinate to transform in D = 3 "
+                    "(expected 1 <= split < 3, or 0 for D / 2)");
   o.flip = true;
   o.split = 5;
-  CHECK_THROWS_WITH(make(4, o), "SplineCouplingFlow(q/bad): split = 5 leaves no coordinate to condition on in D = 4 "
-                                "(expected 1 <= split < 4, or 0 for D / 2)");
+  CHECK_THROWS_WITH(make(4, o),
+                    "SplineCouplingFlow(q/bad): split = 5 leaves no coordinate to condition on in D = 4 "
+                    "(expected 1 <= split < 4, or 0 for D / 2)");
   o = spline_small_options(0);
   CHECK_THROWS_AS(make(3, o), ArgumentError);
   CHECK_THROWS_WITH(make(3, o), "SplineCouplingFlow(q/bad): the number of bins must be at least 1, got 0");
   o = spline_small_options(8);
   for (double bound : {0.0, -1.0}) {
     o.bound = bound;
-    CHECK_THROWS_WITH(make(3, o), "SplineCouplingFlow(q/bad): bound must be positive and finite (the spline acts on "
-                                  "[-bound, bound]), got " +
-                                      std::string(bound == 0 ? "0" : "-1"));
+    CHECK_THROWS_WITH(make(3, o),
+                      "SplineCouplingFlow(q/bad): bound must be positive and finite (the spline acts on "
+                      "[-bound, bound]), got " +
+                          std::string(bound == 0 ? "0" : "-1"));
   }
   o.bound = INFINITY;
-  CHECK_THROWS_WITH(make(3, o), "SplineCouplingFlow(q/bad): bound must be positive and finite (the spline acts on "
-                                "[-bound, bound]), got inf");
+  CHECK_THROWS_WITH(make(3, o),
+                    "SplineCouplingFlow(q/bad): bound must be positive and finite (the spline acts on "
+                    "[-bound, bound]), got inf");
   o = spline_small_options(8);
   o.min_bin_width = 0.2;  // 8 bins of at least 0.2 do not fit in 1
-  CHECK_THROWS_WITH(make(3, o),
-                    "SplineCouplingFlow(q/bad): min_bin_width must lie in (0, 1/K) = (0, 0.125) for K = 8 bins, got 0.2");
+  CHECK_THROWS_WITH(
+      make(3, o), "SplineCouplingFlow(q/bad): min_bin_width must lie in (0, 1/K) = (0, 0.125) for K = 8 bins, got 0.2");
   o.min_bin_width = 0.125;
-  CHECK_THROWS_WITH(make(3, o), "SplineCouplingFlow(q/bad): min_bin_width must lie in (0, 1/K) = (0, 0.125) for K = 8 "
-                                "bins, got 0.125");
+  CHECK_THROWS_WITH(make(3, o),
+                    "SplineCouplingFlow(q/bad): min_bin_width must lie in (0, 1/K) = (0, 0.125) for K = 8 "
+                    "bins, got 0.125");
   o.min_bin_width = 0;
   CHECK_THROWS_WITH(make(3, o),
                     "SplineCouplingFlow(q/bad): min_bin_width must lie in (0, 1/K) = (0, 0.125) for K = 8 bins, got 0");
   o = spline_small_options(4);
   o.min_bin_height = 0.3;
-  CHECK_THROWS_WITH(make(3, o),
-                    "SplineCouplingFlow(q/bad): min_bin_height must lie in (0, 1/K) = (0, 0.25) for K = 4 bins, got 0.3");
+  CHECK_THROWS_WITH(
+      make(3, o), "SplineCouplingFlow(q/bad): min_bin_height must lie in (0, 1/K) = (0, 0.25) for K = 4 bins, got 0.3");
   o = spline_small_options(4);
   o.min_derivative = 1;
   CHECK_THROWS_WITH(make(3, o), "SplineCouplingFlow(q/bad): min_derivative must lie in (0, 1), got 1");

@@ -20,7 +20,8 @@
 //
 //   g(x)  = y_k + h_k (s xi^2 + delta_k xi (1 - xi)) / beta,
 //   g'(x) = s^2 (delta_{k+1} xi^2 + 2 s xi (1 - xi) + delta_k (1 - xi)^2) / beta^2,
-//   beta  = s + (delta_{k+1} + delta_k - 2 s) xi (1 - xi) = s (xi^2 + (1 - xi)^2) + (delta_k + delta_{k+1}) xi (1 - xi),
+//   beta  = s + (delta_{k+1} + delta_k - 2 s) xi (1 - xi)
+//         = s (xi^2 + (1 - xi)^2) + (delta_k + delta_{k+1}) xi (1 - xi),
 //
 // beta taken in its second form, a sum of positive terms. Outside [-B, B] g is the identity
 // (the linear tails; g' = 1 matches delta_0 = delta_K = 1, so g is C^1). The minimums keep
@@ -40,11 +41,12 @@
 // ops it would need a softmax, a cumulative sum and a gather for each tensor and a few dozen
 // elementwise nodes, several over [..., K] intermediates, each kept for the backward; the op
 // does one O(K) pass per element in double (so float and double agree to float's rounding)
-// and keeps nothing but its output. Its backward recomputes the element's knots, the partials of g and
-// log g' in (xi, s, delta_k, delta_{k+1}), and takes them back through the cumulative sums
-// and the softmaxes by hand. The inverse is a second op, rational_quadratic_spline_inverse,
-// whose backward uses the same partials (dx/dtheta = -(dg/dtheta) / g'), so the inverse is
-// differentiable in y and every parameter exactly, not only to first order.
+// and keeps nothing but its output. Its backward recomputes the element's knots and the
+// partials of g and log g' in (xi, s, delta_k, delta_{k+1}), and takes them back through the
+// cumulative sums and the softmaxes by hand. The inverse is a second op,
+// rational_quadratic_spline_inverse, whose backward uses the same partials (dx/dy = 1 / g',
+// dx/dtheta = -(dg/dtheta) / g'): one node, where the implicit-root form of the planar and
+// radial inverses records the forward map again at the root.
 
 #include <algorithm>
 #include <cmath>
@@ -109,8 +111,8 @@ inline void check_rational_quadratic_spline_options(const std::string& who, std:
   const auto check_min = [&](const char* what, double v) {
     // K of them must fit in the interval with room left for the softmax to move
     if (!(v > 0) || !(v * k < 1)) {
-      throw ArgumentError(who + ": " + what + " must lie in (0, 1/K) = (0, " + spline_number(1 / k) + ") for K = " +
-                          std::to_string(bins) + " bins, got " + spline_number(v));
+      throw ArgumentError(who + ": " + what + " must lie in (0, 1/K) = (0, " + spline_number(1 / k) +
+                          ") for K = " + std::to_string(bins) + " bins, got " + spline_number(v));
     }
   };
   check_min("min_bin_width", o.min_bin_width);
@@ -145,21 +147,22 @@ std::size_t check_rational_quadratic_spline_shapes(const char* op, const char* o
   return sw.back();
 }
 
-/// One element's spline, in double: its knots and derivatives from its raw parameters, over
-/// a workspace of rational_quadratic_spline_workspace(K) doubles.
+/// The doubles a RationalQuadraticSplineKnots of K bins works in (kept in the op's node).
 inline std::size_t rational_quadratic_spline_workspace(std::size_t bins) { return 9 * bins + 4; }
 
+/// One element's spline, in double: its knots and derivatives from its raw parameters, over
+/// a workspace of rational_quadratic_spline_workspace(K) doubles.
 struct RationalQuadraticSplineKnots {
   std::size_t bins;
   RationalQuadraticSplineOptions options;
-  double offset;            // c, with softplus(c) + m_d = 1
-  double* p_w;              // softmax(raw widths) [K]
-  double* p_h;              // softmax(raw heights) [K]
-  double* x;                // x knots [K + 1]
-  double* y;                // y knots [K + 1]
-  double* delta;            // derivatives at the knots [K + 1]
-  double* delta_slope;      // d delta_k / d raw_{k-1} = sigmoid(raw + c) [K + 1] (0 at the ends)
-  double* grad;             // the backward's rows: widths [K], heights [K], derivatives [K - 1]
+  double offset;        // c, with softplus(c) + m_d = 1
+  double* p_w;          // softmax(raw widths) [K]
+  double* p_h;          // softmax(raw heights) [K]
+  double* x;            // x knots [K + 1]
+  double* y;            // y knots [K + 1]
+  double* delta;        // derivatives at the knots [K + 1]
+  double* delta_slope;  // d delta_k / d raw_{k-1} = sigmoid(raw + c) [K + 1] (0 at the ends)
+  double* grad;         // the backward's rows: widths [K], heights [K], derivatives [K - 1]
 
   RationalQuadraticSplineKnots(std::size_t k, const RationalQuadraticSplineOptions& o, double* workspace)
       : bins(k), options(o), offset(std::log(std::expm1(1 - o.min_derivative))) {
@@ -259,8 +262,8 @@ struct RationalQuadraticSplineBin {
   Partials log_partials() const {
     const double den_xi = (d0 + d1 - 2 * s) * (1 - 2 * xi);
     const double m_xi = 2 * (d1 * xi + s * (1 - 2 * xi) - d0 * om);
-    return {m_xi / m - 2 * den_xi / den, 2 / s + 2 * u / m - 2 * (xi * xi + om * om) / den,
-            om * om / m - 2 * u / den, xi * xi / m - 2 * u / den};
+    return {m_xi / m - 2 * den_xi / den, 2 / s + 2 * u / m - 2 * (xi * xi + om * om) / den, om * om / m - 2 * u / den,
+            xi * xi / m - 2 * u / den};
   }
 };
 
@@ -404,7 +407,8 @@ RationalQuadraticSplineResult<T> rational_quadratic_spline_op(const char* op, co
       const double* g = kn.grad;
       for (int j = 0; j < 3; ++j) {
         if (graw[j].data != nullptr)
-          for (std::size_t c = 0; c < row[j]; ++c) put_grad(graw[j], i * row[j] + c, inside ? static_cast<T>(g[c]) : T(0));
+          for (std::size_t c = 0; c < row[j]; ++c)
+            put_grad(graw[j], i * row[j] + c, inside ? static_cast<T>(g[c]) : T(0));
         g += row[j];
       }
     }
@@ -422,8 +426,8 @@ RationalQuadraticSplineResult<T> rational_quadratic_spline_op(const char* op, co
 /// forward:  value = g(x), log_derivative = log g'(x)
 /// backward: d/dx and d/d(widths, heights, derivatives) of both, analytic (one O(K) pass per element)
 template <class T>
-RationalQuadraticSplineResult<T> rational_quadratic_spline(const Var<T>& x, const Var<T>& widths,
-                                                           const Var<T>& heights, const Var<T>& derivatives,
+RationalQuadraticSplineResult<T> rational_quadratic_spline(const Var<T>& x, const Var<T>& widths, const Var<T>& heights,
+                                                           const Var<T>& derivatives,
                                                            const RationalQuadraticSplineOptions& options = {}) {
   return detail::rational_quadratic_spline_op<false>("rational_quadratic_spline", x, widths, heights, derivatives,
                                                      options);
