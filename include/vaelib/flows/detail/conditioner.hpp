@@ -12,6 +12,7 @@
 // advise for deep stacks.
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,7 +34,7 @@ class FlowConditioner {
   struct Layer {
     Parameter<T>* weight = nullptr;
     Parameter<T>* bias = nullptr;
-    std::optional<xt::xarray<T>> mask;
+    std::shared_ptr<const xt::xarray<T>> mask;  // shared: a flow's copies (with_context) copy no mask
     Activation activation = Activation::none;
   };
 
@@ -47,7 +48,7 @@ class FlowConditioner {
     Layer l;
     l.weight = &layer.get("weight", Shape{in, out}, zero_init ? init::zeros<T>() : init::default_weight<T>());
     l.bias = &layer.get("bias", Shape{out}, init::zeros<T>());
-    l.mask = std::move(mask);
+    if (mask) l.mask = std::make_shared<const xt::xarray<T>>(std::move(*mask));
     l.activation = activation;
     m_layers.push_back(std::move(l));
   }
