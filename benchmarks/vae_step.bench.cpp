@@ -132,6 +132,22 @@ void vae_step(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(step.run(true));
 }
 
+// vae_nf's posteriors: the step with q pushed through 10 planar flows, or through 2 IAF steps
+// (MADE 40-320-320-80 reading the encoder's last hidden layer).
+const vaelib::models::PosteriorFlowConfig planar_posterior{.kind = vaelib::models::FlowKind::planar, .length = 10};
+const vaelib::models::PosteriorFlowConfig iaf_posterior{
+    .kind = vaelib::models::FlowKind::iaf, .length = 2, .hidden = {320, 320}};
+
+void vae_step_planar(benchmark::State& state) {
+  VaelibStep step(1, planar_posterior);
+  for (auto _ : state) benchmark::DoNotOptimize(step.run(true));
+}
+
+void vae_step_iaf(benchmark::State& state) {
+  VaelibStep step(1, iaf_posterior);
+  for (auto _ : state) benchmark::DoNotOptimize(step.run(true));
+}
+
 // IWAE, k = 50: the encoder once on the batch, the decoder on k x batch rows.
 void iwae_raw_gemm(benchmark::State& state) {
   RawGemms raw(static_cast<std::size_t>(state.range(0)));
@@ -200,11 +216,19 @@ double alternating_ratio(int rounds, int steps, bool sparse_input) {
   return vaelib::bench::alternating_ratio(rounds, steps, [&] { raw.run(); }, [&] { step.run(true); });
 }
 
+/// The same rounds, a flow-posterior step against the plain step.
+double alternating_flow_ratio(int rounds, int steps, const vaelib::models::PosteriorFlowConfig& flow) {
+  VaelibStep plain, with_flow(1, flow);
+  return vaelib::bench::alternating_ratio(rounds, steps, [&] { plain.run(true); }, [&] { with_flow.run(true); });
+}
+
 }  // namespace
 
 BENCHMARK(vae_raw_gemm)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_step)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_step_dense_input)->Unit(benchmark::kMillisecond);
+BENCHMARK(vae_step_planar)->Unit(benchmark::kMillisecond);
+BENCHMARK(vae_step_iaf)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_step_unfused)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_forward)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_adam_pass)->Unit(benchmark::kMillisecond);
@@ -247,6 +271,13 @@ int main(int argc, char** argv) {
                 alternating_ratio(rounds, 20, false), rounds);
     std::printf("RATIO %-40s %.3f   (alternating rounds, median of %d)\n", "VAE step / the raw dense GEMMs",
                 alternating_ratio(rounds, 20, true), rounds);
+    // the flow's share of its step is 1 - 1 / ratio
+    for (const auto& [name, flow] : {std::pair{"planar K=10 step / plain VAE step", planar_posterior},
+                                     std::pair{"IAF K=2 step / plain VAE step", iaf_posterior}}) {
+      const double ratio = alternating_flow_ratio(rounds, 20, flow);
+      std::printf("RATIO %-40s %.3f   (alternating rounds, median of %d; the flow's share %.1f%%)\n", name, ratio,
+                  rounds, 100 * (1 - 1 / ratio));
+    }
   }
   print_bounds();
   benchmark::Shutdown();

@@ -46,8 +46,7 @@ struct VaelibStep {
   vaelib::Tape<float> tape;
   vaelib::Rng rng{1};
   vaelib::ParameterStore<float> params{2};
-  vaelib::models::VAE<float> vae{tape, rng, params.scope("vae"), {.x_dim = x_dim, .z_dim = z_dim},
-                                 vaelib::models::bernoulli_likelihood<float>()};
+  vaelib::models::VAE<float> vae;
   vaelib::optim::Adam<float> adam;
   std::size_t particles;
   const vaelib::data::ByteImageSet& set = training_images();
@@ -55,7 +54,12 @@ struct VaelibStep {
   std::size_t next_batch = 0;
   std::vector<float> gathered = std::vector<float>(batch * x_dim), binary = std::vector<float>(batch * x_dim);
 
-  explicit VaelibStep(std::size_t n_particles = 1) : adam(params, {}), particles(n_particles) {
+  /// `flow`: q(z | x) pushed through flows (vae_nf's posteriors); none by default.
+  explicit VaelibStep(std::size_t n_particles = 1, vaelib::models::PosteriorFlowConfig flow = {})
+      : vae(tape, rng, params.scope("vae"), {.x_dim = x_dim, .z_dim = z_dim, .flow = flow},
+            vaelib::models::bernoulli_likelihood<float>()),
+        adam(params, {}),
+        particles(n_particles) {
     sampler.shuffle(rng);
     run(true);  // builds the parameters, so Adam's state exists before timing
   }
