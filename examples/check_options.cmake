@@ -19,6 +19,8 @@ set(counts_course_vae ${family_counts} --latent:1:1000000 --hidden:1:1000000)
 set(counts_iwae ${family_counts} --particles:1:10000 --latent:1:1000000)
 set(counts_vae_nf ${family_counts} --flow-length:1:1000000 --iaf-hidden:1:1000000 --particles:1:10000
   --latent:1:1000000)
+set(counts_flow_density --steps:1:1000000000 --batch-size:1:1000000 --flow-length:1:1000000
+  --coupling-layers:1:1000000 --grid:1:4000 --seed:0:18446744073709551615)
 set(counts_bernoulli_latent_vae ${family_counts} --latent:1:1000000 --particles:1:10000)
 set(counts_autoencoder_gmm ${family_counts} --components:1:1000000 --em-iterations:1:1000000 --vae-epochs:0:1000000)
 # the MCMC examples (issue 22)
@@ -37,7 +39,8 @@ set(positive_numbers_posteriordb "")
 set(positive_numbers_sgmcmc_mixture "")
 set(finite_numbers_gaussian_vae --min-logstd)
 # examples without --threads, and the flag that turns each one's progress bar off
-set(without_threads hmc_gaussian sgmcmc_mixture)
+set(without_threads hmc_gaussian sgmcmc_mixture flow_density)
+set(quiet_flag_flow_density "")
 set(quiet_flag_hmc_gaussian "")
 set(quiet_flag_sgmcmc_mixture "")
 set(quiet_flag_posteriordb --quiet)
