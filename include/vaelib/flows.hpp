@@ -9,4 +9,5 @@
 #include "vaelib/flows/planar.hpp"
 #include "vaelib/flows/radial.hpp"
 #include "vaelib/flows/spline_coupling.hpp"
+#include "vaelib/flows/sylvester.hpp"
 #include "vaelib/flows/vector_flow.hpp"
