@@ -1,7 +1,8 @@
 // ZhuSuan's vae_nf: the tutorial VAE (784-500-500-40, Bernoulli pixels, dynamic
 // binarisation) with a normalizing-flow posterior q(z | x): the encoder's diagonal Gaussian
-// pushed through K planar flows (Rezende & Mohamed 2015), radial flows, or inverse
-// autoregressive flows reading the encoder's last hidden layer (Kingma et al. 2016). The
+// pushed through K planar flows (Rezende & Mohamed 2015), radial flows, Householder
+// Sylvester flows (van den Berg et al. 2018), or inverse autoregressive flows reading the
+// encoder's last hidden layer (Kingma et al. 2016). The
 // test lower bound and the importance-sampled log-likelihood are the plain VAE's metrics, so
 // the runs sit side by side (docs/examples.md); --flow none is the plain VAE on this harness.
 //
@@ -21,9 +22,9 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> iaf_hidden;
   CLI::App app{"vae_nf: the ZhuSuan tutorial VAE with a normalizing-flow posterior (planar, radial or IAF)."};
   vaelib::examples::add_experiment_options(app, o);
-  app.add_option("--flow", flow, "The posterior's flow: planar, radial, iaf, or none (the plain VAE)")
+  app.add_option("--flow", flow, "The posterior's flow: planar, radial, sylvester, iaf, or none (the plain VAE)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"none", "planar", "radial", "iaf"}));
+      ->check(CLI::IsMember({"none", "planar", "radial", "sylvester", "iaf"}));
   app.add_option("--flow-length", length, "K, the flows in the stack")
       ->capture_default_str()
       ->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   return vaelib::examples::report_errors("vae_nf", [&] {
     const vaelib::models::FlowKind kind = flow == "planar"   ? vaelib::models::FlowKind::planar
                                           : flow == "radial" ? vaelib::models::FlowKind::radial
+                                          : flow == "sylvester" ? vaelib::models::FlowKind::sylvester
                                           : flow == "iaf"    ? vaelib::models::FlowKind::iaf
                                                              : vaelib::models::FlowKind::none;
     vaelib::models::VaeConfig config{.x_dim = 784, .z_dim = z_dim};

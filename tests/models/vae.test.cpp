@@ -115,7 +115,8 @@ TEST_CASE("models::VAE: training raises the bound on a toy set", "[models]") {
 
 TEST_CASE("models::VAE: a flow posterior is one config line; ELBO, IWAE, DReG and IS run on it unchanged",
           "[models]") {
-  for (const models::FlowKind kind : {models::FlowKind::planar, models::FlowKind::radial, models::FlowKind::iaf}) {
+  for (const models::FlowKind kind :
+       {models::FlowKind::planar, models::FlowKind::radial, models::FlowKind::sylvester, models::FlowKind::iaf}) {
     INFO(models::flow_kind_name(kind));
     Tape<float> tape;
     Rng rng(21);

@@ -67,9 +67,10 @@ Likelihood<T> normal_likelihood(T min_logstd = T(-4)) {
 }
 
 /// The flow a normal posterior q(z | x) is pushed through (docs/flows.md): none (the diagonal
-/// Gaussian), planar or radial flows (Rezende & Mohamed 2015), or inverse autoregressive
-/// flows reading the encoder's last hidden layer as their context (Kingma et al. 2016).
-enum class FlowKind { none, planar, radial, iaf };
+/// Gaussian), planar or radial flows (Rezende & Mohamed 2015), Householder Sylvester flows
+/// (van den Berg et al. 2018), or inverse autoregressive flows reading the encoder's last
+/// hidden layer as their context (Kingma et al. 2016).
+enum class FlowKind { none, planar, radial, sylvester, iaf };
 
 struct PosteriorFlowConfig {
   FlowKind kind = FlowKind::none;
@@ -78,11 +79,13 @@ struct PosteriorFlowConfig {
   bool context = true;                // IAF: read the encoder's last hidden layer (x without one)
 };
 
-/// The flow kind's name as the examples' options spell it ("none", "planar", "radial", "iaf").
+/// The flow kind's name as the examples' options spell it ("none", "planar", "radial",
+/// "sylvester", "iaf").
 inline const char* flow_kind_name(FlowKind kind) {
   switch (kind) {
     case FlowKind::planar: return "planar";
     case FlowKind::radial: return "radial";
+    case FlowKind::sylvester: return "sylvester";
     case FlowKind::iaf: return "iaf";
     case FlowKind::none: break;
   }
@@ -207,6 +210,7 @@ class VAE {
       switch (f.kind) {
         case FlowKind::planar: m_flows.push_back(std::make_shared<PlanarFlow<T>>(q, name, m_config.z_dim)); break;
         case FlowKind::radial: m_flows.push_back(std::make_shared<RadialFlow<T>>(q, name, m_config.z_dim)); break;
+        case FlowKind::sylvester: m_flows.push_back(std::make_shared<SylvesterFlow<T>>(q, name, m_config.z_dim)); break;
         case FlowKind::iaf:
           // the order reversed at every other step, so each element is read by all the others
           m_flows.push_back(std::make_shared<InverseAutoregressiveFlow<T>>(
