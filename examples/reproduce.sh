@@ -22,6 +22,10 @@ experiments=(
   "iwae_k1|iwae --particles 1 --epochs 10|samples.png training_curve.png"
   "iwae_k50|iwae --particles 50 --epochs 10|samples.png reconstructions.png training_curve.png"
   "continuous_bernoulli_vae|continuous_bernoulli_vae --epochs 10|samples.png reconstructions.png training_curve.png"
+  "vae_nf_none|vae_nf --flow none --epochs 10 --ll-test-n 2000|samples.png training_curve.png"
+  "vae_nf_planar_k10|vae_nf --flow planar --flow-length 10 --epochs 10 --ll-test-n 2000|samples.png reconstructions.png training_curve.png"
+  "vae_nf_planar_k20|vae_nf --flow planar --flow-length 20 --epochs 10 --ll-test-n 2000|samples.png training_curve.png"
+  "vae_nf_iaf_k2|vae_nf --flow iaf --flow-length 2 --epochs 10 --ll-test-n 2000|samples.png training_curve.png"
 )
 
 if [[ ${1:-} == --list ]]; then
