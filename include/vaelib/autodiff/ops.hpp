@@ -7,6 +7,7 @@
 #include "vaelib/autodiff/ops/cholesky.hpp"
 #include "vaelib/autodiff/ops/clamp.hpp"
 #include "vaelib/autodiff/ops/concat.hpp"
+#include "vaelib/autodiff/ops/conv2d.hpp"
 #include "vaelib/autodiff/ops/cos.hpp"
 #include "vaelib/autodiff/ops/cumsum.hpp"
 #include "vaelib/autodiff/ops/detach.hpp"
