@@ -157,10 +157,12 @@ void col2im_add(const ConvGeometry& g, const T* col, T* image) {
 /// Images [0, batch) split into `slots` contiguous ranges; body(slot, first, last) for each,
 /// over the BLAS's threads when there are several slots (GEMMs inside run single-threaded).
 /// The split depends on the slot count only, so the results do not depend on where it ran.
+/// In a SerialRegion the slots run here, one after the other: the GEMMs inside may then split
+/// themselves (parallel_for_with_serial_blas must not be entered twice on one thread).
 template <class Body>
 void conv_for_each_slot(std::size_t batch, std::size_t slots, const Body& body) {
   const auto run = [&](std::size_t s) { body(s, s * batch / slots, (s + 1) * batch / slots); };
-  if (slots > 1 && parallel_for_with_serial_blas(
+  if (slots > 1 && !parallel_impl::in_serial_region() && parallel_for_with_serial_blas(
                        slots, 1,
                        [&](std::size_t first, std::size_t last) {
                          for (std::size_t s = first; s < last; ++s) run(s);
