@@ -85,6 +85,25 @@ inline Var<double> flow_inverse_loss(const Transform<double>& t, Tape<double>& t
   return sum(x * tape.constant(random_array(x.shape(), 0.25, 1.0, 13)));
 }
 
+/// Every gradient of a flow with parameters at x [n, D], against finite differences: of
+/// forward, inverse and log|det J| in x (transform_check_gradients), of forward and log|det J|
+/// together, and in every parameter of `store` through forward (with log|det J|) and through
+/// the inverse at y = f(x).
+inline void flow_check_all_gradients(const Transform<double>& f, ParameterStore<double>& store,
+                                     const xt::xarray<double>& x) {
+  transform_check_gradients(f, x);
+  require_gradient(
+      [&](Tape<double>&, const Vars& in) {
+        const auto r = f.forward_and_log_abs_det_jacobian(in[0]);
+        return sum(r.y) + sum(r.log_abs_det_jacobian);
+      },
+      {x});
+  flow_check_parameter_gradients(store, [&](Tape<double>& tape) { return flow_forward_loss(f, tape, x); });
+  Tape<double> tape;
+  const xt::xarray<double> y = f.forward(tape.constant(x)).value();
+  flow_check_parameter_gradients(store, [&](Tape<double>& t) { return flow_inverse_loss(f, t, y); });
+}
+
 /// forward, log|det J|, forward_and_log_abs_det_jacobian and inverse of a [3, 4, D] batch
 /// against each event alone; the log-determinant has the batch shape [3, 4].
 inline void flow_check_batching(const Transform<double>& t, std::size_t dim, std::uint32_t seed) {
