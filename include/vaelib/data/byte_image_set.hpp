@@ -14,11 +14,13 @@
 namespace vaelib::data {
 
 struct ByteImageSet {
-  std::vector<std::uint8_t> bytes;    // n * rows * cols pixels, 0..255, image after image
+  std::vector<std::uint8_t> bytes;    // n * channels * rows * cols pixels, 0..255, image after image
   std::vector<std::uint8_t> labels;   // n labels (empty when the set has none)
   std::size_t rows = 0, cols = 0;
+  std::size_t channels = 1;           // each image's channels one after the other, as in ImageSet
 
-  std::size_t pixels() const noexcept { return rows * cols; }
+  /// Values per image (every channel's pixels).
+  std::size_t pixels() const noexcept { return channels * rows * cols; }
   std::size_t size() const noexcept { return pixels() == 0 ? 0 : bytes.size() / pixels(); }
 };
 
@@ -30,6 +32,7 @@ inline ImageSet to_image_set(const ByteImageSet& set) {
   ImageSet out;
   out.rows = set.rows;
   out.cols = set.cols;
+  out.channels = set.channels;
   out.images = xt::xarray<float>::from_shape({set.size(), set.pixels()});
   float* values = out.images.data();
   for (std::size_t i = 0; i < set.bytes.size(); ++i) values[i] = pixel_value(set.bytes[i]);
