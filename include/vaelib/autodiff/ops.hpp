@@ -3,6 +3,7 @@
 
 #include "vaelib/autodiff/ops/abs.hpp"
 #include "vaelib/autodiff/ops/add.hpp"
+#include "vaelib/autodiff/ops/avg_pool2d.hpp"
 #include "vaelib/autodiff/ops/broadcast_to.hpp"
 #include "vaelib/autodiff/ops/cholesky.hpp"
 #include "vaelib/autodiff/ops/clamp.hpp"
@@ -31,6 +32,7 @@
 #include "vaelib/autodiff/ops/logsumexp.hpp"
 #include "vaelib/autodiff/ops/matmul.hpp"
 #include "vaelib/autodiff/ops/max.hpp"
+#include "vaelib/autodiff/ops/max_pool2d.hpp"
 #include "vaelib/autodiff/ops/mean.hpp"
 #include "vaelib/autodiff/ops/mul.hpp"
 #include "vaelib/autodiff/ops/neg.hpp"
