@@ -4,6 +4,7 @@
 #include "vaelib/autodiff/ops/abs.hpp"
 #include "vaelib/autodiff/ops/add.hpp"
 #include "vaelib/autodiff/ops/avg_pool2d.hpp"
+#include "vaelib/autodiff/ops/batch_norm.hpp"
 #include "vaelib/autodiff/ops/broadcast_to.hpp"
 #include "vaelib/autodiff/ops/cholesky.hpp"
 #include "vaelib/autodiff/ops/clamp.hpp"
