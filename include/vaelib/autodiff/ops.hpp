@@ -15,6 +15,7 @@
 #include "vaelib/autodiff/ops/detach.hpp"
 #include "vaelib/autodiff/ops/digamma.hpp"
 #include "vaelib/autodiff/ops/div.hpp"
+#include "vaelib/autodiff/ops/dropout.hpp"
 #include "vaelib/autodiff/ops/erf.hpp"
 #include "vaelib/autodiff/ops/erfc.hpp"
 #include "vaelib/autodiff/ops/exp.hpp"
