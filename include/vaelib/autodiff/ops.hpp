@@ -57,4 +57,5 @@
 #include "vaelib/autodiff/ops/tanh.hpp"
 #include "vaelib/autodiff/ops/transpose.hpp"
 #include "vaelib/autodiff/ops/triangular_solve.hpp"
+#include "vaelib/autodiff/ops/upsample2d.hpp"
 #include "vaelib/autodiff/ops/where.hpp"
