@@ -10,6 +10,7 @@
 #include "vaelib/distributions/cauchy.hpp"
 #include "vaelib/distributions/concrete.hpp"
 #include "vaelib/distributions/dirichlet.hpp"
+#include "vaelib/distributions/discretized_logistic.hpp"
 #include "vaelib/distributions/distribution.hpp"
 #include "vaelib/distributions/exp_concrete.hpp"
 #include "vaelib/distributions/exponential.hpp"
