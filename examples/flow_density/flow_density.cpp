@@ -3,7 +3,9 @@
 // - The four energies of Rezende & Mohamed (2015, Figure 3), p(z) ~ exp(-U(z)): a standard
 //   normal pushed through K flows (planar by default, K = 32 as in the paper) is fitted by
 //   minimising F = E_q[log q(z) + U(z)], the reverse KL up to log Z, with reparameterised
-//   draws. log Z is computed on a grid, so KL(q || p) = F + log Z is reported in nats.
+//   draws. log Z is computed on a grid, so KL(q || p) = F + log Z is reported in nats. (U2-U4
+//   are flat along z1 far out and have no finite integral: a soft wall outside |z1| = 4, the
+//   range the paper plots, confines them.)
 // - Samples of two moons and of two rings: affine coupling layers with permutations
 //   (RealNVP) or rational-quadratic spline couplings fitted by maximum likelihood through
 //   their inverses; the test negative log-likelihood is reported beside a Gaussian's.
@@ -36,7 +38,7 @@ constexpr double plot_half_width = 4.0;
 /// log(exp(a) + exp(b)) elementwise, for a and b [n, 1]: [n, 1].
 Var<double> log_add_exp(const Var<double>& a, const Var<double>& b) { return logsumexp(concat({a, b}, -1), -1, true); }
 
-/// U(z) of Rezende & Mohamed's Table 1 for z [n, 2]: [n].
+/// U(z) of Rezende & Mohamed's Table 1 for z [n, 2]: [n] (U2-U4 with a wall at |z1| = 4).
 Var<double> energy(const std::string& target, const Var<double>& z) {
   const Var<double> z1 = slice(z, -1, 0, 1), z2 = slice(z, -1, 1, 2);
   const Var<double> w1 = sin(z1 * (2 * std::numbers::pi / 4));
@@ -53,6 +55,12 @@ Var<double> energy(const std::string& target, const Var<double>& z) {
   } else {  // u4
     const Var<double> w3 = sigmoid((z1 - 1.0) / 0.3) * 3.0;
     u = -log_add_exp(gauss(z2 - w1, 0.4), gauss(z2 - w1 + w3, 0.35));
+  }
+  if (target != "u1") {
+    // U2-U4 do not depend on z1 far out, so exp(-U) has no finite integral over the plane; a
+    // soft wall outside |z1| = 4 (the plotted range) confines them and leaves them unchanged
+    // inside, so that log Z, and KL(q || p), exist.
+    u = u + square(relu(abs(z1) - 4.0) / 0.1) * 0.5;
   }
   const Shape& s = u.shape();
   return reshape(u, Shape(s.begin(), s.end() - 1));
