@@ -1,7 +1,8 @@
 #pragma once
-// Parameters and scopes, initialisers, Dense and MLP (their activations: autodiff/activation.hpp).
+// Parameters and scopes, initialisers, Dense and MLP, Conv2d and ConvTranspose2d (their activations: autodiff/activation.hpp).
 
 #include "vaelib/autodiff/activation.hpp"
+#include "vaelib/layers/conv2d.hpp"
 #include "vaelib/layers/dense.hpp"
 #include "vaelib/layers/initializers.hpp"
 #include "vaelib/layers/mlp.hpp"
