@@ -295,3 +295,69 @@ TEST_CASE("checkpoint: the run's metadata text travels with the checkpoint (issu
   CHECK(read.empty());
   std::filesystem::remove_all(folder);
 }
+
+TEST_CASE("checkpoint: state buffers (running statistics) are saved, loaded and checked", "[io][checkpoint]") {
+  const auto folder = temp_folder("buffers");
+  const auto path = folder / "ck.npz";
+  ParameterStore<float> a(3);
+  a.get_or_create("bn/gamma", Shape{3}, init::constant(2.0f));
+  StateBuffer<float>& mean = a.get_or_create_buffer("bn/running_mean", Shape{3}, {});
+  StateBuffer<float>& var = a.get_or_create_buffer("bn/running_var", Shape{3}, init::constant(1.0f));
+  mean.value = xt::xarray<float>({0.5f, -1.25f, 3.0f});
+  var.value(1) = 0.75f;
+  save_checkpoint(path, TrainingState<float>{&a});
+
+  ParameterStore<float> b;  // fresh: the buffers are created from the file
+  load_checkpoint(path, TrainingState<float>{&b});
+  REQUIRE(b.buffers().size() == 2);
+  CHECK(b.buffers()[0]->name == "bn/running_mean");
+  CHECK((b.find_buffer("bn/running_mean")->value == mean.value));
+  CHECK((b.find_buffer("bn/running_var")->value == xt::xarray<float>({1.0f, 0.75f, 1.0f})));
+  CHECK(b.size() == 1);  // buffers are not parameters
+
+  ParameterStore<float> c;  // existing buffers are overwritten in place
+  StateBuffer<float>& c_mean = c.get_or_create_buffer("bn/running_mean", Shape{3}, {});
+  const float* where = c_mean.value.data();
+  load_checkpoint(path, TrainingState<float>{&c});
+  CHECK(c_mean.value.data() == where);
+  CHECK((c_mean.value == mean.value));
+
+  SECTION("a model buffer the file lacks") {
+    ParameterStore<float> d;
+    d.get_or_create_buffer("bn2/running_mean", Shape{3}, {});
+    REQUIRE_THROWS_WITH(load_checkpoint(path, TrainingState<float>{&d}),
+                        "load_checkpoint " + path.string() +
+                            ": the model's state buffer 'bn2/running_mean' is not in the checkpoint");
+    CHECK(d.find_buffer("bn/running_mean") == nullptr);  // nothing created
+  }
+  SECTION("a buffer of another shape") {
+    ParameterStore<float> d;
+    d.get_or_create_buffer("bn/running_var", Shape{4}, {});
+    REQUIRE_THROWS_WITH(load_checkpoint(path, TrainingState<float>{&d}),
+                        "load_checkpoint " + path.string() +
+                            ": array 'buffer/bn/running_var' has shape [3], the model's is [4]");
+  }
+  SECTION("a non-finite buffer is not saved") {
+    const auto good = read_bytes(path);
+    var.value(2) = std::numeric_limits<float>::quiet_NaN();
+    REQUIRE_THROWS_AS(save_checkpoint(path, TrainingState<float>{&a}), NumericalError);
+    REQUIRE_THROWS_WITH(save_checkpoint(path, TrainingState<float>{&a}),
+                        "save_checkpoint " + path.string() +
+                            ": state buffer 'bn/running_var' holds NaN at element 2; the file was left as it was");
+    CHECK(read_bytes(path) == good);
+  }
+  SECTION("an invalid buffer name in a file") {
+    NpzArchive archive;
+    const std::uint64_t version = 1;
+    archive.add("vaelib/format", make_npy<std::uint64_t>(Shape{1}, std::span<const std::uint64_t>(&version, 1)));
+    const std::vector<float> values{1.0f, 2.0f};
+    archive.add("buffer/bn/", make_npy<float>(Shape{2}, values));
+    const std::vector<std::byte> bytes = encode_npz(archive);
+    ParameterStore<float> d;
+    REQUIRE_THROWS_WITH(load_checkpoint_from_bytes(bytes, "odd.npz", TrainingState<float>{&d}),
+                        "load_checkpoint odd.npz: array 'buffer/bn/' does not name a valid state buffer "
+                        "(expected non-empty scope parts joined by '/')");
+    CHECK(d.buffers().empty());
+  }
+  std::filesystem::remove_all(folder);
+}

@@ -332,3 +332,40 @@ TEST_CASE("parameters: parameters are packed at 64-byte boundaries with zero pad
     CHECK(aligned64(p.grad));
   }
 }
+
+TEST_CASE("parameters: state buffers live beside the parameters, outside the optimised blocks", "[parameters]") {
+  ParameterStore<float> store(5);
+  const ParameterScope<float> bn = store.scope("enc").scope("bn");
+  StateBuffer<float>& mean = bn.buffer("running_mean", Shape{4});
+  StateBuffer<float>& var = bn.buffer("running_var", Shape{4}, init::constant(1.0f));
+  CHECK(mean.name == "enc/bn/running_mean");
+  CHECK(mean.shape() == Shape{4});
+  CHECK((mean.value == xt::xarray<float>(xt::zeros<float>({4}))));
+  CHECK((var.value == xt::xarray<float>(xt::ones<float>({4}))));
+  CHECK(&bn.buffer("running_mean", Shape{4}) == &mean);  // reused
+  REQUIRE(store.buffers().size() == 2);
+  CHECK(store.buffers()[1].get() == &var);
+  CHECK(store.find_buffer("enc/bn/running_var") == &var);
+  CHECK(store.find_buffer("enc/bn/gamma") == nullptr);
+  // not parameters: no block storage, so optimisers and zero_grad never touch them
+  CHECK(store.size() == 0);
+  CHECK(store.count() == 0);
+  CHECK(store.blocks().empty());
+  // a parameter may share a buffer's name
+  store.get_or_create("enc/bn/running_mean", Shape{2}, {});
+  CHECK(store.size() == 1);
+  CHECK(store.find_buffer("enc/bn/running_mean") == &mean);
+
+  REQUIRE_THROWS_AS(bn.buffer("running_mean", Shape{5}), ShapeError);
+  REQUIRE_THROWS_WITH(bn.buffer("running_mean", Shape{5}),
+                      "state buffer 'enc/bn/running_mean': requested with shape [5] but it exists with shape [4] (a "
+                      "reused buffer must keep its shape)");
+  REQUIRE_THROWS_WITH(store.get_or_create_buffer("a//b", Shape{1}, {}),
+                      "parameter name 'a//b' is invalid (expected non-empty scope parts joined by '/')");
+  const std::vector<float> values{1, 2, 3};
+  StateBuffer<float>& copied = store.create_buffer_from("x/stat", Shape{3}, values);
+  CHECK((copied.value == xt::xarray<float>({1.0f, 2.0f, 3.0f})));
+  REQUIRE_THROWS_WITH(store.create_buffer_from("x/stat", Shape{3}, values), "state buffer 'x/stat' already exists");
+  REQUIRE_THROWS_WITH(store.create_buffer_from("x/other", Shape{2}, values),
+                      "state buffer 'x/other': 3 values given for shape [2]");
+}

@@ -6,6 +6,8 @@
 // Arrays in the file:
 //   vaelib/format                  uint64 [1]   format version (1)
 //   param/<name>                   <f4|<f8 [shape]
+//   buffer/<name>                  <f4|<f8 [shape]   state buffers (running statistics); only
+//                                               when the store has some
 //   optimizer/<kind>/steps         uint64 [1]
 //   optimizer/<kind>/<slot>/<name> <f4|<f8 [shape]   (e.g. optimizer/adam/m/gen/h1/weight)
 //   rng/state                      uint64 [4]   seed, counter (low, high), position
@@ -74,11 +76,21 @@ void save_checkpoint(const std::filesystem::path& path, const TrainingState<T>& 
                          vaelib::detail::describe_non_finite(p->value[k]) + " at element " + std::to_string(k) +
                          "; the file was left as it was (turn on Tape::detect_anomaly to find the op)");
   }
+  for (const auto& b : state.parameters->buffers()) {
+    const std::size_t k = vaelib::detail::first_non_finite(b->value.data(), b->value.size());
+    if (k == b->value.size()) continue;
+    throw NumericalError("save_checkpoint " + path.string() + ": state buffer '" + b->name + "' holds " +
+                         vaelib::detail::describe_non_finite(b->value.data()[k]) + " at element " + std::to_string(k) +
+                         "; the file was left as it was");
+  }
   NpzArchive archive;
   const std::uint64_t version = checkpoint_format_version;
   archive.add("vaelib/format", detail::u64_array({&version, 1}));
   for (const auto& p : *state.parameters) {
     archive.add("param/" + p->name, make_npy<T>(p->shape, {p->value, p->size}));
+  }
+  for (const auto& b : state.parameters->buffers()) {
+    archive.add("buffer/" + b->name, make_npy<T>(b->shape(), {b->value.data(), b->value.size()}));
   }
   if (state.optimizer != nullptr) {
     optim::Optimizer<T>& opt = *state.optimizer;
@@ -131,15 +143,25 @@ void load_checkpoint_from_bytes(std::span<const std::byte> bytes, const std::str
   ParameterStore<T>& store = *state.parameters;
   std::vector<std::pair<std::string, const NpyArray*>> file_parameters;
   std::set<std::string> in_file;
+  std::vector<std::pair<std::string, const NpyArray*>> file_buffers;
+  std::set<std::string> buffers_in_file;
   for (const auto& [name, array] : archive.entries()) {
-    if (name.rfind("param/", 0) != 0) continue;
-    const std::string parameter = name.substr(6);
-    const Parameter<T>* existing = store.find(parameter);
-    if (existing == nullptr && !ParameterStore<T>::is_valid_name(parameter)) {
-      throw fail("array '" + name + "' does not name a valid parameter (expected non-empty scope parts joined by '/')");
+    const bool is_buffer = name.rfind("buffer/", 0) == 0;
+    if (name.rfind("param/", 0) != 0 && !is_buffer) continue;
+    const std::string parameter = name.substr(is_buffer ? 7 : 6);
+    Shape buffer_shape;
+    const Shape* existing_shape = nullptr;
+    if (is_buffer) {
+      if (const StateBuffer<T>* b = store.find_buffer(parameter)) existing_shape = &(buffer_shape = b->shape());
+    } else if (const Parameter<T>* p = store.find(parameter)) {
+      existing_shape = &p->shape;
     }
-    require(name, npy_dtype<T>(), existing != nullptr ? &existing->shape : nullptr);
-    {  // save_checkpoint refuses NaN or infinite parameters; so does loading
+    if (existing_shape == nullptr && !ParameterStore<T>::is_valid_name(parameter)) {
+      throw fail("array '" + name + "' does not name a valid " + (is_buffer ? "state buffer" : "parameter") +
+                 " (expected non-empty scope parts joined by '/')");
+    }
+    require(name, npy_dtype<T>(), existing_shape);
+    {  // save_checkpoint refuses NaN or infinite values; so does loading
       const std::vector<T> values = detail::values_of<T>(array);
       const std::size_t k = vaelib::detail::first_non_finite(values.data(), values.size());
       if (k != values.size()) {
@@ -147,11 +169,19 @@ void load_checkpoint_from_bytes(std::span<const std::byte> bytes, const std::str
                    std::to_string(k) + " (save_checkpoint never writes one); nothing was loaded");
       }
     }
+    if (is_buffer) {
+      file_buffers.emplace_back(parameter, &array);
+      buffers_in_file.insert(parameter);
+      continue;
+    }
     file_parameters.emplace_back(parameter, &array);
     in_file.insert(parameter);
   }
   for (const auto& p : store) {
     if (!in_file.count(p->name)) throw fail("the model's parameter '" + p->name + "' is not in the checkpoint");
+  }
+  for (const auto& b : store.buffers()) {
+    if (!buffers_in_file.count(b->name)) throw fail("the model's state buffer '" + b->name + "' is not in the checkpoint");
   }
   std::string optimizer_prefix;
   if (state.optimizer != nullptr) {
@@ -186,6 +216,13 @@ void load_checkpoint_from_bytes(std::span<const std::byte> bytes, const std::str
       std::copy(values.begin(), values.end(), p->value);
     else
       store.create_from(parameter, array->shape, values);
+  }
+  for (const auto& [buffer, array] : file_buffers) {
+    const std::vector<T> values = detail::values_of<T>(*array);
+    if (StateBuffer<T>* b = store.find_buffer(buffer))
+      std::copy(values.begin(), values.end(), b->value.data());
+    else
+      store.create_buffer_from(buffer, array->shape, values);
   }
   if (state.optimizer != nullptr) {
     optim::Optimizer<T>& opt = *state.optimizer;

@@ -1,5 +1,6 @@
 #pragma once
-// ParameterStore: every trainable array of a model, by name, in contiguous blocks.
+// ParameterStore: every trainable array of a model, by name, in contiguous blocks, and its
+// state buffers (arrays saved with the model but not trained: batch norm's running statistics).
 // ParameterScope: a named prefix ("gen/h1/") under which model code gets or creates its
 // parameters, so calling a model-building function again (other inputs, batch sizes,
 // observations) reuses the same parameters: ZhuSuan's reuse_variables, by construction.
@@ -49,6 +50,17 @@ struct Parameter {
   auto grad_view() const { return xt::adapt(grad, size, xt::no_ownership(), shape); }
   /// A leaf on `tape` reading this parameter in place; backward adds into its gradient.
   Var<T> on(Tape<T>& tape) const { return tape.external(value, grad, shape); }
+};
+
+/// A named array of model state that is not trained (batch norm's running statistics): saved in
+/// checkpoints beside the parameters, but outside the blocks, so optimisers never see it (no
+/// gradient, no weight decay). Its value never moves once created.
+template <class T>
+struct StateBuffer {
+  std::string name;  // full name, scopes joined by '/'
+  xt::xarray<T> value;
+
+  Shape shape() const { return Shape(value.shape().begin(), value.shape().end()); }
 };
 
 /// A contiguous block of parameter storage: values[0, used) and grads[0, used), parameters
@@ -111,6 +123,51 @@ class ParameterStore {
     std::copy(values.begin(), values.end(), p.value);
     return p;
   }
+
+  /// The state buffer called `name`, created with `shape` and `init` (zeros when empty) if it
+  /// does not exist yet; if it exists, its shape must equal `shape`. Buffers have names of their
+  /// own: a buffer and a parameter may share one.
+  StateBuffer<T>& get_or_create_buffer(std::string_view name, const Shape& shape, const Initializer<T>& init) {
+    if (StateBuffer<T>* b = find_buffer(name)) {
+      if (b->shape() != shape) {
+        throw ShapeError("state buffer '" + std::string(name) + "': requested with shape " + to_string(shape) +
+                         " but it exists with shape " + to_string(b->shape()) + " (a reused buffer must keep its shape)");
+      }
+      return *b;
+    }
+    check_name(name);
+    StateBuffer<T>& b = allocate_buffer(name, shape);
+    if (init) {
+      Rng stream = m_rng.stream(name);
+      init(std::span<T>(b.value.data(), b.value.size()), shape, stream);
+    }
+    return b;
+  }
+
+  /// Creates the buffer `name` holding a copy of `values` (used when loading checkpoints).
+  StateBuffer<T>& create_buffer_from(std::string_view name, const Shape& shape, std::span<const T> values) {
+    if (find_buffer(name) != nullptr) throw ArgumentError("state buffer '" + std::string(name) + "' already exists");
+    check_name(name);
+    if (values.size() != shape_size(shape)) {
+      throw ShapeError("state buffer '" + std::string(name) + "': " + std::to_string(values.size()) +
+                       " values given for shape " + to_string(shape));
+    }
+    StateBuffer<T>& b = allocate_buffer(name, shape);
+    std::copy(values.begin(), values.end(), b.value.data());
+    return b;
+  }
+
+  StateBuffer<T>* find_buffer(std::string_view name) {
+    auto it = m_buffer_index.find(name);
+    return it == m_buffer_index.end() ? nullptr : m_buffers[it->second].get();
+  }
+  const StateBuffer<T>* find_buffer(std::string_view name) const {
+    auto it = m_buffer_index.find(name);
+    return it == m_buffer_index.end() ? nullptr : m_buffers[it->second].get();
+  }
+
+  /// State buffers in creation order.
+  std::span<const std::unique_ptr<StateBuffer<T>>> buffers() const noexcept { return m_buffers; }
 
   Parameter<T>* find(std::string_view name) {
     auto it = m_index.find(name);
@@ -198,8 +255,19 @@ class ParameterStore {
     return *m_parameters.back();
   }
 
+  StateBuffer<T>& allocate_buffer(std::string_view name, const Shape& shape) {
+    auto b = std::make_unique<StateBuffer<T>>();
+    b->name = std::string(name);
+    b->value = xt::zeros<T>(shape);
+    m_buffer_index.emplace(b->name, m_buffers.size());
+    m_buffers.push_back(std::move(b));
+    return *m_buffers.back();
+  }
+
   std::vector<std::unique_ptr<Parameter<T>>> m_parameters;
   std::map<std::string, std::size_t, std::less<>> m_index;
+  std::vector<std::unique_ptr<StateBuffer<T>>> m_buffers;
+  std::map<std::string, std::size_t, std::less<>> m_buffer_index;
   std::vector<std::unique_ptr<ParameterBlock<T>>> m_blocks;
   Rng m_rng;
   std::size_t m_block_elements;
@@ -225,6 +293,12 @@ class ParameterScope {
   Parameter<T>& get(std::string_view name, const Shape& shape, const Initializer<T>& init) const {
     ParameterScope full = scope(name);
     return m_store->get_or_create(full.prefix(), shape, init);
+  }
+
+  /// get_or_create_buffer of "<prefix>/<name>".
+  StateBuffer<T>& buffer(std::string_view name, const Shape& shape, const Initializer<T>& init = {}) const {
+    ParameterScope full = scope(name);
+    return m_store->get_or_create_buffer(full.prefix(), shape, init);
   }
 
   std::string_view prefix() const { return std::string_view(m_name.data(), m_length); }
