@@ -132,11 +132,10 @@ void vae_step(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(step.run(true));
 }
 
-// vae_nf's posteriors: the step with q pushed through 10 planar flows, or through 2 IAF steps
-// (MADE 40-320-320-80 reading the encoder's last hidden layer).
+// vae_nf's posteriors as docs/examples.md runs them: the step with q pushed through 10 planar
+// flows, or through 2 IAF steps (MADE 40-80-80 reading the encoder's last hidden layer).
 const vaelib::models::PosteriorFlowConfig planar_posterior{.kind = vaelib::models::FlowKind::planar, .length = 10};
-const vaelib::models::PosteriorFlowConfig iaf_posterior{
-    .kind = vaelib::models::FlowKind::iaf, .length = 2, .hidden = {320, 320}};
+const vaelib::models::PosteriorFlowConfig iaf_posterior{.kind = vaelib::models::FlowKind::iaf, .length = 2};
 
 void vae_step_planar(benchmark::State& state) {
   VaelibStep step(1, planar_posterior);
