@@ -1,7 +1,9 @@
 #pragma once
-// Parameters and scopes, initialisers, Dense and MLP, Conv2d and ConvTranspose2d (their activations: autodiff/activation.hpp).
+// Parameters and scopes, initialisers, Dense and MLP, Conv2d and ConvTranspose2d,
+// BatchNorm (their activations: autodiff/activation.hpp).
 
 #include "vaelib/autodiff/activation.hpp"
+#include "vaelib/layers/batch_norm.hpp"
 #include "vaelib/layers/conv2d.hpp"
 #include "vaelib/layers/dense.hpp"
 #include "vaelib/layers/initializers.hpp"
