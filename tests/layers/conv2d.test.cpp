@@ -1,6 +1,7 @@
 #include "support/gradients.hpp"
 
 #include <cmath>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -286,4 +287,79 @@ TEST_CASE("conv2d layer: errors name the layer and leave the store as it was", "
                              {3, 3}),
                       "parameter 'e/c/weight': requested with shape [4, 5, 3, 3] but it exists with shape [4, 3, 3, 3] "
                       "(a reused parameter must keep its shape)");
+}
+
+namespace {
+
+/// 8 x 8 one-channel images of a horizontal bar (class 0), a vertical bar (1) or a diagonal
+/// (2) at a random place, plus uniform noise; labels one-hot [n, 3].
+void conv_layer_bars(std::size_t n, std::uint32_t seed, xt::xarray<float>& images, xt::xarray<float>& onehot,
+                     std::vector<std::size_t>& labels) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> noise(-0.3f, 0.3f);
+  images = xt::zeros<float>({n, std::size_t{1}, std::size_t{8}, std::size_t{8}});
+  onehot = xt::zeros<float>({n, std::size_t{3}});
+  labels.assign(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t label = i % 3, at = rng() % 6 + 1;
+    labels[i] = label;
+    onehot(i, label) = 1;
+    for (std::size_t a = 0; a < 8; ++a)
+      for (std::size_t b = 0; b < 8; ++b) {
+        const bool on = label == 0 ? a == at : label == 1 ? b == at : (a + 8 - b) % 8 == at;
+        images(i, 0, a, b) = (on ? 1.0f : 0.0f) + noise(rng);
+      }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("conv2d layer: a tiny conv net (conv, batch norm, relu, pool, flatten, dense) learns bars", "[conv2d]") {
+  xt::xarray<float> images, onehot;
+  std::vector<std::size_t> labels;
+  conv_layer_bars(48, 70, images, onehot, labels);
+  ParameterStore<float> store(2025);
+  const ParameterScope<float> net = store.scope("net");
+  const Conv2d<float> conv(net, "conv", 6, {3, 3}, {.padding = {1, 1}, .use_bias = false});
+  BatchNorm<float> bn(net, "bn");
+  const Dense<float> head(net, "head", 3);
+  const auto logits = [&](const Var<float>& x) {
+    return head(flatten(max_pool2d(relu(bn(conv(x))), {2, 2})));
+  };
+  optim::Adam<float> adam(store, {.learning_rate = 0.01});
+  Tape<float> tape;
+  const auto loss_of = [&](const Var<float>& z) { return -sum(log_softmax(z) * tape.constant(onehot)) / 48.0f; };
+  float first = 0, last = 0;
+  const int steps = 300;
+  for (int step = 0; step < steps; ++step) {
+    tape.clear();
+    const Var<float> loss = loss_of(logits(tape.constant(images)));
+    last = loss.item();
+    if (step == 0) first = last;
+    adam.minimize(tape, loss);
+  }
+  // conv weight, bn gamma and beta, dense weight and bias; the running statistics are buffers
+  CHECK(store.size() == 5);
+  CHECK(store.buffers().size() == 2);
+  INFO("loss " << first << " -> " << last);
+  CHECK(first > 0.9f);   // about log 3 at the start
+  CHECK(last < 0.1f * first);
+  // evaluation mode (running statistics) classifies the training images and fresh ones
+  bn.eval();
+  const auto accuracy = [&](const xt::xarray<float>& x, const std::vector<std::size_t>& y) {
+    tape.clear();
+    const xt::xarray<float> z = logits(tape.constant(x)).value();
+    std::size_t right = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      std::size_t best = 0;
+      for (std::size_t k = 1; k < 3; ++k) best = z(i, k) > z(i, best) ? k : best;
+      right += best == y[i];
+    }
+    return static_cast<double>(right) / static_cast<double>(y.size());
+  };
+  CHECK(accuracy(images, labels) >= 0.95);
+  xt::xarray<float> test_images, test_onehot;
+  std::vector<std::size_t> test_labels;
+  conv_layer_bars(60, 71, test_images, test_onehot, test_labels);
+  CHECK(accuracy(test_images, test_labels) >= 0.8);
 }
