@@ -23,9 +23,13 @@ experiments=(
   "iwae_k50|iwae --particles 50 --epochs 10|samples.png reconstructions.png training_curve.png"
   "continuous_bernoulli_vae|continuous_bernoulli_vae --epochs 10|samples.png reconstructions.png training_curve.png"
   "vae_nf_none|vae_nf --flow none --epochs 10 --ll-test-n 2000|samples.png training_curve.png"
+  "vae_nf_none_e11|vae_nf --flow none --epochs 11 --ll-test-n 2000|"
+  "vae_nf_none_e12|vae_nf --flow none --epochs 12 --ll-test-n 2000|"
+  "vae_nf_none_e15|vae_nf --flow none --epochs 15 --ll-test-n 2000|"
   "vae_nf_planar_k10|vae_nf --flow planar --flow-length 10 --epochs 10 --ll-test-n 2000|samples.png reconstructions.png training_curve.png"
   "vae_nf_planar_k20|vae_nf --flow planar --flow-length 20 --epochs 10 --ll-test-n 2000|samples.png training_curve.png"
   "vae_nf_iaf_k2|vae_nf --flow iaf --flow-length 2 --epochs 10 --ll-test-n 2000|samples.png training_curve.png"
+  "vae_nf_iaf_k4|vae_nf --flow iaf --flow-length 4 --iaf-hidden 320 320 --epochs 10 --ll-test-n 2000|"
 )
 
 if [[ ${1:-} == --list ]]; then
