@@ -157,6 +157,20 @@ struct VaeStep {
     adam.minimize(tape, cost);
     return cost.item();
   }
+
+  /// Two warm-up steps (parameters, optimiser state and every tape buffer sized), then one
+  /// step with the allocation counters on; returns its cost.
+  float counted_steady_step() {
+    step();
+    step();
+    allocated_bytes = 0;
+    allocation_count = 0;
+    largest_allocation = 0;
+    counting = true;
+    const float cost = step();
+    counting = false;
+    return cost;
+  }
 };
 
 }  // namespace
@@ -164,14 +178,7 @@ struct VaeStep {
 TEST_CASE("a steady-state VAE training step (BayesianNet, elbo().sgvb(), Adam) allocates no tensor buffer",
           "[allocations]") {
   VaeStep vae;
-  vae.step();  // warm-up: parameters, optimiser state and every tape buffer sized
-  vae.step();
-  allocated_bytes = 0;
-  allocation_count = 0;
-  largest_allocation = 0;
-  counting = true;
-  const float cost = vae.step();
-  counting = false;
+  const float cost = vae.counted_steady_step();
   INFO("allocations: " << allocation_count.load() << ", bytes: " << allocated_bytes.load() << ", largest "
                        << largest_allocation.load());
   // What is left is the probabilistic layer's bookkeeping (BayesianNet's node maps and its
@@ -194,14 +201,7 @@ TEST_CASE("a steady-state VAE training step (BayesianNet, elbo().sgvb(), Adam) a
 TEST_CASE("a steady-state VAE step with an IAF posterior (K = 2, MADE, context) allocates no tensor buffer",
           "[allocations]") {
   VaeStep vae({.kind = models::FlowKind::iaf, .length = 2, .hidden = {80, 80}});
-  vae.step();
-  vae.step();
-  allocated_bytes = 0;
-  allocation_count = 0;
-  largest_allocation = 0;
-  counting = true;
-  const float cost = vae.step();
-  counting = false;
+  const float cost = vae.counted_steady_step();
   INFO("allocations: " << allocation_count.load() << ", bytes: " << allocated_bytes.load() << ", largest "
                        << largest_allocation.load());
   // Beside the plain step's bookkeeping: the flows bound to the batch's context (small
