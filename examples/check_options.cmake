@@ -19,6 +19,7 @@ set(counts_course_vae ${family_counts} --latent:1:1000000 --hidden:1:1000000)
 set(counts_iwae ${family_counts} --particles:1:10000 --latent:1:1000000)
 set(counts_vae_nf ${family_counts} --flow-length:1:1000000 --iaf-hidden:1:1000000 --particles:1:10000
   --latent:1:1000000)
+set(counts_vae_conv ${family_counts} --latent:1:1000000)
 set(counts_flow_density --steps:1:1000000000 --batch-size:1:1000000 --flow-length:1:1000000
   --coupling-layers:1:1000000 --grid:1:4000 --seed:0:18446744073709551615)
 set(counts_bernoulli_latent_vae ${family_counts} --latent:1:1000000 --particles:1:10000)

@@ -85,11 +85,12 @@ struct BoundTerms {
 /// Trains a models::VAE and evaluates it; owns the tape, RNG, parameters and optimiser.
 class VaeExperiment {
  public:
+  /// `networks`: an encoder and decoder of the example's own (vae_conv's convolutions).
   VaeExperiment(ExperimentOptions options, models::VaeConfig config, models::Likelihood<float> likelihood,
-                Objective objective, bool grey)
+                Objective objective, bool grey, models::VaeNetworks<float> networks = {})
       : m_o(std::move(options)), m_grey(grey), m_objective(objective), m_rng(m_o.seed), m_params(m_o.seed),
         m_adam(m_params, {.learning_rate = m_o.learning_rate}),
-        m_vae(m_tape, m_rng, m_params.scope("vae"), std::move(config), std::move(likelihood)) {
+        m_vae(m_tape, m_rng, m_params.scope("vae"), std::move(config), std::move(likelihood), std::move(networks)) {
     m_tape.detect_anomaly(m_o.detect_anomaly);
     std::filesystem::create_directories(m_o.output);
     m_data = load_datasets(m_o, grey);

@@ -192,6 +192,73 @@ TEST_CASE("models::VAE: a flow posterior trains (the bound rises on a toy set wi
   CHECK(last > first + 3.0);
 }
 
+namespace {
+
+/// A convolutional encoder and decoder for the toy 4x4 images: conv 1->4 (3x3, padding 1)
+/// then flatten; dense to 4x4x4, a transposed conv 4->1, flattened to the pixels' logits.
+models::VaeNetworks<float> toy_conv_networks() {
+  models::VaeNetworks<float> n;
+  n.encoder = [](const ParameterScope<float>& scope, const Var<float>& x) {
+    const Var<float> image = reshape(x, {-1, 1, 4, 4});
+    return flatten(conv2d(scope, "conv", image, 4, {3, 3}, {.padding = {1, 1}, .activation = Activation::tanh}));
+  };
+  n.decoder = [](const ParameterScope<float>& scope, const Var<float>& z) {
+    Shape out(z.shape().begin(), z.shape().end() - 1);  // z's leading axes, then 16 logits
+    out.push_back(16);
+    const Var<float> h = dense(scope, "h", reshape(z, {-1, 2}), 64, {.activation = Activation::tanh});
+    const Var<float> logits = conv_transpose2d(scope, "deconv", unflatten(h, {4, 4, 4}), 1, {3, 3}, {.padding = {1, 1}});
+    return reshape(logits, out);
+  };
+  n.decoder_gives_heads = true;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("models::VAE: networks of your own (a convolutional encoder and decoder) in place of the dense layers",
+          "[models]") {
+  Tape<float> tape;
+  Rng rng(31);
+  ParameterStore<float> params(32);
+  models::VAE<float> vae(tape, rng, params.scope("vae"), toy_config(), models::bernoulli_likelihood<float>(),
+                         toy_conv_networks());
+  optim::Adam<float> adam(params, {.learning_rate = 0.02});
+  const xt::xarray<float> images = toy_images();
+  auto step = [&] {
+    tape.clear();
+    const auto x = tape.constant(images);
+    const auto q = vae.variational(x, 3);
+    REQUIRE(q["z"].value().shape() == Shape{3, 8, 2});
+    auto lb = elbo(vae.model(8), {{"x", x}}, q, 0);
+    const double value = mean(lb.value()).item();
+    adam.minimize(tape, mean(lb.sgvb()));
+    return value;
+  };
+  double first = 0, last = 0;
+  for (int i = 0; i < 300; ++i) (i < 10 ? first : last) += step() / 10.0 * (i < 10 || i >= 290);
+  CHECK(last > first + 3.0);
+  for (const char* name : {"vae/q/conv/weight", "vae/q/z_mean/weight", "vae/gen/h/weight", "vae/gen/deconv/weight",
+                           "vae/gen/deconv/bias"})
+    CHECK(params.find(name) != nullptr);
+  CHECK(params.find("vae/q/h1/weight") == nullptr);  // no dense hidden layer
+  CHECK(params.find("vae/gen/x/weight") == nullptr);  // the decoder gives the logits itself
+  tape.clear();
+  CHECK(vae.decode_mean(tape.constant(xt::xarray<float>(xt::zeros<float>({5, 2})))).shape() == Shape{5, 16});
+
+  // a decoder whose output is not heads x x_dim wide is refused, naming the shapes
+  models::VaeNetworks<float> wrong = toy_conv_networks();
+  wrong.decoder = [](const ParameterScope<float>& scope, const Var<float>& z) { return dense(scope, "h", z, 15); };
+  models::VAE<float> bad(tape, rng, params.scope("bad"), toy_config(), models::bernoulli_likelihood<float>(), wrong);
+  CHECK_THROWS_WITH(bad.decode_mean(tape.constant(xt::xarray<float>(xt::zeros<float>({5, 2})))),
+                    "models::VAE: the decoder network returned shape [5, 15] for z of shape [5, 2], expected z's leading "
+                    "axes and a last axis of 16 (heads x x_dim)");
+  models::VaeConfig iaf = toy_config();
+  iaf.flow = {.kind = models::FlowKind::iaf, .length = 2};
+  CHECK_THROWS_WITH(models::VAE<float>(tape, rng, params.scope("iaf"), iaf, models::bernoulli_likelihood<float>(),
+                                       toy_conv_networks()),
+                    Contains("set config.flow.context = false"));
+}
+
 TEST_CASE("models::VAE: bad configurations are refused", "[models]") {
   Tape<float> tape;
   Rng rng(9);

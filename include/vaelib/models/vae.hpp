@@ -17,6 +17,7 @@
 // prior when z is not observed) with nodes "z", "x" and the deterministic "x_mean" (the
 // likelihood's mean, for pictures, computed when first read); q has the node "z".
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <span>
@@ -27,6 +28,7 @@
 #include "vaelib/bayesian_net/meta_bayesian_net.hpp"
 #include "vaelib/distributions.hpp"
 #include "vaelib/flows.hpp"
+#include "vaelib/autodiff/ops/slice.hpp"
 #include "vaelib/layers/dense.hpp"
 
 namespace vaelib::models {
@@ -107,6 +109,21 @@ struct VaeConfig {
   PosteriorFlowConfig flow = {};  // q(z | x) pushed through flows (normal latents only)
 };
 
+/// Networks of your own in place of the dense hidden layers (a convolutional encoder and
+/// decoder, say). Each is called with the scope its parameters belong under ("<vae>/q" for
+/// the encoder, "<vae>/gen" for the decoder) and its input: images [n, x_dim] for the
+/// encoder, codes [..., z_dim] for the decoder (any leading axes: particles, batch). The
+/// encoder returns features [n, width], from which q's heads are dense layers. The decoder
+/// returns features [..., width] from which the likelihood's heads are dense layers; or,
+/// with `decoder_gives_heads`, the heads themselves, [..., heads x x_dim] (a transposed
+/// convolution's output flattened: the logits of every pixel), split in order.
+template <class T>
+struct VaeNetworks {
+  std::function<Var<T>(const ParameterScope<T>& scope, const Var<T>& x)> encoder;
+  std::function<Var<T>(const ParameterScope<T>& scope, const Var<T>& z)> decoder;
+  bool decoder_gives_heads = false;
+};
+
 template <class T>
 class VAE {
  public:
@@ -118,9 +135,13 @@ class VAE {
   /// The generative model's type: its builder takes the batch size and the particle count.
   using Model = MetaBayesianNet<T, std::size_t, std::size_t>;
 
-  VAE(Tape<T>& tape, Rng& rng, ParameterScope<T> scope, VaeConfig config, Likelihood<T> likelihood)
+  /// `networks`: an encoder and a decoder of your own (either may be empty: the dense
+  /// hidden layers of config.encoder / config.decoder then). An IAF posterior reading a
+  /// context needs the dense encoder: a network's output width is not known up front.
+  VAE(Tape<T>& tape, Rng& rng, ParameterScope<T> scope, VaeConfig config, Likelihood<T> likelihood,
+      VaeNetworks<T> networks = {})
       : m_tape(&tape), m_rng(&rng), m_scope(std::move(scope)), m_config(std::move(config)),
-        m_likelihood(std::move(likelihood)),
+        m_likelihood(std::move(likelihood)), m_networks(std::move(networks)),
         m_model(tape, rng, m_scope.scope("gen"),
                 [this](BayesianNet<T>& bn, std::size_t n, std::size_t n_particles) { build_model(bn, n, n_particles); }) {
     if (m_config.x_dim == 0 || m_config.z_dim == 0) throw ArgumentError("models::VAE: x_dim and z_dim must be positive");
@@ -145,7 +166,15 @@ class VAE {
     check_width("encode", "x", x, m_config.x_dim, "x_dim");
     const ParameterScope<T> q = m_scope.scope("q");
     Var<T> h = x;
-    for (std::size_t i = 0; i < m_config.encoder.size(); ++i)
+    if (m_networks.encoder) {
+      h = m_networks.encoder(q, x);
+      if (h.rank() != 2 || h.shape()[0] != x.shape()[0]) {
+        throw ShapeError("models::VAE.encode: the encoder network returned shape " + to_string(h.shape()) +
+                         " for x of shape " + to_string(x.shape()) + ", expected [" + std::to_string(x.shape()[0]) +
+                         ", width]");
+      }
+    }
+    for (std::size_t i = 0; !m_networks.encoder && i < m_config.encoder.size(); ++i)
       h = dense(q, "h" + std::to_string(i + 1), h, m_config.encoder[i], {.activation = m_config.activation});
     if (m_config.latent == LatentKind::bernoulli) return {{}, {}, dense(q, "z_logits", h, m_config.z_dim), h};
     return {dense(q, "z_mean", h, m_config.z_dim), dense(q, "z_logstd", h, m_config.z_dim), {}, h};
@@ -204,6 +233,11 @@ class VAE {
                                       "(config.flow.kind = ") + flow_kind_name(f.kind) + ")");
     }
     const ParameterScope<T> q = m_scope.scope("q");
+    if (f.kind == FlowKind::iaf && f.context && m_networks.encoder) {
+      throw ArgumentError("models::VAE: an IAF posterior reading the encoder's hidden layer (config.flow.context) "
+                          "needs its width, which an encoder network of your own does not declare; set "
+                          "config.flow.context = false");
+    }
     const std::size_t context_dim = m_config.encoder.empty() ? m_config.x_dim : m_config.encoder.back();
     for (std::size_t k = 0; k < f.length; ++k) {
       const std::string name = "flow" + std::to_string(k);
@@ -237,7 +271,27 @@ class VAE {
   std::vector<Var<T>> decoder_heads(const Var<T>& z) const {
     const ParameterScope<T> gen = m_scope.scope("gen");
     Var<T> h = z;
-    for (std::size_t i = 0; i < m_config.decoder.size(); ++i)
+    if (m_networks.decoder) {
+      h = m_networks.decoder(gen, z);
+      const Shape& sz = z.shape();
+      const std::size_t width = m_networks.decoder_gives_heads ? m_likelihood.heads * m_config.x_dim : 0;
+      if (h.rank() != sz.size() || !std::equal(sz.begin(), sz.end() - 1, h.shape().begin()) ||
+          (width != 0 && h.shape().back() != width)) {
+        throw ShapeError("models::VAE: the decoder network returned shape " + to_string(h.shape()) + " for z of shape " +
+                         to_string(sz) + ", expected z's leading axes and a last axis of " +
+                         (width != 0 ? std::to_string(width) + " (heads x x_dim)" : std::string("any width")));
+      }
+      if (m_networks.decoder_gives_heads) {
+        std::vector<Var<T>> heads;
+        const auto d = static_cast<std::ptrdiff_t>(m_config.x_dim);
+        for (std::size_t i = 0; i < m_likelihood.heads; ++i) {
+          const auto at = static_cast<std::ptrdiff_t>(i) * d;
+          heads.push_back(m_likelihood.heads == 1 ? h : slice(h, -1, at, at + d));
+        }
+        return heads;
+      }
+    }
+    for (std::size_t i = 0; !m_networks.decoder && i < m_config.decoder.size(); ++i)
       h = dense(gen, "h" + std::to_string(i + 1), h, m_config.decoder[i], {.activation = m_config.activation});
     std::vector<Var<T>> heads;
     for (std::size_t i = 0; i < m_likelihood.heads; ++i)
@@ -264,6 +318,7 @@ class VAE {
   ParameterScope<T> m_scope;
   VaeConfig m_config;
   Likelihood<T> m_likelihood;
+  VaeNetworks<T> m_networks;
   std::vector<FlowPtr<T>> m_flows;
   Model m_model;
 };
