@@ -22,6 +22,7 @@ experiments=(
   "iwae_k1|iwae --particles 1 --epochs 10|samples.png training_curve.png"
   "iwae_k50|iwae --particles 50 --epochs 10|samples.png reconstructions.png training_curve.png"
   "continuous_bernoulli_vae|continuous_bernoulli_vae --epochs 10|samples.png reconstructions.png training_curve.png"
+  "vae_conv|vae_conv --epochs 10 --ll-test-n 500|samples.png reconstructions.png training_curve.png"
   "vae_nf_none|vae_nf --flow none --epochs 10 --ll-test-n 2000|samples.png training_curve.png"
   "vae_nf_none_e11|vae_nf --flow none --epochs 11 --ll-test-n 2000|"
   "vae_nf_none_e12|vae_nf --flow none --epochs 12 --ll-test-n 2000|"
