@@ -171,6 +171,15 @@ struct VaeStep {
     counting = false;
     return cost;
   }
+  /// Checks that the counted step allocated only small bookkeeping blocks: none of
+  /// `largest_below` bytes or more, fewer than `bytes_below` in all, and a finite cost.
+  static void check_only_bookkeeping(float cost, std::size_t largest_below, std::size_t bytes_below) {
+    INFO("allocations: " << allocation_count.load() << ", bytes: " << allocated_bytes.load() << ", largest "
+                         << largest_allocation.load());
+    CHECK(largest_allocation.load() < largest_below);
+    CHECK(allocated_bytes.load() < bytes_below);
+    REQUIRE(std::isfinite(cost));
+  }
 };
 
 }  // namespace
@@ -179,13 +188,9 @@ TEST_CASE("a steady-state VAE training step (BayesianNet, elbo().sgvb(), Adam) a
           "[allocations]") {
   VaeStep vae;
   const float cost = vae.counted_steady_step();
-  INFO("allocations: " << allocation_count.load() << ", bytes: " << allocated_bytes.load() << ", largest "
-                       << largest_allocation.load());
   // What is left is the probabilistic layer's bookkeeping (BayesianNet's node maps and its
   // distribution objects, about 30 small blocks); no value, gradient or scratch buffer.
-  CHECK(largest_allocation.load() < 256);
-  CHECK(allocated_bytes.load() < 4096);
-  REQUIRE(std::isfinite(cost));
+  VaeStep::check_only_bookkeeping(cost, 256, 4096);
   // the first layer took the sparse path (without xsimd it is always a GEMM)
   bool sparse_first_layer = false;
   for (std::uint32_t i = 0; i < vae.tape.size(); ++i) {
@@ -202,13 +207,9 @@ TEST_CASE("a steady-state VAE step with an IAF posterior (K = 2, MADE, context) 
           "[allocations]") {
   VaeStep vae({.kind = models::FlowKind::iaf, .length = 2, .hidden = {80, 80}});
   const float cost = vae.counted_steady_step();
-  INFO("allocations: " << allocation_count.load() << ", bytes: " << allocated_bytes.load() << ", largest "
-                       << largest_allocation.load());
   // Beside the plain step's bookkeeping: the flows bound to the batch's context (small
   // copies sharing their masks and parameters) and the FlowDistribution's list of them.
-  CHECK(largest_allocation.load() < 512);
-  CHECK(allocated_bytes.load() < 8192);
-  REQUIRE(std::isfinite(cost));
+  VaeStep::check_only_bookkeeping(cost, 512, 8192);
 }
 
 namespace {
@@ -240,11 +241,7 @@ TEST_CASE("a steady-state convolutional VAE step (conv2d, conv_transpose2d layer
           "[allocations]") {
   VaeStep vae({}, allocation_conv_networks());
   const float cost = vae.counted_steady_step();
-  INFO("allocations: " << allocation_count.load() << ", bytes: " << allocated_bytes.load() << ", largest "
-                       << largest_allocation.load());
   // The column buffers live in the tape nodes' scratch; what is left is the plain step's
   // bookkeeping and the layers' parameter names.
-  CHECK(largest_allocation.load() < 512);
-  CHECK(allocated_bytes.load() < 8192);
-  REQUIRE(std::isfinite(cost));
+  VaeStep::check_only_bookkeeping(cost, 512, 8192);
 }
