@@ -125,7 +125,9 @@ xt::xarray<double> spline_points_on_knots(const SplineCouplingFlow<double>& f, s
   const std::size_t first = f.flip() ? 0 : f.split();
   for (std::size_t r = 0; r < n; ++r)
     for (std::size_t i = 0; i < f.transformed_size(); ++i) {
-      const SplineTextbook t = spline_textbook_knots(&w(r, i, 0), &h(r, i, 0), &d(r, i, 0), bins, f.spline_options());
+      // d.data() + offset, not &d(r, i, 0): with K = 1 the derivatives are empty
+      const double* d_ri = d.data() + (r * f.transformed_size() + i) * (bins - 1);
+      const SplineTextbook t = spline_textbook_knots(&w(r, i, 0), &h(r, i, 0), d_ri, bins, f.spline_options());
       z(r, first + i) = static_cast<double>(t.xk[(r + i) % (bins + 1)]);
     }
   return z;
@@ -196,7 +198,8 @@ TEST_CASE("rational_quadratic_spline: against the paper's formulas for random sp
       const auto [y, log_d] = spline_apply(x, w, h, d, o, false);
       double worst_y = 0, worst_log = 0;
       for (std::size_t i = 0; i < n; ++i) {
-        const auto [ty, tl] = spline_textbook(spline_textbook_knots(&w(i, 0), &h(i, 0), &d(i, 0), bins, o), x(i));
+        const double* d_i = d.data() + i * (bins - 1);  // not &d(i, 0): empty when K = 1
+        const auto [ty, tl] = spline_textbook(spline_textbook_knots(&w(i, 0), &h(i, 0), d_i, bins, o), x(i));
         // the knots' rounding (cumulative sums of K terms) moves g by up to that times g'
         worst_y = std::max(worst_y, std::abs(y(i) - ty) / (1 + std::exp(tl)));
         worst_log = std::max(worst_log, std::abs(log_d(i) - tl));
