@@ -85,6 +85,22 @@ inline Var<double> flow_inverse_loss(const Transform<double>& t, Tape<double>& t
   return sum(x * tape.constant(random_array(x.shape(), 0.25, 1.0, 13)));
 }
 
+/// The tape's Jacobian of a flow at one event x [D]: [D, D], row i the gradient of y_i.
+inline xt::xarray<double> flow_jacobian(const Transform<double>& f, const xt::xarray<double>& x) {
+  const std::size_t n = x.size();
+  xt::xarray<double> jacobian = xt::zeros<double>({n, n});
+  Tape<double> tape;
+  for (std::size_t row = 0; row < n; ++row) {
+    tape.clear();
+    const Var<double> xv = tape.variable(x);
+    xt::xarray<double> pick = xt::zeros<double>({n});
+    pick(row) = 1;
+    tape.backward(sum(f.forward(xv) * tape.constant(pick)));
+    for (std::size_t j = 0; j < n; ++j) jacobian(row, j) = xv.grad_data()[j];
+  }
+  return jacobian;
+}
+
 /// Every gradient of a flow with parameters at x [n, D], against finite differences: of
 /// forward, inverse and log|det J| in x (transform_check_gradients), of forward and log|det J|
 /// together, and in every parameter of `store` through forward (with log|det J|) and through

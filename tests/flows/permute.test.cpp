@@ -15,22 +15,6 @@ using namespace vaelib::testing;
 
 namespace {
 
-/// The tape's Jacobian dy/dx of f at one event x [D]: [D, D], row i the gradient of y_i.
-xt::xarray<double> permute_jacobian(const Transform<double>& f, const xt::xarray<double>& x) {
-  const std::size_t n = x.size();
-  xt::xarray<double> jacobian = xt::zeros<double>({n, n});
-  Tape<double> tape;
-  for (std::size_t row = 0; row < n; ++row) {
-    tape.clear();
-    const Var<double> xv = tape.variable(x);
-    xt::xarray<double> pick = xt::zeros<double>({n});
-    pick(row) = 1;
-    tape.backward(sum(f.forward(xv) * tape.constant(pick)));
-    for (std::size_t j = 0; j < n; ++j) jacobian(row, j) = xv.grad_data()[j];
-  }
-  return jacobian;
-}
-
 /// Whether p holds each of 0..p.size()-1 once.
 bool permute_is_permutation(std::vector<std::size_t> p) {
   std::sort(p.begin(), p.end());
@@ -105,7 +89,7 @@ TEST_CASE("PermuteFlow: the tape's Jacobian is the permutation matrix, log|det| 
       const PermuteFlow<double> f(store.scope("q"), "perm", dim, {.seed = seed});
       INFO("D = " << dim << ", p = " << xt::adapt(f.permutation()));
       const xt::xarray<double> x = random_array({dim}, -2.0, 2.0, 3);
-      const xt::xarray<double> jacobian = permute_jacobian(f, x);
+      const xt::xarray<double> jacobian = flow_jacobian(f, x);
       for (std::size_t i = 0; i < dim; ++i)
         for (std::size_t j = 0; j < dim; ++j) CHECK(jacobian(i, j) == (j == f.permutation()[i] ? 1.0 : 0.0));
       transform_check_log_det(f, x, transform_first_entries(dim), 1e-15);
