@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 
 #include "vaelib/autodiff/tape.hpp"
 #include "vaelib/detail/blas.hpp"
@@ -89,69 +90,91 @@ inline void conv_valid_range(std::ptrdiff_t offset, std::size_t stride, std::siz
   first = std::min(last, static_cast<std::size_t>(lo));
 }
 
-/// Calls row(c, i, j, image_row, col_row, first, last) for each kernel tap and output row
-/// whose input row lies in the image, and zero(col_row, begin, end) for the column stretches
-/// that fall in the padding.
+/// Calls row(image_at, col_at, first, last) for each kernel tap and output row whose input
+/// row lies in the image (output columns [first, last) read the image from image_at on), and
+/// zero(col_at, begin, end) for the column stretches that fall in the padding: whole padded
+/// rows in one call, so that the per-row work is the copy alone (rows are short: 7 to 28).
 template <class Row, class Zero>
 void conv_for_each_tap(const ConvGeometry& g, const Row& row, const Zero& zero) {
   const std::size_t plane = g.plane();
   for (std::size_t c = 0; c < g.channels; ++c)
-    for (std::size_t i = 0; i < g.kh; ++i)
+    for (std::size_t i = 0; i < g.kh; ++i) {
+      const auto row_offset = static_cast<std::ptrdiff_t>(i * g.dh) - static_cast<std::ptrdiff_t>(g.ph);
+      std::size_t oh_first = 0, oh_last = 0;
+      conv_valid_range(row_offset, g.sh, g.height, g.out_h, oh_first, oh_last);
       for (std::size_t j = 0; j < g.kw; ++j) {
-        const std::size_t r = (c * g.kh + i) * g.kw + j;
-        const auto row_offset = static_cast<std::ptrdiff_t>(i * g.dh) - static_cast<std::ptrdiff_t>(g.ph);
+        const std::size_t base = ((c * g.kh + i) * g.kw + j) * plane;
         const auto col_offset = static_cast<std::ptrdiff_t>(j * g.dw) - static_cast<std::ptrdiff_t>(g.pw);
         std::size_t first = 0, last = 0;
         conv_valid_range(col_offset, g.sw, g.width, g.out_w, first, last);
-        for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-          const std::size_t col_at = r * plane + oh * g.out_w;
-          const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.sh) + row_offset;
-          if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(g.height) || first == last) {
-            zero(col_at, std::size_t{0}, g.out_w);
-            continue;
+        if (first == last) {
+          zero(base, std::size_t{0}, plane);
+          continue;
+        }
+        zero(base, std::size_t{0}, oh_first * g.out_w);
+        zero(base + oh_last * g.out_w, std::size_t{0}, (g.out_h - oh_last) * g.out_w);
+        const bool edges = first > 0 || last < g.out_w;
+        for (std::size_t oh = oh_first; oh < oh_last; ++oh) {
+          const std::size_t col_at = base + oh * g.out_w;
+          if (edges) {
+            zero(col_at, std::size_t{0}, first);
+            zero(col_at, last, g.out_w);
           }
-          zero(col_at, std::size_t{0}, first);
           // image offset of output column `first`'s tap (non-negative by construction)
-          const std::size_t image_at = (c * g.height + static_cast<std::size_t>(ih)) * g.width +
+          const auto ih = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(oh * g.sh) + row_offset);
+          const std::size_t image_at = (c * g.height + ih) * g.width +
                                        static_cast<std::size_t>(static_cast<std::ptrdiff_t>(first * g.sw) + col_offset);
           row(image_at, col_at, first, last);
-          zero(col_at, last, g.out_w);
         }
       }
+    }
+}
+
+/// Calls body(std::integral_constant<std::size_t, S>) with S = the stride when it is 1 or 2
+/// (the copies' inner loops then compile with a constant step), else with S = 0.
+template <class Body>
+void conv_with_stride(std::size_t stride, const Body& body) {
+  if (stride == 1) {
+    body(std::integral_constant<std::size_t, 1>{});
+  } else if (stride == 2) {
+    body(std::integral_constant<std::size_t, 2>{});
+  } else {
+    body(std::integral_constant<std::size_t, 0>{});
+  }
 }
 
 /// col = the columns of `image` (see ConvGeometry).
 template <class T>
 void im2col(const ConvGeometry& g, const T* image, T* col) {
-  const std::size_t sw = g.sw;
-  conv_for_each_tap(
-      g,
-      [&](std::size_t image_at, std::size_t col_at, std::size_t first, std::size_t last) {
-        const T* in = image + image_at;
-        T* out = col + col_at + first;
-        if (sw == 1) {
-          std::copy_n(in, last - first, out);
-        } else {
+  conv_with_stride(g.sw, [&](auto constant) {
+    const std::size_t sw = decltype(constant)::value != 0 ? decltype(constant)::value : g.sw;
+    conv_for_each_tap(
+        g,
+        [&](std::size_t image_at, std::size_t col_at, std::size_t first, std::size_t last) {
+          const T* in = image + image_at;
+          T* out = col + col_at + first;
           for (std::size_t o = 0; o < last - first; ++o) out[o] = in[o * sw];
-        }
-      },
-      [&](std::size_t col_at, std::size_t begin, std::size_t end) {
-        std::fill(col + col_at + begin, col + col_at + end, T(0));
-      });
+        },
+        [&](std::size_t col_at, std::size_t begin, std::size_t end) {
+          std::fill(col + col_at + begin, col + col_at + end, T(0));
+        });
+  });
 }
 
 /// image += the fold of `col` (each column entry added back where im2col took it from).
 template <class T>
 void col2im_add(const ConvGeometry& g, const T* col, T* image) {
-  const std::size_t sw = g.sw;
-  conv_for_each_tap(
-      g,
-      [&](std::size_t image_at, std::size_t col_at, std::size_t first, std::size_t last) {
-        T* out = image + image_at;
-        const T* in = col + col_at + first;
-        for (std::size_t o = 0; o < last - first; ++o) out[o * sw] += in[o];
-      },
-      [](std::size_t, std::size_t, std::size_t) {});
+  conv_with_stride(g.sw, [&](auto constant) {
+    const std::size_t sw = decltype(constant)::value != 0 ? decltype(constant)::value : g.sw;
+    conv_for_each_tap(
+        g,
+        [&](std::size_t image_at, std::size_t col_at, std::size_t first, std::size_t last) {
+          T* out = image + image_at;
+          const T* in = col + col_at + first;
+          for (std::size_t o = 0; o < last - first; ++o) out[o * sw] += in[o];
+        },
+        [](std::size_t, std::size_t, std::size_t) {});
+  });
 }
 
 /// Images [0, batch) split into `slots` contiguous ranges; body(slot, first, last) for each,
