@@ -6,10 +6,13 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vaelib::bench {
@@ -70,6 +73,28 @@ double alternating_ratio(int rounds, int steps, Baseline&& baseline, Measured&& 
   }
   std::sort(ratios.begin(), ratios.end());
   return ratios[ratios.size() / 2];
+}
+
+/// Takes --alternating-rounds=N out of argv (before Google Benchmark sees it): N, or `fallback`
+/// when absent; nothing (after a message naming `program`) when N is not a whole number >= 0.
+inline std::optional<int> take_alternating_rounds(int& argc, char** argv, const char* program, int fallback = 21) {
+  const std::string_view flag = "--alternating-rounds=";
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (!arg.starts_with(flag)) continue;
+    const std::string_view value = arg.substr(flag.size());
+    int rounds = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), rounds);
+    if (error != std::errc() || end != value.data() + value.size() || rounds < 0) {
+      std::fprintf(stderr, "%s: --alternating-rounds takes a whole number >= 0, not '%s'\n", program,
+                   std::string(value).c_str());
+      return std::nullopt;
+    }
+    for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
+    --argc;
+    return rounds;
+  }
+  return fallback;
 }
 
 }  // namespace vaelib::bench

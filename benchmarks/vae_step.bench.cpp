@@ -15,11 +15,9 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "fma_peak.hpp"
@@ -238,22 +236,9 @@ BENCHMARK(is_loglikelihood)->ArgNames({"k", "chunk"})->Args({1000, 100})->Args({
 
 int main(int argc, char** argv) {
   // --alternating-rounds=N (21 by default; 0 skips the alternating measurement)
-  int rounds = 21;
-  const std::string_view flag = "--alternating-rounds=";
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (!arg.starts_with(flag)) continue;
-    const std::string_view value = arg.substr(flag.size());
-    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), rounds);
-    if (error != std::errc() || end != value.data() + value.size() || rounds < 0) {
-      std::fprintf(stderr, "bench_vae_step: --alternating-rounds takes a whole number >= 0, not '%s'\n",
-                   std::string(value).c_str());
-      return 2;
-    }
-    for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
-    --argc;
-    break;
-  }
+  const std::optional<int> alternating = vaelib::bench::take_alternating_rounds(argc, argv, "bench_vae_step");
+  if (!alternating) return 2;
+  const int rounds = *alternating;
   benchmark::Initialize(&argc, argv);
   const vaelib::FlushDenormals flush_denormals;  // as the examples train (the peer's side is told the same)
   const vaelib::BlasKernels& kernels = vaelib::blas_kernels();  // the raw side runs on the same kernels

@@ -1,8 +1,9 @@
 #pragma once
 // The ZhuSuan VAE's training step (784-500-500-40, batch 128, float) as the example runs it,
-// shared by bench_vae_step and vae_profile.
+// shared by bench_vae_step, bench_conv_vae_step (with vae_conv's networks) and vae_profile.
 
 #include <cstdio>
+#include <utility>
 #include <vector>
 
 #include "vaelib/data.hpp"
@@ -55,9 +56,11 @@ struct VaelibStep {
   std::vector<float> gathered = std::vector<float>(batch * x_dim), binary = std::vector<float>(batch * x_dim);
 
   /// `flow`: q(z | x) pushed through flows (vae_nf's posteriors); none by default.
-  explicit VaelibStep(std::size_t n_particles = 1, vaelib::models::PosteriorFlowConfig flow = {})
+  /// `networks`: an encoder and decoder of one's own (vae_conv's); the MLP's by default.
+  explicit VaelibStep(std::size_t n_particles = 1, vaelib::models::PosteriorFlowConfig flow = {},
+                      vaelib::models::VaeNetworks<float> networks = {})
       : vae(tape, rng, params.scope("vae"), {.x_dim = x_dim, .z_dim = z_dim, .flow = flow},
-            vaelib::models::bernoulli_likelihood<float>()),
+            vaelib::models::bernoulli_likelihood<float>(), std::move(networks)),
         adam(params, {}),
         particles(n_particles) {
     sampler.shuffle(rng);

@@ -13,39 +13,7 @@
 #include <chrono>
 
 #include "../common/vae_experiment.hpp"
-
-namespace {
-
-/// The convolutional encoder and decoder for square images of `side` pixels (side divisible by 4).
-vaelib::models::VaeNetworks<float> conv_networks(std::size_t side, std::size_t channels) {
-  using namespace vaelib;
-  const auto s = static_cast<std::ptrdiff_t>(side), c = static_cast<std::ptrdiff_t>(channels);
-  models::VaeNetworks<float> n;
-  n.encoder = [s, c](const ParameterScope<float>& scope, const Var<float>& x) {
-    const Var<float> image = reshape(x, {-1, c, s, s});
-    const Var<float> h1 = conv2d(scope, "conv1", image, 32, {3, 3},
-                                 {.stride = {2, 2}, .padding = {1, 1}, .activation = Activation::relu});
-    const Var<float> h2 = conv2d(scope, "conv2", h1, 64, {3, 3},
-                                 {.stride = {2, 2}, .padding = {1, 1}, .activation = Activation::relu});
-    return flatten(h2);
-  };
-  n.decoder = [s, c](const ParameterScope<float>& scope, const Var<float>& z) {
-    const std::size_t quarter = static_cast<std::size_t>(s / 4);
-    Shape out(z.shape().begin(), z.shape().end() - 1);  // z's leading axes (particles, batch), then the logits
-    out.push_back(static_cast<std::size_t>(c * s * s));
-    const auto z_dim = static_cast<std::ptrdiff_t>(z.shape().back());
-    const Var<float> h = dense(scope, "h", reshape(z, {-1, z_dim}), 64 * quarter * quarter, {.activation = Activation::relu});
-    const Var<float> up1 = conv_transpose2d(scope, "deconv1", unflatten(h, {64, quarter, quarter}), 32, {4, 4},
-                                            {.stride = {2, 2}, .padding = {1, 1}, .activation = Activation::relu});
-    const Var<float> logits = conv_transpose2d(scope, "deconv2", up1, static_cast<std::size_t>(c), {4, 4},
-                                               {.stride = {2, 2}, .padding = {1, 1}});
-    return reshape(logits, out);
-  };
-  n.decoder_gives_heads = true;
-  return n;
-}
-
-}  // namespace
+#include "conv_networks.hpp"
 
 int main(int argc, char** argv) {
   vaelib::examples::ExperimentOptions o;
@@ -59,7 +27,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   return vaelib::examples::report_errors("vae_conv", [&] {
     vaelib::examples::VaeExperiment run(o, {.x_dim = 784, .z_dim = z_dim}, vaelib::models::bernoulli_likelihood<float>(),
-                                        vaelib::examples::Objective::elbo_sgvb, /*grey=*/false, conv_networks(28, 1));
+                                        vaelib::examples::Objective::elbo_sgvb, /*grey=*/false,
+                                        vaelib::examples::conv_networks(28, 1));
     const auto start = std::chrono::steady_clock::now();
     run.train();
     std::printf("Training took %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
