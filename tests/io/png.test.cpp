@@ -13,7 +13,8 @@ TEST_CASE("png: written and read back", "[io]") {
   CHECK(back.width == 5);
   CHECK(back.height == 3);
   CHECK(back.pixels == image.pixels);
-  CHECK_THROWS_WITH(io::encode_png(io::GrayImage{2, 2, {1, 2, 3}}), Contains("needs 4 pixels, got 3"));
+  CHECK_THROWS_WITH(io::encode_png(io::GrayImage{2, 2, {1, 2, 3}}), Contains("needs 4 values, got 3"));
+  CHECK_THROWS_WITH(io::encode_png(io::GrayImage{1, 1, {1, 2}, 2}), Contains("1 (grey) or 3 (RGB) channels, not 2"));
   write_bytes(folder / "not.png", bytes_of({1, 2, 3, 4, 5, 6, 7, 8, 9}));
   CHECK_THROWS_WITH(io::load_png(folder / "not.png"), Contains("not.png: not a PNG file (bad signature at offset 0)"));
   auto bytes = io::encode_png(image);
@@ -63,4 +64,25 @@ TEST_CASE("png: a folder, a truncated file, a missing file; NaN pixels drawn bla
                         Contains(", the file ends at offset " + std::to_string(size)));
   const io::GrayImage grid = io::image_grid(std::vector<float>{std::nanf(""), 1.0f, 0.0f, 1.0f}, 2, 2, {.padding = 0});
   CHECK(grid.pixels == std::vector<std::uint8_t>{0, 255, 0, 255});
+}
+
+TEST_CASE("image_grid: colour images (three planes each) tiled into an RGB picture", "[io]") {
+  // two 1x2 images of planes R, G, B: red then grey; grey; a 1x2 grid without padding
+  const std::vector<float> images{1, 0.5f, 0, 0.5f, 0, 0.5f, 0.2f, 0.2f, 0.2f, 0.2f, 0.2f, 0.2f};
+  const io::GrayImage g = io::image_grid(images, 1, 2, {.grid_rows = 1, .grid_cols = 2, .padding = 0, .channels = 3});
+  CHECK(g.channels == 3);
+  CHECK(g.width == 4);
+  CHECK(g.height == 1);
+  CHECK(g.pixels == std::vector<std::uint8_t>{255, 0, 0, 128, 128, 128, 51, 51, 51, 51, 51, 51});
+  CHECK_THROWS_WITH(io::image_grid(images, 2, 3, {.channels = 3}), Contains("12 values are not a whole number of RGB 2x3 images"));
+  CHECK_THROWS_WITH(io::image_grid(images, 1, 2, {.channels = 4}), Contains("1 (grey) or 3 (RGB) channels, not 4"));
+  // written as an RGB PNG; read back as grey, where R = G = B the grey level is that value
+  const auto folder = scratch_folder("grid_rgb");
+  io::save_image_grid(folder / "c.png", images, 1, 2, {.grid_rows = 1, .padding = 0, .channels = 3});
+  const io::GrayImage back = io::load_png(folder / "c.png");
+  CHECK(back.width == 4);
+  CHECK(back.channels == 1);
+  CHECK(back.pixels[1] == 128);
+  CHECK(back.pixels[3] == 51);
+  CHECK(back.pixels[0] != 255);  // red is not white
 }

@@ -1,6 +1,6 @@
 #pragma once
-// PNG images through libpng: 8-bit greyscale, written atomically (an image being replaced
-// is never left half-written) and read back (for checks).
+// PNG images through libpng: 8-bit greyscale or RGB, written atomically (an image being
+// replaced is never left half-written) and read back as greyscale (for checks).
 
 #include <png.h>
 
@@ -18,10 +18,12 @@
 
 namespace vaelib::io {
 
-/// A greyscale image, row-major, one byte per pixel.
+/// A greyscale (channels 1) or RGB (channels 3, interleaved R, G, B) image, row-major, one
+/// byte per value.
 struct GrayImage {
   std::size_t width = 0, height = 0;
   std::vector<std::uint8_t> pixels;
+  std::size_t channels = 1;
 };
 
 namespace detail {
@@ -43,10 +45,14 @@ inline void png_ignore_warning(png_structp, png_const_charp) {}
 
 /// The PNG file's bytes for `image`.
 inline std::vector<std::byte> encode_png(const GrayImage& image) {
-  if (image.width == 0 || image.height == 0 || image.pixels.size() != image.width * image.height) {
+  if (image.channels != 1 && image.channels != 3) {
+    throw ArgumentError("encode_png: images have 1 (grey) or 3 (RGB) channels, not " + std::to_string(image.channels));
+  }
+  const std::size_t row_bytes = image.width * image.channels;
+  if (image.width == 0 || image.height == 0 || image.pixels.size() != row_bytes * image.height) {
     throw ArgumentError("encode_png: an image of " + std::to_string(image.width) + "x" + std::to_string(image.height) +
-                        " needs " + std::to_string(image.width * image.height) + " pixels, got " +
-                        std::to_string(image.pixels.size()));
+                        "x" + std::to_string(image.channels) + " needs " + std::to_string(row_bytes * image.height) +
+                        " values, got " + std::to_string(image.pixels.size()));
   }
   detail::PngErrorState state;
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, detail::png_error_to_state,
@@ -59,7 +65,7 @@ inline std::vector<std::byte> encode_png(const GrayImage& image) {
   std::vector<std::byte> out;
   std::vector<png_bytep> rows(image.height);
   for (std::size_t r = 0; r < image.height; ++r)
-    rows[r] = const_cast<png_bytep>(image.pixels.data() + r * image.width);
+    rows[r] = const_cast<png_bytep>(image.pixels.data() + r * row_bytes);
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
     throw IoError("encode_png: " + state.message);
@@ -73,7 +79,8 @@ inline std::vector<std::byte> encode_png(const GrayImage& image) {
       },
       nullptr);
   png_set_IHDR(png, info, static_cast<png_uint_32>(image.width), static_cast<png_uint_32>(image.height), 8,
-               PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+               image.channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_set_rows(png, info, rows.data());
   png_write_png(png, info, PNG_TRANSFORM_IDENTITY, nullptr);
   png_destroy_write_struct(&png, &info);
