@@ -45,7 +45,7 @@ TEST_CASE("models::VAE: the ZhuSuan VAE's nodes and shapes", "[models]") {
   CHECK(xt::all(means.value() >= 0.0f && means.value() <= 1.0f));
 }
 
-TEST_CASE("models::VAE: the likelihood is one parameter (Normal heads, a user's Laplace)", "[models]") {
+TEST_CASE("models::VAE: the likelihood is one parameter (Normal, discretised logistic, a user's Laplace)", "[models]") {
   Tape<double> tape;
   Rng rng(3);
   ParameterStore<double> params(4);
@@ -58,6 +58,18 @@ TEST_CASE("models::VAE: the likelihood is one parameter (Normal heads, a user's 
   const auto by_hand = sum(Normal<double>::with_logstd(d.mean(), d.logstd()).log_prob(x), {-1});
   require_close(bn.cond_log_prob("x").value(), by_hand.value(), 1e-12);
   CHECK(xt::all(d.logstd().value() >= -3.0));
+  // DiscretizedLogistic: mean and log-scale heads over values in [-1, 1] (2 v - 1)
+  const auto centred = tape.constant(xt::xarray<double>(2.0 * xt::cast<double>(toy_images()) - 1.0));
+  models::VAE<double> logistic(tape, rng, params.scope("d"), toy_config(),
+                               models::discretized_logistic_likelihood<double>(-2.0));
+  const auto q_logistic = logistic.variational(centred, 1);
+  const auto bn_logistic = logistic.model(8).observe({{"x", centred}, {"z", q_logistic["z"].value()}});
+  const auto& dl = bn_logistic["x"].distribution_as<DiscretizedLogistic<double>>();
+  require_close(bn_logistic.cond_log_prob("x").value(),
+                sum(DiscretizedLogistic<double>(dl.loc(), dl.log_scale()).log_prob(centred), {-1}).value(), 1e-12);
+  CHECK(xt::all(dl.log_scale().value() >= -2.0 && dl.log_scale().value() <= 5.0));
+  const auto logistic_means = logistic.decode_mean(tape.constant(xt::xarray<double>(10.0 * xt::ones<double>({3, 2}))));
+  CHECK(xt::all(logistic_means.value() >= -1.0 && logistic_means.value() <= 1.0));
   // a likelihood written in user code: Laplace with a learned scale
   models::Likelihood<double> laplace{
       "Laplace", 2,

@@ -68,6 +68,20 @@ Likelihood<T> normal_likelihood(T min_logstd = T(-4)) {
           [](std::span<const Var<T>> h) { return h[0]; }};
 }
 
+/// x ~ DiscretizedLogistic(mean, exp(log_scale)) per value, with mean and log-scale heads:
+/// 8-bit images as values in [-1, 1] (an ImageSet's v as 2 v - 1; vae_conv on CIFAR-10). The
+/// log-scale is clamped to [min_log_scale, 5] (PixelCNN++'s -7: a confident pixel cannot push
+/// its bin's mass to 1 with ever-growing gradients); the mean picture is the location clamped
+/// to [-1, 1].
+template <class T>
+Likelihood<T> discretized_logistic_likelihood(T min_log_scale = T(-7)) {
+  return {"DiscretizedLogistic", 2,
+          [min_log_scale](std::span<const Var<T>> h, DistributionOptions o) -> std::unique_ptr<Distribution<T>> {
+            return std::make_unique<DiscretizedLogistic<T>>(h[0], clamp(h[1], min_log_scale, T(5)), o);
+          },
+          [](std::span<const Var<T>> h) { return clamp(h[0], T(-1), T(1)); }};
+}
+
 /// The flow a normal posterior q(z | x) is pushed through (docs/flows.md): none (the diagonal
 /// Gaussian), planar or radial flows (Rezende & Mohamed 2015), Householder Sylvester flows
 /// (van den Berg et al. 2018), or inverse autoregressive flows reading the encoder's last
