@@ -55,16 +55,26 @@ struct CommonOptions {
   bool detect_anomaly = false;
 };
 
-/// Adds the options of CommonOptions to `app` (defaults as set in `o`).
-inline void add_common_options(CLI::App& app, CommonOptions& o) {
+/// Adds the options of CommonOptions to `app` (defaults as set in `o`); `cifar10`: --dataset
+/// also takes cifar10 (an example whose model reads colour images).
+inline void add_common_options(CLI::App& app, CommonOptions& o, bool cifar10 = false) {
   app.add_option("--epochs", o.epochs, "Training epochs")->capture_default_str()->check(at_least_one_up_to(max_epochs));
   app.add_option("--batch-size", o.batch_size, "Images per training step")->capture_default_str()->check(at_least_one_up_to(max_width));
   app.add_option("--lr", o.learning_rate, "Adam learning rate")->capture_default_str()->check(above_zero);
   app.add_option("--seed", o.seed, "Seed of parameters, sampling, shuffling and binarisation")->capture_default_str()->check(any_whole_number);
-  app.add_option("--dataset", o.dataset, "mnist or fashion-mnist")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"mnist", "fashion-mnist"}));
-  app.add_option("--data", o.data_folder, "Folder with the four IDX files (default: search $VAELIB_DATA, ./data, ../shared/data)");
+  if (cifar10) {
+    app.add_option("--dataset", o.dataset, "mnist, fashion-mnist or cifar10")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"mnist", "fashion-mnist", "cifar10"}));
+    app.add_option("--data", o.data_folder,
+                   "Folder with the four IDX files, or for cifar10 the six .bin files of cifar-10-batches-bin "
+                   "(default: search $VAELIB_DATA, ./data, ../shared/data)");
+  } else {
+    app.add_option("--dataset", o.dataset, "mnist or fashion-mnist")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"mnist", "fashion-mnist"}));
+    app.add_option("--data", o.data_folder, "Folder with the four IDX files (default: search $VAELIB_DATA, ./data, ../shared/data)");
+  }
   app.add_option("--output", o.output, "Folder for images, metrics and checkpoints")->capture_default_str();
   app.add_option("--threads", o.threads, "OpenBLAS threads (0: OpenBLAS's default; at most the hardware threads)")
       ->capture_default_str()

@@ -15,17 +15,20 @@
 
 namespace vaelib::examples {
 
-/// Images [n, rows * cols] (or any shape holding them in order) as a grid_rows x grid_cols grid.
+/// Images [n, channels * rows * cols] (or any shape holding them in order) as a grid_rows x
+/// grid_cols grid (3 channels: in colour).
 inline void save_grid(const std::filesystem::path& file, const xt::xarray<float>& images, std::size_t rows,
-                      std::size_t cols, std::size_t grid_rows, std::size_t grid_cols, std::size_t zoom = 2) {
+                      std::size_t cols, std::size_t grid_rows, std::size_t grid_cols, std::size_t zoom = 2,
+                      std::size_t channels = 1) {
   io::save_image_grid(file, std::span<const float>(images.data(), images.size()), rows, cols,
-                      {.grid_rows = grid_rows, .grid_cols = grid_cols, .zoom = zoom});
+                      {.grid_rows = grid_rows, .grid_cols = grid_cols, .zoom = zoom, .channels = channels});
 }
 
 /// Images [n, d] in rows of 10, each row above the reconstructions [n, d] of its images.
 inline void save_reconstruction_grid(const std::filesystem::path& file, const xt::xarray<float>& originals,
-                                     const xt::xarray<float>& reconstructions, std::size_t rows, std::size_t cols) {
-  const std::size_t n = originals.shape()[0], d = rows * cols;
+                                     const xt::xarray<float>& reconstructions, std::size_t rows, std::size_t cols,
+                                     std::size_t channels = 1) {
+  const std::size_t n = originals.shape()[0], d = channels * rows * cols;
   std::vector<float> grid;
   for (std::size_t r = 0; r < n; r += 10) {
     const std::size_t m = std::min<std::size_t>(10, n - r);
@@ -34,7 +37,7 @@ inline void save_reconstruction_grid(const std::filesystem::path& file, const xt
       grid.resize(grid.size() + (10 - m) * d, 0.5f);  // a short last row, padded grey
     }
   }
-  io::save_image_grid(file, grid, rows, cols, {.grid_cols = 10, .zoom = 2});
+  io::save_image_grid(file, grid, rows, cols, {.grid_cols = 10, .zoom = 2, .channels = channels});
 }
 
 /// training_curve.png: the train (and, if logged, validation) bound per epoch, read back

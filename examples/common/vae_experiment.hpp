@@ -13,6 +13,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vaelib/io.hpp>
 #include <vaelib/vae.hpp>
 #include <vector>
@@ -32,9 +33,10 @@ struct ExperimentOptions : CommonOptions {
   std::size_t patience = 0;
 };
 
-/// The options every VAE-family example takes (defaults as set in `o`).
-inline void add_experiment_options(CLI::App& app, ExperimentOptions& o) {
-  add_common_options(app, o);
+/// The options every VAE-family example takes (defaults as set in `o`); `cifar10`: --dataset
+/// also takes cifar10.
+inline void add_experiment_options(CLI::App& app, ExperimentOptions& o, bool cifar10 = false) {
+  add_common_options(app, o, cifar10);
   app.add_option("--validation-n", o.validation_n, "Hold out the last N training images for validation (0: none)")
       ->capture_default_str()
       ->check(zero_or_more_up_to(max_images));
@@ -44,17 +46,32 @@ inline void add_experiment_options(CLI::App& app, ExperimentOptions& o) {
       ->check(zero_or_more_up_to(max_epochs));
 }
 
+/// The images as the model sees them: values in [0, 1], or in [-1, 1] (2 v - 1) for a model
+/// of 8-bit values on that grid (the discretised logistic; VaeExperiment centres them).
 struct Datasets {
   data::ImageSet train, validation, test;
 };
 
+/// MNIST or Fashion-MNIST (IDX files), or CIFAR-10 (its binary version): train, test.
+inline std::pair<data::ImageSet, data::ImageSet> load_train_test(const ExperimentOptions& o) {
+  if (o.dataset == "cifar10") {
+    const auto folder = cifar10_folder(o.data_folder);
+    data::ImageSet train = data::head(data::load_cifar10(folder, data::Split::train), o.train_n);
+    data::ImageSet test = data::head(data::load_cifar10(folder, data::Split::test), o.test_n);
+    if (test.size() == 0) throw ArgumentError("no test images (" + folder.string() + " has an empty test batch)");
+    return {std::move(train), std::move(test)};
+  }
+  const auto folder = dataset_folder(o.dataset, o.data_folder);
+  data::ImageSet train = data::head(data::load_mnist(folder, data::Split::train), o.train_n);
+  data::ImageSet test = load_test_images(folder, o.test_n, train.rows, train.cols);
+  return {std::move(train), std::move(test)};
+}
+
 /// Train (and validation) and test images; binary pixels (dynamic binarisation at training
 /// time, a fixed draw of validation and test) unless `grey`.
 inline Datasets load_datasets(const ExperimentOptions& o, bool grey) {
-  const auto folder = dataset_folder(o.dataset, o.data_folder);
   Datasets d;
-  data::ImageSet train = data::head(data::load_mnist(folder, data::Split::train), o.train_n);
-  const data::ImageSet test = load_test_images(folder, o.test_n, train.rows, train.cols);
+  auto [train, test] = load_train_test(o);
   if (o.validation_n > 0) {
     auto [fit, validation] = data::split_train_validation(train, o.validation_n);
     d.train = std::move(fit);
@@ -64,7 +81,7 @@ inline Datasets load_datasets(const ExperimentOptions& o, bool grey) {
   }
   d.test = grey ? test : data::binarize_static(test, o.seed + 1);
   std::printf("%s: %zu training, %zu validation, %zu test images (%s)\n", o.dataset.c_str(), d.train.size(),
-              d.validation.size(), d.test.size(), grey ? "grey levels" : "binarised");
+              d.validation.size(), d.test.size(), !grey ? "binarised" : d.train.channels == 3 ? "colour values" : "grey levels");
   return d;
 }
 
@@ -88,12 +105,15 @@ class VaeExperiment {
   /// `networks`: an encoder and decoder of the example's own (vae_conv's convolutions).
   VaeExperiment(ExperimentOptions options, models::VaeConfig config, models::Likelihood<float> likelihood,
                 Objective objective, bool grey, models::VaeNetworks<float> networks = {})
-      : m_o(std::move(options)), m_grey(grey), m_objective(objective), m_rng(m_o.seed), m_params(m_o.seed),
+      : m_o(std::move(options)), m_grey(grey), m_centred(likelihood.name == "DiscretizedLogistic"), m_objective(objective), m_rng(m_o.seed), m_params(m_o.seed),
         m_adam(m_params, {.learning_rate = m_o.learning_rate}),
         m_vae(m_tape, m_rng, m_params.scope("vae"), std::move(config), std::move(likelihood), std::move(networks)) {
     m_tape.detect_anomaly(m_o.detect_anomaly);
     std::filesystem::create_directories(m_o.output);
     m_data = load_datasets(m_o, grey);
+    if (m_centred) {
+      for (data::ImageSet* set : {&m_data.train, &m_data.validation, &m_data.test}) set->images = 2.0f * set->images - 1.0f;
+    }
     if (m_data.train.pixels() != m_vae.config().x_dim) {
       throw ArgumentError("the images have " + std::to_string(m_data.train.pixels()) + " pixels, the model expects " +
                           std::to_string(m_vae.config().x_dim));
@@ -259,11 +279,23 @@ class VaeExperiment {
       print_test_log_likelihood(m_o, ll, ll_n);
       save_per_image_log_likelihood(output() / "test_log_likelihood.csv");
     }
+    // bits per dimension, -log2 p(x) / D: a probability of discrete values (binarised
+    // pixels, or 8-bit ones under the discretised logistic), not a density of grey levels
+    const bool discrete = !m_grey || m_centred;
+    const double bits = std::log(2.0) * static_cast<double>(m_vae.config().x_dim);
+    const double bound_bits = discrete ? -t.lower_bound / bits : std::nan("");
+    const double ll_bits = discrete ? -ll / bits : std::nan("");
+    if (discrete && std::isnan(ll_bits)) std::printf("Test bits per dimension: %.4f from the lower bound\n", bound_bits);
+    if (discrete && !std::isnan(ll_bits)) {
+      std::printf("Test bits per dimension: %.4f from the lower bound, %.4f from the log-likelihood\n", bound_bits, ll_bits);
+    }
     io::MetricsLog(output() / "metrics.jsonl").write({{"summary", name},
                                                       {"test_lower_bound", t.lower_bound},
                                                       {"test_reconstruction", t.reconstruction},
                                                       {"test_kl", t.kl},
                                                       {"test_log_likelihood", ll},
+                                                      {"test_bound_bits_per_dim", bound_bits},
+                                                      {"test_bits_per_dim", ll_bits},
                                                       {"ll_particles", static_cast<double>(m_o.ll_particles)},
                                                       {"ll_test_images", static_cast<double>(ll_n)}});
     std::fflush(stdout);
@@ -311,18 +343,26 @@ class VaeExperiment {
     return out;
   }
 
+  /// Images as the model sees them [n, x_dim], drawn as a grid (in colour for 3 channels).
   void save_grid(const std::string& file, const xt::xarray<float>& images, std::size_t grid_rows, std::size_t grid_cols) {
-    examples::save_grid(output() / file, images, m_data.train.rows, m_data.train.cols, grid_rows, grid_cols);
+    examples::save_grid(output() / file, picture(images), m_data.train.rows, m_data.train.cols, grid_rows, grid_cols, 2,
+                        m_data.train.channels);
   }
   /// The first n test images (rows of 10) each above its reconstruction from q's mean.
   void save_reconstructions(const std::string& file, std::size_t n) {
     const xt::xarray<float> originals = xt::view(m_data.test.images, xt::range(0, std::min(n, m_data.test.size())), xt::all());
-    save_reconstruction_grid(output() / file, originals, decode(encode(originals)), m_data.test.rows, m_data.test.cols);
+    save_reconstruction_grid(output() / file, picture(originals), picture(decode(encode(originals))), m_data.test.rows,
+                             m_data.test.cols, m_data.test.channels);
   }
   /// The training curve (train and, if any, validation bound per epoch) from metrics.jsonl.
   void save_training_curve(const std::string& title) { examples::save_training_curve(output(), title); }
 
  private:
+  /// Values as the model sees them, mapped to [0, 1] for a picture.
+  xt::xarray<float> picture(const xt::xarray<float>& images) const {
+    return m_centred ? xt::xarray<float>((images + 1.0f) / 2.0f) : images;
+  }
+
   void keep_per_image(const xt::xarray<double>& ll, const xt::xarray<double>& error) {
     m_per_image_ll.insert(m_per_image_ll.end(), ll.begin(), ll.end());
     m_per_image_error.insert(m_per_image_error.end(), error.begin(), error.end());
@@ -331,6 +371,7 @@ class VaeExperiment {
   ExperimentOptions m_o;
   ComputeSettings m_compute{m_o};  // --threads, denormals flushed while the experiment lives
   bool m_grey;
+  bool m_centred;  // the sets hold 2 v - 1 (discretised logistic); pictures map back to [0, 1]
   Objective m_objective;
   Tape<float> m_tape;
   Rng m_rng;
