@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -26,11 +27,16 @@
 
 namespace vaelib::examples {
 
-/// The family's options: the common ones, training particles, and early stopping.
+/// The family's options: the common ones, training particles, and early stopping; a preset
+/// (iwae --protocol burda) also sets Adam's epsilon, a learning rate per epoch and a line
+/// printed as each epoch starts (the schedule's stage).
 struct ExperimentOptions : CommonOptions {
   std::size_t particles = 1;  // training particles per image (k of the IW objective)
   std::size_t validation_n = 0;
   std::size_t patience = 0;
+  double adam_epsilon = 1e-8;
+  std::function<double(std::size_t epoch)> epoch_learning_rate;  // if set (epochs from 1), overrides learning_rate
+  std::function<std::string(std::size_t epoch)> epoch_note;  // if set, printed as each epoch starts
 };
 
 /// The options every VAE-family example takes (defaults as set in `o`); `cifar10`: --dataset
@@ -106,11 +112,12 @@ class VaeExperiment {
   VaeExperiment(ExperimentOptions options, models::VaeConfig config, models::Likelihood<float> likelihood,
                 Objective objective, bool grey, models::VaeNetworks<float> networks = {})
       : m_o(std::move(options)), m_grey(grey), m_centred(likelihood.name == "DiscretizedLogistic"), m_objective(objective), m_rng(m_o.seed), m_params(m_o.seed),
-        m_adam(m_params, {.learning_rate = m_o.learning_rate}),
+        m_adam(m_params, {.learning_rate = m_o.learning_rate, .schedule = epoch_schedule(), .epsilon = m_o.adam_epsilon}),
         m_vae(m_tape, m_rng, m_params.scope("vae"), std::move(config), std::move(likelihood), std::move(networks)) {
     m_tape.detect_anomaly(m_o.detect_anomaly);
     std::filesystem::create_directories(m_o.output);
     m_data = load_datasets(m_o, grey);
+    m_steps_per_epoch = std::max<std::size_t>(1, data::BatchSampler(m_data.train.size(), m_o.batch_size).batches());
     if (m_centred) {
       for (data::ImageSet* set : {&m_data.train, &m_data.validation, &m_data.test}) set->images = 2.0f * set->images - 1.0f;
     }
@@ -150,6 +157,7 @@ class VaeExperiment {
     const std::size_t d = m_data.train.pixels();
     std::vector<float> batch(m_o.batch_size * d), binary(m_o.batch_size * d);
     for (std::size_t epoch = run.first_epoch(); epoch <= m_o.epochs && !stop; ++epoch) {
+      if (m_o.epoch_note) std::printf("%s\n", m_o.epoch_note(epoch).c_str());
       run.begin_epoch(epoch);
       sampler.shuffle(m_rng);
       for (std::size_t t = 0; t < sampler.batches(); ++t) {
@@ -267,6 +275,31 @@ class VaeExperiment {
     });
   }
 
+  /// Burda et al.'s active units: latent dimensions u whose posterior mean E_q[u | x] varies
+  /// over `set` with a variance above `threshold` (0.01); Gaussian q without a flow (the
+  /// mean is q's mean head), else none is counted (returns nothing).
+  std::optional<std::size_t> active_units(const data::ImageSet& set, double threshold = 1e-2) {
+    if (m_vae.config().latent != models::LatentKind::normal || m_vae.config().flow.kind != models::FlowKind::none) {
+      return std::nullopt;
+    }
+    const std::size_t z = m_vae.config().z_dim;
+    std::vector<double> sum(z, 0.0), sum_sq(z, 0.0);
+    for (std::size_t first = 0; first < set.size(); first += 500) {
+      const std::size_t last = std::min(set.size(), first + 500);
+      const xt::xarray<float> means = encode(xt::view(set.images, xt::range(first, last), xt::all()));
+      for (std::size_t i = 0; i < last - first; ++i)
+        for (std::size_t u = 0; u < z; ++u) {
+          const double m = means(i, u);
+          sum[u] += m;
+          sum_sq[u] += m * m;
+        }
+    }
+    std::size_t active = 0;
+    const auto n = static_cast<double>(set.size());
+    for (std::size_t u = 0; u < z; ++u) active += sum_sq[u] / n - (sum[u] / n) * (sum[u] / n) > threshold ? 1 : 0;
+    return active;
+  }
+
   /// Test bound (with its terms) and log-likelihood: printed and written to metrics.jsonl.
   BoundTerms report_test(const std::string& name) {
     const BoundTerms t = evaluate(m_data.test);
@@ -289,7 +322,10 @@ class VaeExperiment {
     if (discrete && !std::isnan(ll_bits)) {
       std::printf("Test bits per dimension: %.4f from the lower bound, %.4f from the log-likelihood\n", bound_bits, ll_bits);
     }
+    const std::optional<std::size_t> active = active_units(m_data.test);
+    if (active) std::printf("Active units: %zu of %zu (variance of q's mean over the test set > 0.01)\n", *active, m_vae.config().z_dim);
     io::MetricsLog(output() / "metrics.jsonl").write({{"summary", name},
+                                                      {"active_units", active ? static_cast<double>(*active) : std::nan("")},
                                                       {"test_lower_bound", t.lower_bound},
                                                       {"test_reconstruction", t.reconstruction},
                                                       {"test_kl", t.kl},
@@ -358,6 +394,14 @@ class VaeExperiment {
   void save_training_curve(const std::string& title) { examples::save_training_curve(output(), title); }
 
  private:
+  /// --lr, or the preset's rate per epoch as a schedule over Adam's step count (restored with
+  /// the checkpoint, so a resumed run goes on at the right rate; the data, and with it the
+  /// steps per epoch, is loaded after Adam is made, and before its first step).
+  optim::Schedule epoch_schedule() {
+    if (!m_o.epoch_learning_rate) return {};
+    return [this](std::uint64_t step) { return m_o.epoch_learning_rate(static_cast<std::size_t>(step / m_steps_per_epoch) + 1); };
+  }
+
   /// Values as the model sees them, mapped to [0, 1] for a picture.
   xt::xarray<float> picture(const xt::xarray<float>& images) const {
     return m_centred ? xt::xarray<float>((images + 1.0f) / 2.0f) : images;
@@ -382,6 +426,7 @@ class VaeExperiment {
   MovingAverageBaseline m_moving_average{0.8};
   std::vector<double> m_per_image_ll, m_per_image_error;
   std::uint64_t m_step = 0;
+  std::size_t m_steps_per_epoch = 1;
 };
 
 }  // namespace vaelib::examples

@@ -3,16 +3,24 @@
 // the doubly reparameterised gradients), then the same test metrics as the plain VAE so the
 // two can be put side by side (docs/examples.md).
 //
+// --protocol burda is the paper's setting for its Table 1 (burda_protocol.hpp): the
+// 784-200-200-50 tanh network with one stochastic layer, minibatches of 20, Adam with
+// epsilon 1e-4, 3^i epochs at 0.001 * 10^(-i/7) for i = 0 .. 7 (3280 epochs), the test
+// log-likelihood with k = 5000 on the whole test set and the active units. --particles 1 is
+// the VAE. Options given on the command line win over the preset's (a short run: --epochs).
+//
 //   iwae --particles 50 --epochs 10 --output results/iwae
+//   iwae --protocol burda --particles 5 --output results/burda_iwae_k5      (resume: --resume)
 
 #include "../common/vae_experiment.hpp"
+#include "burda_protocol.hpp"
 
 int main(int argc, char** argv) {
   vaelib::examples::ExperimentOptions o;
   o.output = "results/iwae";
   o.particles = 50;
   std::size_t z_dim = 40;
-  std::string estimator = "sgvb";
+  std::string estimator = "sgvb", protocol = "none";
   CLI::App app{"IWAE: the importance-weighted bound with k particles on the ZhuSuan VAE's network."};
   vaelib::examples::add_experiment_options(app, o);
   app.add_option("--particles", o.particles, "k, the particles per image in the bound")
@@ -22,13 +30,33 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"sgvb", "dreg"}));
   app.add_option("--latent", z_dim, "Latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
+  app.add_option("--protocol", protocol,
+                 "none, or burda: Burda et al.'s Table 1 setting (784-200-200-50 tanh, batch 20, Adam epsilon 1e-4, "
+                 "3280 epochs on their schedule, k = 5000 on the whole test set); options given here win")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "burda"}));
   CLI11_PARSE(app, argc, argv);
+  vaelib::models::VaeConfig config{.x_dim = 784, .z_dim = z_dim};
+  if (protocol == "burda") {
+    namespace burda = vaelib::examples::burda;
+    auto given = [&](const char* option) { return app.count(option) > 0; };
+    if (!given("--latent")) config.z_dim = 50;
+    config.encoder = config.decoder = {200, 200};
+    config.activation = vaelib::Activation::tanh;
+    if (!given("--batch-size")) o.batch_size = burda::batch_size;
+    if (!given("--epochs")) o.epochs = burda::total_epochs;
+    if (!given("--ll-particles")) o.ll_particles = 5000;
+    if (!given("--ll-test-n")) o.ll_test_n = 0;
+    if (!given("--lr")) o.epoch_learning_rate = burda::epoch_learning_rate;
+    o.adam_epsilon = burda::adam_epsilon;
+    o.epoch_note = burda::describe_epoch;
+  }
   return vaelib::examples::report_errors("iwae", [&] {
     vaelib::examples::VaeExperiment run(
-        o, {.x_dim = 784, .z_dim = z_dim}, vaelib::models::bernoulli_likelihood<float>(),
+        o, config, vaelib::models::bernoulli_likelihood<float>(),
         estimator == "dreg" ? vaelib::examples::Objective::iwae_dreg : vaelib::examples::Objective::iwae, /*grey=*/false);
     run.train();
-    run.report_test("iwae_k" + std::to_string(o.particles) + "_" + estimator);
+    run.report_test("iwae_k" + std::to_string(o.particles) + "_" + estimator + (protocol == "burda" ? "_burda" : ""));
     run.save_grid("samples.png", run.sample_means(100), 10, 10);
     run.save_reconstructions("reconstructions.png", 50);
     run.save_training_curve("IWAE (k = " + std::to_string(o.particles) + ") on " + o.dataset);
