@@ -27,7 +27,7 @@
 
 namespace {
 
-using vaelib::bench::batch, vaelib::bench::x_dim, vaelib::bench::hidden, vaelib::bench::z_dim;
+using vaelib::bench::x_dim;
 using vaelib::bench::VaelibStep;
 
 /// The GEMMs of that step with the same shapes, transposes and beta, nothing else. With
@@ -39,12 +39,14 @@ struct RawGemms {
   };
   std::vector<Layer> encoder, decoder;  // encoder: h1, h2, z_mean, z_logstd; decoder: h1, h2, x
   std::vector<float> x, a, b, c, d, z;   // activations and their gradients (max size)
-  std::size_t decoder_rows;
+  std::size_t batch, decoder_rows;
 
-  explicit RawGemms(std::size_t particles = 1) : decoder_rows(particles * batch) {
+  explicit RawGemms(std::size_t particles = 1, vaelib::bench::StepShape shape = {})
+      : batch(shape.batch), decoder_rows(particles * shape.batch) {
     auto layer = [](std::size_t in, std::size_t out) {
       return Layer{in, out, std::vector<float>(in * out, 0.01f), std::vector<float>(in * out)};
     };
+    const std::size_t hidden = shape.hidden, z_dim = shape.z_dim;
     encoder = {layer(x_dim, hidden), layer(hidden, hidden), layer(hidden, z_dim), layer(hidden, z_dim)};
     decoder = {layer(z_dim, hidden), layer(hidden, hidden), layer(hidden, x_dim)};
     x = std::vector<float>(batch * x_dim, 0.5f);
@@ -96,13 +98,14 @@ struct RawGemms {
     double f = 0;
     for (const Layer& l : encoder) f += 3 * 2.0 * static_cast<double>(batch * l.in * l.out);
     for (const Layer& l : decoder) f += 3 * 2.0 * static_cast<double>(decoder_rows * l.in * l.out);
-    return f - 2.0 * static_cast<double>(batch * x_dim * hidden);
+    return f - 2.0 * static_cast<double>(batch * x_dim * encoder[0].out);
   }
 
   /// Of those, the FLOPs of the GEMMs whose inputs are dense in practice: all but the encoder's
   /// first two layers' products and weight gradients, whose inputs (images, and the ReLU
   /// outputs of the first layer) are mostly zeros, so vaelib may skip most of that work.
   double dense_input_flops() const {
+    const std::size_t hidden = encoder[0].out;
     return flops() - 2 * 2.0 * static_cast<double>(batch * (x_dim * hidden + hidden * hidden));
   }
 };
@@ -142,6 +145,20 @@ void vae_step_planar(benchmark::State& state) {
 
 void vae_step_iaf(benchmark::State& state) {
   VaelibStep step(1, iaf_posterior);
+  for (auto _ : state) benchmark::DoNotOptimize(step.run(true));
+}
+
+// Burda et al.'s Table 1 network at their batch of 20 (784-200-200-50, tanh; iwae --protocol
+// burda): the GEMMs are small and the step's fixed costs decide its time (issue 26). The
+// step with its first layer dense, against the same GEMMs raw.
+void burda_raw_gemm(benchmark::State& state) {
+  RawGemms raw(1, vaelib::bench::burda_shape);
+  for (auto _ : state) raw.run();
+}
+
+void burda_step(benchmark::State& state) {
+  VaelibStep step(1, {}, {}, vaelib::bench::burda_shape);
+  step.sparse_input_density = 0;
   for (auto _ : state) benchmark::DoNotOptimize(step.run(true));
 }
 
@@ -213,6 +230,15 @@ double alternating_ratio(int rounds, int steps, bool sparse_input) {
   return vaelib::bench::alternating_ratio(rounds, steps, [&] { raw.run(); }, [&] { step.run(true); });
 }
 
+/// The same rounds for Burda et al.'s network at batch 20, the step's first layer dense.
+double alternating_burda_ratio(int rounds, int steps) {
+  RawGemms raw(1, vaelib::bench::burda_shape);
+  VaelibStep step(1, {}, {}, vaelib::bench::burda_shape);
+  step.sparse_input_density = 0;
+  raw.run();
+  return vaelib::bench::alternating_ratio(rounds, steps, [&] { raw.run(); }, [&] { step.run(true); });
+}
+
 /// The same rounds, a flow-posterior step against the plain step.
 double alternating_flow_ratio(int rounds, int steps, const vaelib::models::PosteriorFlowConfig& flow) {
   VaelibStep plain, with_flow(1, flow);
@@ -230,6 +256,8 @@ BENCHMARK(vae_step_unfused)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_forward)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_adam_pass)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_data_prep)->Unit(benchmark::kMillisecond);
+BENCHMARK(burda_raw_gemm)->Unit(benchmark::kMicrosecond);
+BENCHMARK(burda_step)->Unit(benchmark::kMicrosecond);
 BENCHMARK(iwae_raw_gemm)->ArgName("k")->Arg(50)->Unit(benchmark::kMillisecond);
 BENCHMARK(iwae_step)->ArgName("k")->Arg(50)->Unit(benchmark::kMillisecond);
 BENCHMARK(is_loglikelihood)->ArgNames({"k", "chunk"})->Args({1000, 100})->Args({1000, 250})->Unit(benchmark::kMillisecond);
@@ -250,11 +278,14 @@ int main(int argc, char** argv) {
   vaelib::bench::print_ratio(reporter, "VAE step / the raw dense GEMMs", "vae_step", "vae_raw_gemm");
   vaelib::bench::print_ratio(reporter, "VAE step, Adam after the sweep / in it", "vae_step_unfused", "vae_step");
   vaelib::bench::print_ratio(reporter, "IWAE k=50 step / its raw GEMMs", "iwae_step/k:50", "iwae_raw_gemm/k:50");
+  vaelib::bench::print_ratio(reporter, "Burda step, batch 20 / its raw GEMMs", "burda_step", "burda_raw_gemm");
   if (rounds > 0) {
     std::printf("RATIO %-40s %.3f   (alternating rounds, median of %d)\n", "VAE step, dense input / its raw GEMMs",
                 alternating_ratio(rounds, 20, false), rounds);
     std::printf("RATIO %-40s %.3f   (alternating rounds, median of %d)\n", "VAE step / the raw dense GEMMs",
                 alternating_ratio(rounds, 20, true), rounds);
+    std::printf("RATIO %-40s %.3f   (alternating rounds, median of %d)\n", "Burda step, batch 20 / its raw GEMMs",
+                alternating_burda_ratio(rounds, 200), rounds);
     // the flow's share of its step is 1 - 1 / ratio
     for (const auto& [name, flow] : {std::pair{"planar K=10 step / plain VAE step", planar_posterior},
                                      std::pair{"IAF K=2 step / plain VAE step", iaf_posterior}}) {

@@ -13,6 +13,14 @@ namespace vaelib::bench {
 
 inline constexpr std::size_t batch = 128, x_dim = 784, hidden = 500, z_dim = 40;
 
+/// A step's sizes: the ZhuSuan VAE's (batch 128, 784-500-500-40, ReLU) by default; Burda et
+/// al.'s Table 1 network at their batch of 20 (784-200-200-50, tanh) as burda_shape.
+struct StepShape {
+  std::size_t batch = vaelib::bench::batch, hidden = vaelib::bench::hidden, z_dim = vaelib::bench::z_dim;
+  vaelib::Activation activation = vaelib::Activation::relu;
+};
+inline constexpr StepShape burda_shape{.batch = 20, .hidden = 200, .z_dim = 50, .activation = vaelib::Activation::tanh};
+
 /// MNIST's training set as the example keeps it (bytes), or, where MNIST cannot be found, a
 /// synthetic set of the same size (the timings hardly depend on the pixels; the message says
 /// which was used).
@@ -44,6 +52,7 @@ using SparseInputDensity = vaelib::detail::LinearSparseInputDensity;
 /// fresh batch each step, as in training: a benchmark that fits one fixed batch drives the
 /// gradients towards denormal floats, which slow the GEMMs down several times over.
 struct VaelibStep {
+  StepShape shape;
   vaelib::Tape<float> tape;
   vaelib::Rng rng{1};
   vaelib::ParameterStore<float> params{2};
@@ -51,15 +60,23 @@ struct VaelibStep {
   vaelib::optim::Adam<float> adam;
   std::size_t particles;
   const vaelib::data::ByteImageSet& set = training_images();
-  vaelib::data::BatchSampler sampler{set.size(), batch};
+  vaelib::data::BatchSampler sampler{set.size(), shape.batch};
   std::size_t next_batch = 0;
-  std::vector<float> gathered = std::vector<float>(batch * x_dim), binary = std::vector<float>(batch * x_dim);
+  std::vector<float> gathered = std::vector<float>(shape.batch * x_dim), binary = std::vector<float>(shape.batch * x_dim);
 
   /// `flow`: q(z | x) pushed through flows (vae_nf's posteriors); none by default.
   /// `networks`: an encoder and decoder of one's own (vae_conv's); the MLP's by default.
+  /// `step_shape`: the batch and the MLP's sizes.
   explicit VaelibStep(std::size_t n_particles = 1, vaelib::models::PosteriorFlowConfig flow = {},
-                      vaelib::models::VaeNetworks<float> networks = {})
-      : vae(tape, rng, params.scope("vae"), {.x_dim = x_dim, .z_dim = z_dim, .flow = flow},
+                      vaelib::models::VaeNetworks<float> networks = {}, StepShape step_shape = {})
+      : shape(step_shape),
+        vae(tape, rng, params.scope("vae"),
+            {.x_dim = x_dim,
+             .z_dim = shape.z_dim,
+             .encoder = {shape.hidden, shape.hidden},
+             .decoder = {shape.hidden, shape.hidden},
+             .activation = shape.activation,
+             .flow = flow},
             vaelib::models::bernoulli_likelihood<float>(), std::move(networks)),
         adam(params, {}),
         particles(n_particles) {
@@ -86,14 +103,14 @@ struct VaelibStep {
     const SparseInputDensity density(sparse_input_density);
     prepare_batch();
     tape.clear();
-    const auto x = tape.external(binary.data(), nullptr, {batch, x_dim});
+    const auto x = tape.external(binary.data(), nullptr, {shape.batch, x_dim});
     const auto q = vae.variational(x, particles);
     vaelib::Var<float> cost;
     if (particles == 1) {
-      auto lower_bound = vaelib::elbo(vae.model(batch), {{"x", x}}, q, 0);
+      auto lower_bound = vaelib::elbo(vae.model(shape.batch), {{"x", x}}, q, 0);
       cost = vaelib::mean(lower_bound.sgvb());
     } else {
-      auto bound = vaelib::iw_objective(vae.model(batch), {{"x", x}}, q, 0);
+      auto bound = vaelib::iw_objective(vae.model(shape.batch), {{"x", x}}, q, 0);
       cost = vaelib::mean(bound.sgvb());
     }
     if (train && fused) {
