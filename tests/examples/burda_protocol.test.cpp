@@ -4,7 +4,7 @@
 
 #include "../../examples/iwae/burda_protocol.hpp"
 
-using namespace vaelib::examples;
+namespace burda = vaelib::examples::burda;
 
 TEST_CASE("burda protocol: 3^i epochs per stage, 3280 in all, learning rate 0.001 * 10^(-i/7)", "[examples]") {
   std::size_t epochs_in_stage[burda::stages] = {};
