@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 
@@ -77,7 +78,17 @@ struct ConvPlan {
   std::size_t groups = 1;
   std::size_t maps = 0;      // channels on the columns' side: conv2d's C_out, conv_transpose2d's C_in
   std::size_t slots = 1;     // image ranges run in parallel, each with its own buffers
+  bool cols_kept = false;    // conv2d: the forward kept every image's columns for dW (scratch's head)
 };
+
+/// conv2d's backward scratch: per slot the columns (for dW, unless the forward kept them),
+/// their gradient (for dx) and a dW partial (when several slots add into dW).
+inline std::size_t conv2d_backward_per_slot(const ConvPlan& p, bool need_x, bool need_w) {
+  const std::size_t col = p.geo.identity() ? 0 : p.geo.col_size();
+  const std::size_t w_size = p.maps * (p.geo.channels / p.groups * p.geo.kh * p.geo.kw);
+  const std::size_t partial = need_w && p.slots > 1 ? w_size : 0;
+  return (need_w && !p.cols_kept ? col : 0) + (need_x ? col : 0) + partial;
+}
 
 /// The output positions o in [0, count) whose tap o*stride + offset falls in [0, size).
 inline void conv_valid_range(std::ptrdiff_t offset, std::size_t stride, std::size_t size, std::size_t count,
@@ -328,10 +339,19 @@ Var<T> conv2d_impl(const Var<T>& x, const Var<T>& w, const Var<T>* b, const Conv
   const T* const wv = w.data();
   if (b != nullptr) conv_fill_bias(b->data(), p.batch, p.maps, plane, yv);
   const T beta = b != nullptr ? T(1) : T(0);
-  T* const cols = g.identity() ? nullptr : node.scratch.ensure(p.slots * g.col_size());
+  // When W's gradient will be wanted, every image's columns are kept for the backward (they
+  // are dW's right factor) rather than unfolded again there: the scratch holds them, then the
+  // backward's own area, reserved now because a scratch that grows loses its contents.
+  ConvPlan plan = p;
+  plan.cols_kept = node.requires_grad && tape.node(w).requires_grad && !g.identity();
+  const std::size_t kept = plan.cols_kept ? p.batch * g.col_size() : 0;
+  T* const cols = g.identity() ? nullptr
+                  : plan.cols_kept
+                      ? node.scratch.ensure(kept + p.slots * conv2d_backward_per_slot(plan, tape.node(x).requires_grad, true))
+                      : node.scratch.ensure(p.slots * g.col_size());
   conv_for_each_slot(p.batch, p.slots, [&](std::size_t s, std::size_t first, std::size_t last) {
-    T* col = cols == nullptr ? nullptr : cols + s * g.col_size();
     for (std::size_t n = first; n < last; ++n) {
+      T* col = cols == nullptr ? nullptr : cols + (plan.cols_kept ? n : s) * g.col_size();
       const T* c = xv + n * x_size;
       if (col != nullptr) im2col(g, c, col), c = col;
       for (std::size_t k = 0; k < p.groups; ++k)  // y_k [C_out/G, plane] = W_k [C_out/G, Kg] col_k [Kg, plane]
@@ -339,7 +359,7 @@ Var<T> conv2d_impl(const Var<T>& x, const Var<T>& w, const Var<T>* b, const Conv
                     yv + n * y_size + k * cg_out * plane);
     }
   });
-  if (node.requires_grad) op_cache<ConvPlan>(node) = p;
+  if (node.requires_grad) op_cache<ConvPlan>(node) = plan;
   const bool has_bias = b != nullptr;
   const Var<T> bias = has_bias ? *b : Var<T>();
   tape.set_backward(y, [x, w, bias, has_bias](Tape<T>& t, TapeRecord<T>& self) {
@@ -353,17 +373,19 @@ Var<T> conv2d_impl(const Var<T>& x, const Var<T>& w, const Var<T>* b, const Conv
     if (!need_x && !need_w) return;
     const GradTarget<T> gx = need_x ? t.grad_target(x) : GradTarget<T>{nullptr, false};
     const GradTarget<T> gw = need_w ? t.grad_target(w) : GradTarget<T>{nullptr, false};
-    // scratch: per slot the columns (for dW), their gradient (for dx), and a dW partial
     const std::size_t col = g.identity() ? 0 : g.col_size();
     const std::size_t partial = need_w && p.slots > 1 ? w_size : 0;
-    const std::size_t per_slot = (need_w ? col : 0) + (need_x ? col : 0) + partial;
-    T* const scratch = self.scratch.ensure(p.slots * per_slot);
+    const std::size_t per_slot = conv2d_backward_per_slot(p, need_x, need_w);
+    const std::size_t kept = p.cols_kept ? p.batch * col : 0;  // the forward's columns, image after image
+    T* const kept_cols = self.scratch.data();
+    T* const scratch = self.scratch.ensure(kept + p.slots * per_slot) + kept;
+    if (p.cols_kept && self.scratch.data() != kept_cols) throw std::logic_error("conv2d: the kept columns were lost");
     const T* const xv = t.value_ptr(x);
     const T* const wv = t.value_ptr(w);
     conv_for_each_slot(p.batch, p.slots, [&](std::size_t s, std::size_t first, std::size_t last) {
       T* at = scratch + s * per_slot;
-      T* cols = need_w ? at : nullptr;
-      T* dcols = need_x ? at + (need_w ? col : 0) : nullptr;
+      T* cols = need_w && !p.cols_kept ? at : nullptr;
+      T* dcols = need_x ? at + (cols != nullptr ? col : 0) : nullptr;
       T* dw = partial > 0 ? at + per_slot - partial : gw.data;
       bool dw_written = partial == 0 && gw.accumulate;  // one slot adds straight into an accumulating target
       if (need_w && first == last && !dw_written) std::fill_n(dw, w_size, T(0));
@@ -372,7 +394,11 @@ Var<T> conv2d_impl(const Var<T>& x, const Var<T>& w, const Var<T>* b, const Conv
         const T* dyn = dy + n * y_size;
         if (need_w) {  // dW_k += dY_k [C_out/G, plane] col_k^T [plane, Kg]
           const T* c = xn;
-          if (col > 0) im2col(g, xn, cols), c = cols;
+          if (p.cols_kept) {
+            c = kept_cols + n * col;
+          } else if (col > 0) {
+            im2col(g, xn, cols), c = cols;
+          }
           for (std::size_t k = 0; k < p.groups; ++k)
             gemm_stored(false, true, cg_out, kg, plane, dyn + k * cg_out * plane, c + k * kg * plane,
                         dw_written ? T(1) : T(0), dw + k * cg_out * kg);
