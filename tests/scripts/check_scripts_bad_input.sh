@@ -31,6 +31,9 @@ expect 2 "--rounds and --epochs take whole numbers of at least 1" bash "$src/ben
 expect 2 "no $scratch/build/examples/vae (build it" bash "$src/benchmarks/compare_peer.sh" --build "$scratch/build"
 expect 2 "--peer-config takes 'same' or 'default', not 'best'" bash "$src/benchmarks/compare_peer.sh" --peer-config best
 expect 2 "unknown workload 'train' (gemm, epoch, is-ll, iwae)" bash "$src/benchmarks/compare_peer.sh" --workloads gemm,train
+expect 2 "unknown argument '--bogus' (see --help)" bash "$src/benchmarks/compare_conv_peer.sh" --bogus
+expect 2 "--rounds takes a whole number of at least 1, not '0'" bash "$src/benchmarks/compare_conv_peer.sh" --rounds 0
+expect 2 "no build folder '$scratch/none' (--build)" bash "$src/benchmarks/compare_conv_peer.sh" --build "$scratch/none"
 expect 2 "--k, --steps and --images must be at least 1" /usr/bin/python3 "$src/benchmarks/peer_workloads.py" --workload iwae --k 0
 expect 2 "no pytorch_vae.py in $scratch" /usr/bin/python3 "$src/benchmarks/peer_workloads.py" --workload iwae --k 5 --peer "$scratch"
 expect 2 "unknown argument '--fast' (--posterior NAME, --seeds N, --build DIR)" bash "$src/benchmarks/stan_divergences.sh" --fast
