@@ -11,7 +11,9 @@
 // (a short run: --epochs).
 //
 //   iwae --particles 50 --epochs 10 --output results/iwae
-//   iwae --protocol burda --particles 5 --output results/burda_iwae_k5      (resume: --resume)
+//   OPENBLAS_NUM_THREADS=1 iwae --protocol burda --particles 5 --output results/burda_iwae_k5   (then --resume)
+//   (two such runs at once on 2 cores: without OPENBLAS_NUM_THREADS=1 OpenBLAS's idle workers
+//   of both programs take the cores, docs/examples.md)
 
 #include "../common/vae_experiment.hpp"
 #include "burda_protocol.hpp"
