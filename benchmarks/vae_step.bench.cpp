@@ -221,20 +221,11 @@ void vae_data_prep(benchmark::State& state) {
 /// Rounds of `steps` raw-GEMM steps then `steps` vaelib steps; the median of the per-round
 /// ratios is robust to the machine's load drifting during the run. `sparse_input`: the step
 /// as the example runs it; otherwise with its first layer as a dense GEMM, the raw GEMMs'
-/// exact work.
-double alternating_ratio(int rounds, int steps, bool sparse_input) {
-  RawGemms raw;
-  VaelibStep step;
+/// exact work. `shape`: the batch and sizes (Burda et al.'s network at batch 20, say).
+double alternating_ratio(int rounds, int steps, bool sparse_input, vaelib::bench::StepShape shape = {}) {
+  RawGemms raw(1, shape);
+  VaelibStep step(1, {}, {}, shape);
   if (!sparse_input) step.sparse_input_density = 0;
-  raw.run();
-  return vaelib::bench::alternating_ratio(rounds, steps, [&] { raw.run(); }, [&] { step.run(true); });
-}
-
-/// The same rounds for Burda et al.'s network at batch 20, the step's first layer dense.
-double alternating_burda_ratio(int rounds, int steps) {
-  RawGemms raw(1, vaelib::bench::burda_shape);
-  VaelibStep step(1, {}, {}, vaelib::bench::burda_shape);
-  step.sparse_input_density = 0;
   raw.run();
   return vaelib::bench::alternating_ratio(rounds, steps, [&] { raw.run(); }, [&] { step.run(true); });
 }
@@ -285,7 +276,7 @@ int main(int argc, char** argv) {
     std::printf("RATIO %-40s %.3f   (alternating rounds, median of %d)\n", "VAE step / the raw dense GEMMs",
                 alternating_ratio(rounds, 20, true), rounds);
     std::printf("RATIO %-40s %.3f   (alternating rounds, median of %d)\n", "Burda step, batch 20 / its raw GEMMs",
-                alternating_burda_ratio(rounds, 200), rounds);
+                alternating_ratio(rounds, 200, false, vaelib::bench::burda_shape), rounds);
     // the flow's share of its step is 1 - 1 / ratio
     for (const auto& [name, flow] : {std::pair{"planar K=10 step / plain VAE step", planar_posterior},
                                      std::pair{"IAF K=2 step / plain VAE step", iaf_posterior}}) {
