@@ -12,6 +12,7 @@ packages=(
   libbenchmark-dev                             # benchmarks
   zlib1g-dev libpng-dev                        # gzip IDX files, PNG images
   libcli11-dev                                 # the examples' command lines
+  libopenmpi-dev openmpi-bin                   # vaelib::distributed (MPI), its tests, --distributed
   nlohmann-json3-dev                           # the posteriordb example's Stan JSON data
   gnuplot-nox                                  # training-curve and latent plots
   dataset-fashion-mnist                        # Fashion-MNIST (fallback data, tests)

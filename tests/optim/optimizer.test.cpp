@@ -501,3 +501,37 @@ TEST_CASE("optimizer: infinite or NaN hyperparameters and schedules are refused 
   REQUIRE_THROWS_WITH(opt.step(), "optimizer: the schedule gave the learning rate inf at step 1 (expected a finite number >= 0)");
   CHECK(p.value[0] == after_first);
 }
+
+TEST_CASE("optimizer: a ranged step updates stretches in any order with the values of step_and_zero_grad", "[optimizer]") {
+  SharedMlpModel ranged, plain;
+  optim::Adam<float> ranged_opt(ranged.store, {}), plain_opt(plain.store, {});
+  Tape<float> ranged_tape, plain_tape;
+  for (int step = 0; step < 3; ++step) {
+    ranged_tape.backward(ranged.cost(ranged_tape));
+    auto ranged_step = ranged_opt.begin_ranged_step();
+    // the parameters in creation order (the sweep's is the reverse), one of them twice in halves
+    for (const auto& parameter : ranged.store) {
+      const std::size_t half = parameter->size / 2;
+      ranged_step.update(parameter->grad, half);
+      ranged_step.update(parameter->grad + half, parameter->size - half);
+    }
+    float outside = 1.0f;  // memory that is not the store's: left alone
+    ranged_step.update(&outside, 1);
+    ranged_step.finish();
+    CHECK(outside == 1.0f);
+    plain_tape.backward(plain.cost(plain_tape));
+    plain_opt.step_and_zero_grad();
+    CHECK(ranged_opt.last_gradient_norm() == Approx(plain_opt.last_gradient_norm()).epsilon(1e-6));
+  }
+  CHECK(ranged_opt.steps() == 3);
+  for (const auto& parameter : plain.store) {
+    const Parameter<float>& r = ranged.store.at(parameter->name);
+    CHECK(std::equal(parameter->value, parameter->value + parameter->size, r.value));
+    CHECK(std::all_of(r.grad, r.grad + r.size, [](float g) { return g == 0.0f; }));
+  }
+  // a step abandoned before its first update is not counted
+  (void)ranged_opt.begin_ranged_step();
+  CHECK(ranged_opt.steps() == 3);
+  optim::Adam<float> clipping(plain.store, {.clip_norm = 1.0});
+  CHECK_THROWS_WITH(clipping.begin_ranged_step(), Catch::Contains("cannot clip the gradient norm (clip_norm = 1"));
+}

@@ -85,44 +85,75 @@ class Optimizer {
       apply(true);
       return;
     }
-    ensure_state();
-    // The step begins at the first update, not before the sweep: a cost the tape refuses
-    // (not a scalar, say) throws before any callback and leaves the optimiser as it was.
-    std::optional<UpdateContext<T>> begun;
-    const auto context = [&]() -> const UpdateContext<T>& {
-      if (!begun) begun = begin_update(1.0);
-      return *begun;
-    };
-    const auto blocks = m_params.blocks();
-    const std::less<const T*> before;
-    double sum = 0;
-    m_updated.clear();
-    tape.backward(cost, [&](T* grad, std::size_t size) {
-      const UpdateContext<T>& ctx = context();
+    RangedStep ranged = begin_ranged_step();
+    tape.backward(cost, [&](T* grad, std::size_t size) { ranged.update(grad, size); });
+    ranged.finish();
+  }
+
+  /// A step whose parameters are updated stretch by stretch in an order the caller chooses:
+  /// minimize() updates each inside the sweep; data-parallel training does where a stretch is updated once
+  /// its averaged gradient has arrived (distributed::DataParallel). update(grad, size) updates
+  /// and zeroes the parameters whose gradient memory is [grad, grad + size) (memory outside the
+  /// store is not this optimiser's and is left alone); finish() updates every element no
+  /// update() reached (parameters the cost does not depend on, padding) and records the
+  /// gradient norm. The step is counted at the first update, so a step abandoned before any
+  /// (the tape refused the cost) leaves the optimiser as it was. No gradient clipping: its
+  /// global norm must be known before the first update (use step() for it).
+  class RangedStep {
+   public:
+    explicit RangedStep(Optimizer& o) : m_o(o) {
+      m_o.ensure_state();
+      m_o.m_updated.clear();
+    }
+    void update(T* grad, std::size_t size) {
+      const auto blocks = m_o.m_params.blocks();
+      const std::less<const T*> before;
       for (std::size_t b = 0; b < blocks.size(); ++b) {
         T* const grads = blocks[b]->grads.data();
         if (before(grad, grads) || !before(grad, grads + blocks[b]->used)) continue;
         const auto begin = static_cast<std::size_t>(grad - grads);
         const std::size_t end = std::min(begin + size, blocks[b]->used);
-        sum += update_range(b, begin, end, ctx, true);
-        m_updated.push_back({b, begin, end});
+        m_sum += m_o.update_range(b, begin, end, context(), true);
+        m_o.m_updated.push_back({b, begin, end});
         return;
-      }  // memory outside the store (a user's own parameter): not this optimiser's
-    });
-    // The rest of every block: parameters the cost does not depend on, and padding.
-    const UpdateContext<T>& ctx = context();
-    std::sort(m_updated.begin(), m_updated.end());
-    auto done = m_updated.begin();
-    for (std::size_t b = 0; b < blocks.size(); ++b) {
-      std::size_t from = 0;
-      for (; done != m_updated.end() && done->block == b; ++done) {
-        if (from < done->begin) sum += update_range(b, from, done->begin, ctx, true);
-        from = std::max(from, done->end);
       }
-      if (from < blocks[b]->used) sum += update_range(b, from, blocks[b]->used, ctx, true);
     }
-    m_last_norm = std::sqrt(sum);
+    void finish() {
+      const UpdateContext<T>& ctx = context();
+      auto& updated = m_o.m_updated;
+      std::sort(updated.begin(), updated.end());
+      auto done = updated.begin();
+      const auto blocks = m_o.m_params.blocks();
+      for (std::size_t b = 0; b < blocks.size(); ++b) {
+        std::size_t from = 0;
+        for (; done != updated.end() && done->block == b; ++done) {
+          if (from < done->begin) m_sum += m_o.update_range(b, from, done->begin, ctx, true);
+          from = std::max(from, done->end);
+        }
+        if (from < blocks[b]->used) m_sum += m_o.update_range(b, from, blocks[b]->used, ctx, true);
+      }
+      m_o.m_last_norm = std::sqrt(m_sum);
+    }
+
+   private:
+    const UpdateContext<T>& context() {
+      if (!m_begun) m_begun = m_o.begin_update(1.0);
+      return *m_begun;
+    }
+    Optimizer& m_o;
+    std::optional<UpdateContext<T>> m_begun;
+    double m_sum = 0;
+  };
+  /// Starts a RangedStep (refused with gradient clipping on).
+  RangedStep begin_ranged_step() {
+    if (m_common.clip_norm > 0) {
+      throw ArgumentError("optimizer: a step updated range by range cannot clip the gradient norm (clip_norm = " +
+                          std::to_string(m_common.clip_norm) + "): the norm must be known before the first update");
+    }
+    return RangedStep(*this);
   }
+  /// Whether the global gradient norm is clipped (a step must then see every gradient first).
+  bool clips_gradient_norm() const noexcept { return m_common.clip_norm > 0; }
 
   /// Zeroes every parameter's gradient (ParameterStore::zero_grad).
   void zero_grad() { m_params.zero_grad(); }
