@@ -30,6 +30,7 @@
 
 #include "cli_checks.hpp"
 #include "figures.hpp"
+#include "ranks.hpp"
 
 namespace vaelib::examples {
 
@@ -111,18 +112,6 @@ class ComputeSettings {
  private:
   FlushDenormals m_flush_denormals;
 };
-
-/// Runs an example's body; an exception ends it with "program: message" on stderr and exit
-/// status 1 (the message names what was wrong: the option, the file, the shapes).
-template <class Body>
-int report_errors(const char* program, Body&& body) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program, e.what());
-    return 1;
-  }
-}
 
 /// Training and test images must have one size (the model's x_dim is the training images'):
 /// refused before anything is trained or written, naming both files and their sizes.
@@ -260,7 +249,8 @@ inline void truncate_metrics(const std::filesystem::path& file, std::size_t done
 /// checkpoint made by another program, batch size or training set is refused (nothing
 /// loaded), as is one whose step count is not a whole number of epochs. On success
 /// `expected` gets the checkpoint's early-stopping state and parameter signature, and
-/// metrics.jsonl (`metrics`) keeps only the lines up to the checkpoint's epoch.
+/// metrics.jsonl (`metrics`; empty: not this process's to touch) keeps only the lines up to the
+/// checkpoint's epoch.
 inline std::size_t resume_from_checkpoint(bool resume, const std::filesystem::path& checkpoint,
                                           const io::TrainingState<float>& state, const std::uint64_t& step,
                                           std::size_t steps_per_epoch, RunRecord& expected,
@@ -303,7 +293,7 @@ inline std::size_t resume_from_checkpoint(bool resume, const std::filesystem::pa
                         std::to_string(steps_per_epoch) + " steps (was it made with another --batch-size or --train-n?)");
   }
   const std::size_t done = step / steps_per_epoch;
-  truncate_metrics(metrics, done);
+  if (!metrics.empty()) truncate_metrics(metrics, done);
   std::printf("Resumed from %s at epoch %zu (step %llu)\n", checkpoint.string().c_str(), done,
               static_cast<unsigned long long>(step));
   return done + 1;
@@ -321,16 +311,17 @@ inline void check_resumed_parameters(const ParameterStore<float>& store, const s
 /// the sum of a per-image metric over it (a lower bound, a log-likelihood).
 template <class ChunkSum>
 double mean_over_chunks(Tape<float>& tape, const data::ImageSet& set, std::size_t n_images, std::size_t chunk,
-                        ChunkSum&& chunk_sum) {
+                        ChunkSum&& chunk_sum, const Ranks& ranks = {}) {
   n_images = std::min(n_images, set.size());
   const std::size_t d = set.pixels();
+  const auto [first, last] = ranks.share(n_images);  // with --distributed, this rank's images
   double total = 0;
-  for (std::size_t begin = 0; begin < n_images; begin += chunk) {
+  for (std::size_t begin = first; begin < last; begin += chunk) {
     tape.clear();
-    const std::size_t n = std::min(chunk, n_images - begin);
+    const std::size_t n = std::min(chunk, last - begin);
     total += chunk_sum(tape.external(set.images.data() + begin * d, nullptr, {n, d}), n);
   }
-  return total / static_cast<double>(n_images);
+  return ranks.sum(total) / static_cast<double>(n_images);
 }
 
 /// The test log-likelihood line, naming the estimator and its settings.
@@ -348,14 +339,17 @@ inline void print_test_log_likelihood(const CommonOptions& o, double ll, std::si
 /// (`bound_sum(x, n)`: its sum over a chunk, as for mean_over_chunks) and, unless
 /// --ll-particles is 0, the log-likelihood (importance sampling, or AIS with --ll-method ais) over the first --ll-test-n
 /// images (`ll_sum(x, n)`); printed, and written to `metrics` as the run's summary line
-/// (a skipped log-likelihood is NaN there: null in the file, never a made-up 0).
+/// (a skipped log-likelihood is NaN there: null in the file, never a made-up 0). With
+/// --distributed the images are split over the ranks, which meet in one sum per metric.
 template <class BoundSum, class LogLikelihoodSum>
 void report_test_bounds(io::MetricsLog& metrics, const std::string& program, const CommonOptions& o, Tape<float>& tape,
-                        const data::ImageSet& test, BoundSum&& bound_sum, LogLikelihoodSum&& ll_sum) {
+                        const data::ImageSet& test, BoundSum&& bound_sum, LogLikelihoodSum&& ll_sum,
+                        const Ranks& ranks = {}) {
   const auto guard = tape.no_grad();
-  const double lower_bound = mean_over_chunks(tape, test, test.size(), 500, bound_sum);
+  const double lower_bound = mean_over_chunks(tape, test, test.size(), 500, bound_sum, ranks);
   const std::size_t ll_n = std::min(o.ll_test_n == 0 ? test.size() : o.ll_test_n, test.size());
-  const double ll = o.ll_particles == 0 || ll_n == 0 ? std::nan("") : mean_over_chunks(tape, test, ll_n, 50, ll_sum);
+  const double ll =
+      o.ll_particles == 0 || ll_n == 0 ? std::nan("") : mean_over_chunks(tape, test, ll_n, 50, ll_sum, ranks);
   std::printf("Test lower bound = %.4f (1 particle, %zu images)\n", lower_bound, test.size());
   if (o.ll_particles > 0) print_test_log_likelihood(o, ll, ll_n);
   metrics.write({{"summary", program}, {"epochs", static_cast<double>(o.epochs)}, {"test_lower_bound", lower_bound},

@@ -22,6 +22,7 @@
 #include "experiment_parts.hpp"
 #include "interruption.hpp"
 #include "progress_bar.hpp"
+#include "ranks.hpp"
 
 namespace vaelib::examples {
 
@@ -29,19 +30,24 @@ class TrainingRun {
  public:
   /// Prepares a run writing `checkpoint` and <output>/metrics.jsonl (both checked writable up
   /// front), resuming from the checkpoint with --resume. `record` names the program, batch size
-  /// and training-set size a resumed checkpoint must match.
+  /// and training-set size a resumed checkpoint must match. With `ranks` distributed, every
+  /// rank resumes from the checkpoint but only rank 0 writes it and the metrics, and the
+  /// epoch's bound is the mean over all ranks' shares.
   TrainingRun(const CommonOptions& o, std::filesystem::path checkpoint, io::TrainingState<float> state, RunRecord record,
-              std::size_t steps_per_epoch)
+              std::size_t steps_per_epoch, const Ranks* ranks = nullptr)
       : m_checkpoint(std::move(checkpoint)), m_state(state), m_record(std::move(record)),
-        m_steps_per_epoch(steps_per_epoch), m_progress(o.progress) {
-    const std::filesystem::path metrics = std::filesystem::path(o.output) / "metrics.jsonl";
-    // named by the option that chose it: --checkpoint where there is one, else --output
-    require_writable(m_checkpoint.parent_path() == metrics.parent_path() ? "--output" : "--checkpoint", m_checkpoint);
-    require_writable("--output", metrics);
-    m_first_epoch =
-        resume_from_checkpoint(o.resume, m_checkpoint, m_state, *m_state.step, steps_per_epoch, m_record, metrics);
+        m_steps_per_epoch(steps_per_epoch), m_progress(o.progress), m_ranks(ranks) {
+    const bool writer = m_ranks == nullptr || m_ranks->is_root();
+    const std::filesystem::path metrics = writer ? std::filesystem::path(o.output) / "metrics.jsonl" : "/dev/null";
+    if (writer) {
+      // named by the option that chose it: --checkpoint where there is one, else --output
+      require_writable(m_checkpoint.parent_path() == metrics.parent_path() ? "--output" : "--checkpoint", m_checkpoint);
+      require_writable("--output", metrics);
+    }
+    m_first_epoch = resume_from_checkpoint(o.resume, m_checkpoint, m_state, *m_state.step, steps_per_epoch, m_record,
+                                           writer ? metrics : std::filesystem::path{});
     if (o.resume) m_resumed_parameters = m_record.parameters;
-    m_metrics.emplace(metrics, /*append=*/o.resume);
+    m_metrics.emplace(metrics, /*append=*/o.resume || !writer);
   }
 
   std::size_t first_epoch() const noexcept { return m_first_epoch; }
@@ -91,7 +97,9 @@ class TrainingRun {
       throw ArgumentError("TrainingRun::end_epoch: " + std::to_string(m_steps_done) + " of the epoch's " +
                        std::to_string(m_steps_per_epoch) + " steps were taken");
     }
-    const double train_lower_bound = m_bound_sum / static_cast<double>(m_steps_done);
+    const double train_lower_bound =
+        m_ranks != nullptr ? m_ranks->sum(m_bound_sum) / static_cast<double>(m_steps_done * m_ranks->size())
+                           : m_bound_sum / static_cast<double>(m_steps_done);
     refuse_divergence(train_lower_bound);
     std::printf("Epoch %zu (%.1fs): Lower bound = %.4f%s\n", m_epoch, m_seconds, train_lower_bound, extra_text.c_str());
     std::fflush(stdout);
@@ -99,7 +107,7 @@ class TrainingRun {
         {"epoch", static_cast<double>(m_epoch)}, {"seconds", m_seconds}, {"train_lower_bound", train_lower_bound}};
     for (auto& f : extra_fields) fields.push_back(std::move(f));
     m_metrics->write(fields);
-    save_run_checkpoint(m_checkpoint, m_state, m_record);
+    if (m_ranks == nullptr || m_ranks->is_root()) save_run_checkpoint(m_checkpoint, m_state, m_record);
     stop_if_interrupted(m_checkpoint, m_epoch);
   }
 
@@ -130,6 +138,7 @@ class TrainingRun {
   RunRecord m_record;
   std::size_t m_steps_per_epoch;
   bool m_progress;
+  const Ranks* m_ranks;  // null: one process
   std::size_t m_first_epoch = 1, m_epoch = 0, m_steps_done = 0;
   double m_bound_sum = 0, m_seconds = 0;
   std::optional<ProgressBar> m_bar;

@@ -18,6 +18,7 @@ using namespace vaelib;
 struct Options : examples::CommonOptions {
   std::size_t z_dim = 40, hidden = 500, save_freq = 1;
   std::string checkpoint;
+  bool distributed = false;
 };
 
 /// build_gen: p(z) p(x | z), for a batch of n and n_particles draws of z when z is not observed.
@@ -49,11 +50,12 @@ BayesianNet<float> q_net(Tape<float>& tape, Rng& rng, const Encoder& e, std::siz
   return q;
 }
 
-int run(const Options& o) {
+int run(const Options& o, examples::Ranks& ranks) {
   namespace fs = std::filesystem;
   const examples::ComputeSettings compute(o);  // --threads, denormals flushed
   const fs::path out = o.output;
-  fs::create_directories(out);
+  if (ranks.is_root()) fs::create_directories(out);
+  ranks.check_batch_size(o.batch_size);
   const fs::path checkpoint = o.checkpoint.empty() ? out / "checkpoint.npz" : fs::path(o.checkpoint);
   // The training set stays bytes (each batch gathered, then binarised dynamically); the test
   // set is binarised once with a fixed seed.
@@ -66,35 +68,42 @@ int run(const Options& o) {
 
   Tape<float> tape;
   tape.detect_anomaly(o.detect_anomaly);
-  Rng rng(o.seed);
+  Rng rng(o.seed);                   // shuffling; on one rank also the noise
+  Rng& noise = ranks.noise(rng);  // binarisation and sampling: with --distributed a stream per rank and epoch
   ParameterStore<float> params(o.seed);
   optim::Adam<float> adam(params, {.learning_rate = o.learning_rate});
   std::uint64_t step = 0;
-  const auto model = build_gen(tape, rng, params, x_dim, o);
+  const auto model = build_gen(tape, noise, params, x_dim, o);
   const ParameterScope<float> q_scope = params.scope("q");
 
   data::BatchSampler sampler(train.size(), o.batch_size);
   examples::TrainingRun run(o, checkpoint, {&params, &adam, &rng, &step},
-                            {.program = "vae", .batch_size = o.batch_size, .train_size = train.size()}, sampler.batches());
+                            {.program = "vae", .batch_size = o.batch_size, .train_size = train.size()}, sampler.batches(),
+                            &ranks);
+  const auto [share_begin, share_end] = ranks.share(o.batch_size);  // this rank's rows of each batch
+  const std::size_t share = share_end - share_begin;
 
   // ---- training: the tutorial's loop -------------------------------------------------------
-  std::vector<float> batch(o.batch_size * x_dim), binary(o.batch_size * x_dim);
+  std::vector<float> batch(share * x_dim), binary(share * x_dim);
   for (std::size_t epoch = run.first_epoch(); epoch <= o.epochs; ++epoch) {
     run.begin_epoch(epoch);
     sampler.shuffle(rng);
+    ranks.begin_epoch(rng, epoch);
     for (std::size_t t = 0; t < sampler.batches(); ++t) {
       tape.clear();
-      data::gather(train, sampler.batch(t), batch);
-      data::binarize(batch, binary, rng);  // dynamic binarisation
-      const auto x = tape.external(binary.data(), nullptr, {o.batch_size, x_dim});
-      const auto q = q_net(tape, rng, encode(q_scope, x, o), 1);
-      auto lower_bound = elbo(model(o.batch_size, 1), {{"x", x}}, q, 0);
-      adam.minimize(tape, mean(lower_bound.sgvb()));  // backward; each parameter updated once its gradient is final
+      data::gather(train, sampler.batch(t).subspan(share_begin, share), batch);
+      data::binarize(batch, binary, noise);  // dynamic binarisation
+      const auto x = tape.external(binary.data(), nullptr, {share, x_dim});
+      const auto q = q_net(tape, noise, encode(q_scope, x, o), 1);
+      auto lower_bound = elbo(model(share, 1), {{"x", x}}, q, 0);
+      // backward, each parameter updated once its gradient is final (with --distributed, once
+      // its bucket's sum over the ranks has arrived)
+      ranks.minimize(adam, tape, mean(lower_bound.sgvb()), share, o.batch_size);
       ++step;
       run.after_step(mean(lower_bound.value()).item());  // progress bar; SIGINT/SIGTERM end the run here
     }
     run.end_epoch();  // "Epoch 3 (4.2s): Lower bound = ...", metrics.jsonl, the checkpoint
-    if (o.save_freq > 0 && epoch % o.save_freq == 0) {
+    if (ranks.is_root() && o.save_freq > 0 && epoch % o.save_freq == 0) {
       const auto guard = tape.no_grad();
       const auto generated = model.observe({}, 100, 1);  // z ~ p(z), x ~ p(x | z): nothing observed
       examples::save_grid(out / ("vae.epoch." + std::to_string(epoch) + ".png"), generated["x_mean"].value().value(),
@@ -103,9 +112,10 @@ int run(const Options& o) {
   }
 
   // ---- evaluation: the test bound (1 particle) and the importance-sampled log-likelihood ----
+  ranks.begin_epoch(rng, o.epochs + 1);
   examples::report_test_bounds(run.metrics(), "vae", o, tape, test,
       [&](const Var<float>& x, std::size_t n) {
-        const auto q = q_net(tape, rng, encode(q_scope, x, o), 1);
+        const auto q = q_net(tape, noise, encode(q_scope, x, o), 1);
         return sum(elbo(model(n, 1), {{"x", x}}, q, 0).value()).item();
       },
       [&](const Var<float>& x, std::size_t n) {  // the encoder once; the decoder over chunks of particles
@@ -115,10 +125,12 @@ int run(const Options& o) {
                                             .image_chunk = n, .seed = o.seed + 3}).log_likelihood)();
         }
         const Encoder e = encode(q_scope, x, o);
-        const auto proposal = [&](std::size_t k) { return q_net(tape, rng, e, k); };
+        const auto proposal = [&](std::size_t k) { return q_net(tape, noise, e, k); };
         return xt::sum(is_loglikelihood(model(n, 1), {{"x", x}}, proposal, 0,
                                         {.n_particles = o.ll_particles, .chunk_size = 100}).log_likelihood)();
-      });
+      },
+      ranks);
+  if (!ranks.is_root()) return 0;
 
   // ---- pictures: reconstructions, interpolations, 25 samples, the training curve -------------
   const auto guard = tape.no_grad();
@@ -151,6 +163,9 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", o.checkpoint, "Checkpoint file (default: <output>/checkpoint.npz), written each epoch");
   app.add_option("--save-freq", o.save_freq, "Save 100 generated images every this many epochs (0: never)")
       ->capture_default_str()->check(examples::zero_or_more_up_to(examples::max_epochs));
+  app.add_flag("--distributed", o.distributed,
+               "Data-parallel training and evaluation on the MPI ranks of mpirun -np N (each rank takes its share of "
+               "every batch; rank 0 writes the results; docs/distributed.md)");
   CLI11_PARSE(app, argc, argv);
-  return examples::report_errors("vae", [&] { return run(o); });
+  return examples::run_example("vae", o.distributed, argc, argv, [&](examples::Ranks& ranks) { return run(o, ranks); });
 }
