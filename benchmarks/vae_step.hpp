@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <utility>
+#include <functional>
 #include <vector>
 
 #include "vaelib/data.hpp"
@@ -97,6 +98,9 @@ struct VaelibStep {
   /// first layer runs as a dense GEMM, the step then does exactly the raw GEMMs' work).
   double sparse_input_density = vaelib::LinearOptions{}.sparse_input_density;
 
+  /// If set, a training step calls it instead of adam.minimize (data-parallel training).
+  std::function<void(vaelib::Tape<float>&, const vaelib::Var<float>&)> minimize_with;
+
   /// One step (forward only unless `train`); `fused`: Adam updates each parameter during
   /// the backward sweep (minimize), as the example does.
   float run(bool train, bool fused = true) {
@@ -113,7 +117,9 @@ struct VaelibStep {
       auto bound = vaelib::iw_objective(vae.model(shape.batch), {{"x", x}}, q, 0);
       cost = vaelib::mean(bound.sgvb());
     }
-    if (train && fused) {
+    if (train && minimize_with) {
+      minimize_with(tape, cost);
+    } else if (train && fused) {
       adam.minimize(tape, cost);
     } else if (train) {  // the sweep, then the update in a pass of its own
       tape.backward(cost);
