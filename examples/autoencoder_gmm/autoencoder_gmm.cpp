@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   std::size_t components = 30, em_iterations = 100, vae_epochs = 0;
   CLI::App app{"Deterministic autoencoder with a 2-D code and a 30-component Gaussian mixture fitted by EM on the "
                "codes (seed 004, section 5.3), beside a 2-D Gaussian VAE (section 5.1)."};
-  vaelib::examples::add_experiment_options(app, o);
+  vaelib::examples::add_experiment_options(app, o, /*cifar10=*/false, /*distributed=*/false);  // writes its own files
   app.add_option("--components", components, "Mixture components")->capture_default_str()->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
   app.add_option("--em-iterations", em_iterations, "EM iterations")->capture_default_str()->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_epochs));
   app.add_option("--vae-epochs", vae_epochs, "Epochs of the 2-D VAE for comparison (0: as --epochs)")

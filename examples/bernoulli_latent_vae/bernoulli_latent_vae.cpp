@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     const std::size_t n = std::min<std::size_t>(1000, test.size());
     const xt::xarray<float> firsts = xt::view(test.images, xt::range(0, n), xt::all());
     const xt::xarray<float> means = run.encode(firsts);
-    vaelib::io::plot_histogram(run.output() / "latent_means_histogram.png",
+    if (run.writes_files()) vaelib::io::plot_histogram(run.output() / "latent_means_histogram.png",
                                std::vector<double>(means.begin(), means.end()), 50, 0.0, 1.0,
                                {.title = "q(z_j = 1 | x) over " + std::to_string(n) + " test images",
                                 .x_label = "latent mean",

@@ -324,6 +324,13 @@ double mean_over_chunks(Tape<float>& tape, const data::ImageSet& set, std::size_
   return ranks.sum(total) / static_cast<double>(n_images);
 }
 
+/// --distributed: data-parallel training and evaluation on the ranks of mpirun (ranks.hpp).
+inline void add_distributed_option(CLI::App& app, bool& distributed) {
+  app.add_flag("--distributed", distributed,
+               "Data-parallel training and evaluation on the MPI ranks of mpirun -np N (each rank takes its share of "
+               "every batch; rank 0 writes the results; docs/distributed.md)");
+}
+
 /// The test log-likelihood line, naming the estimator and its settings.
 inline void print_test_log_likelihood(const CommonOptions& o, double ll, std::size_t n_images) {
   if (o.ll_method == "ais") {

@@ -9,11 +9,15 @@
 // in a build without MPI (VAELIB_HAVE_MPI unset), this is one rank and no MPI is touched.
 
 #include <errno.h>  // program_invocation_short_name (glibc)
+
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vaelib/vae.hpp>
+#include <vector>
 
 #include "interruption.hpp"
 
@@ -23,13 +27,35 @@
 
 namespace vaelib::examples {
 
+#if VAELIB_HAVE_MPI
+namespace detail {
+/// MPI for the rest of the process, started by the first distributed Ranks: the session outlives
+/// every object of the example, so an error on the way out can still end the job.
+struct MpiJob {
+  distributed::Session session;
+  distributed::Communicator comm;
+};
+inline std::unique_ptr<MpiJob>& mpi_job() {
+  static std::unique_ptr<MpiJob> job;
+  return job;
+}
+}  // namespace detail
+#endif
+
 /// Runs an example's body; an exception ends it with "program: message" on stderr and exit
-/// status 1 (the message names what was wrong: the option, the file, the shapes).
+/// status 1 (the message names what was wrong: the option, the file, the shapes). With
+/// --distributed the message names the rank, and the whole job ends (distributed::run_rank):
+/// the other ranks would otherwise wait for this one forever.
 template <class Body>
 int report_errors(const char* program, Body&& body) {
   try {
     return body();
   } catch (const std::exception& e) {
+#if VAELIB_HAVE_MPI
+    if (const auto& job = detail::mpi_job()) {
+      return distributed::run_rank(job->comm, program, [&]() -> int { throw; });
+    }
+#endif
     std::fprintf(stderr, "%s: %s\n", program, e.what());
     return 1;
   }
@@ -37,39 +63,40 @@ int report_errors(const char* program, Body&& body) {
 
 class Ranks {
  public:
-  /// One rank: the plain path.
-  Ranks() = default;
-
-  /// With `distributed`, starts MPI (after the options are parsed: argc and argv are only
-  /// passed on); rank 0 keeps stdout, the others write nothing there. In a build without MPI,
-  /// --distributed is refused with the reason.
-  Ranks(bool distributed, int& argc, char**& argv) {
+  /// One rank (the plain path), or with `distributed` this process's rank of the MPI job
+  /// (MPI started by the first such Ranks; rank 0 keeps stdout, the others write nothing
+  /// there). In a build without MPI, `distributed` is refused with the reason.
+  explicit Ranks(bool distributed = false) {
     if (!distributed) return;
 #if VAELIB_HAVE_MPI
-    m_mpi = std::make_unique<Mpi>(argc, argv);
-    end_rank_on_signal(program_invocation_short_name, rank(), size());
-    if (!is_root() && std::freopen("/dev/null", "w", stdout) == nullptr) {
-      throw ArgumentError("--distributed: rank " + std::to_string(rank()) + " could not silence its stdout");
+    auto& job = detail::mpi_job();
+    if (!job) {
+      job = std::make_unique<detail::MpiJob>();
+      end_rank_on_signal(program_invocation_short_name, job->comm.rank(), job->comm.size());
+      if (job->comm.rank() != 0 && std::freopen("/dev/null", "w", stdout) == nullptr) {
+        throw ArgumentError("--distributed: rank " + std::to_string(job->comm.rank()) + " could not silence its stdout");
+      }
     }
+    m_comm = &job->comm;
 #else
-    (void)argc;
-    (void)argv;
     throw ArgumentError("--distributed: this build has no MPI (install libopenmpi-dev and openmpi-bin, then configure "
                         "again; CMake reports 'vaelib: MPI not found' when it is missing)");
 #endif
   }
 
-  bool distributed() const noexcept { return m_mpi != nullptr; }
 #if VAELIB_HAVE_MPI
-  int rank() const noexcept { return m_mpi ? m_mpi->comm.rank() : 0; }
-  int size() const noexcept { return m_mpi ? m_mpi->comm.size() : 1; }
+  bool distributed() const noexcept { return m_comm != nullptr; }
+  int rank() const noexcept { return m_comm ? m_comm->rank() : 0; }
+  int size() const noexcept { return m_comm ? m_comm->size() : 1; }
 #else
+  bool distributed() const noexcept { return false; }
   int rank() const noexcept { return 0; }
   int size() const noexcept { return 1; }
 #endif
   bool is_root() const noexcept { return rank() == 0; }
 
-  /// [begin, end) of n items for this rank (all of them on one rank).
+  /// [begin, end) of n items for this rank (all of them on one rank): the first n mod size
+  /// ranks take one more.
   std::pair<std::size_t, std::size_t> share(std::size_t n) const {
     const auto r = static_cast<std::size_t>(rank()), s = static_cast<std::size_t>(size());
     const std::size_t base = n / s, extra = n % s;
@@ -80,9 +107,17 @@ class Ranks {
   /// The sum of `value` over the ranks.
   double sum(double value) const {
 #if VAELIB_HAVE_MPI
-    if (m_mpi) return m_mpi->comm.sum(value, "summing a metric over the ranks");
+    if (m_comm) return m_comm->sum(value, "summing a metric over the ranks");
 #endif
     return value;
+  }
+
+  /// Every rank's values in rank order, on rank 0 (the others get nothing); `local` itself on one rank.
+  std::vector<double> gather_to_root(const std::vector<double>& local) const {
+#if VAELIB_HAVE_MPI
+    if (m_comm) return m_comm->gather_to_root(local, "gathering per-image values on rank 0");
+#endif
+    return local;
   }
 
   /// Refuses a batch smaller than the number of ranks (a rank would have no examples).
@@ -108,9 +143,9 @@ class Ranks {
   void minimize(optim::Optimizer<float>& optimizer, Tape<float>& tape, const Var<float>& cost, std::size_t local_n,
                 std::size_t global_n) {
 #if VAELIB_HAVE_MPI
-    if (m_mpi) {
-      if (!m_mpi->parallel) m_mpi->parallel = std::make_unique<distributed::DataParallel<float>>(m_mpi->comm, optimizer);
-      m_mpi->parallel->minimize(tape, cost, local_n, global_n);
+    if (m_comm) {
+      if (!m_parallel) m_parallel = std::make_unique<distributed::DataParallel<float>>(*m_comm, optimizer);
+      m_parallel->minimize(tape, cost, local_n, global_n);
       return;
     }
 #endif
@@ -119,42 +154,12 @@ class Ranks {
     optimizer.minimize(tape, cost);
   }
 
-  /// Runs the example's body: errors end the whole job on several ranks (distributed::run_rank),
-  /// else they are printed and give exit status 1.
-  template <class Body>
-  int run(const char* program, Body&& body) {
-#if VAELIB_HAVE_MPI
-    if (m_mpi) return distributed::run_rank(m_mpi->comm, program, std::forward<Body>(body));
-#endif
-    return report_errors(program, std::forward<Body>(body));
-  }
-
  private:
 #if VAELIB_HAVE_MPI
-  struct Mpi {
-    Mpi(int& argc, char**& argv) : session(argc, argv) {}
-    distributed::Session session;
-    distributed::Communicator comm;
-    std::unique_ptr<distributed::DataParallel<float>> parallel;
-  };
-  std::unique_ptr<Mpi> m_mpi;
-#else
-  std::unique_ptr<int> m_mpi;  // never set: one rank
+  const distributed::Communicator* m_comm = nullptr;
+  std::unique_ptr<distributed::DataParallel<float>> m_parallel;
 #endif
   Rng m_noise;
 };
-
-/// main()'s last line for an example with --distributed: sets up its ranks (`distributed`
-/// parsed from the command line first) and runs `body(ranks)` under Ranks::run.
-template <class Body>
-int run_example(const char* program, bool distributed, int& argc, char**& argv, Body&& body) {
-  std::unique_ptr<Ranks> ranks;
-  const int status = report_errors(program, [&] {
-    ranks = std::make_unique<Ranks>(distributed, argc, argv);
-    return 0;
-  });
-  if (status != 0) return status;
-  return ranks->run(program, [&] { return body(*ranks); });
-}
 
 }  // namespace vaelib::examples

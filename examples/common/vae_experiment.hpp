@@ -37,12 +37,15 @@ struct ExperimentOptions : CommonOptions {
   double adam_epsilon = 1e-8;
   std::function<double(std::size_t epoch)> epoch_learning_rate;  // if set (epochs from 1), overrides learning_rate
   std::function<std::string(std::size_t epoch)> epoch_note;  // if set, printed as each epoch starts
+  bool distributed = false;   // --distributed: data-parallel on MPI ranks (ranks.hpp)
 };
 
 /// The options every VAE-family example takes (defaults as set in `o`); `cifar10`: --dataset
-/// also takes cifar10.
-inline void add_experiment_options(CLI::App& app, ExperimentOptions& o, bool cifar10 = false) {
+/// also takes cifar10; `distributed`: --distributed (for an example that writes its files
+/// through VaeExperiment only, so that rank 0 alone writes them).
+inline void add_experiment_options(CLI::App& app, ExperimentOptions& o, bool cifar10 = false, bool distributed = true) {
   add_common_options(app, o, cifar10);
+  if (distributed) add_distributed_option(app, o.distributed);
   app.add_option("--validation-n", o.validation_n, "Hold out the last N training images for validation (0: none)")
       ->capture_default_str()
       ->check(zero_or_more_up_to(max_images));
@@ -113,9 +116,11 @@ class VaeExperiment {
                 Objective objective, bool grey, models::VaeNetworks<float> networks = {})
       : m_o(std::move(options)), m_grey(grey), m_centred(likelihood.name == "DiscretizedLogistic"), m_objective(objective), m_rng(m_o.seed), m_params(m_o.seed),
         m_adam(m_params, {.learning_rate = m_o.learning_rate, .schedule = epoch_schedule(), .epsilon = m_o.adam_epsilon}),
-        m_vae(m_tape, m_rng, m_params.scope("vae"), std::move(config), std::move(likelihood), std::move(networks)) {
+        m_ranks(m_o.distributed),
+        m_vae(m_tape, m_ranks.noise(m_rng), m_params.scope("vae"), std::move(config), std::move(likelihood), std::move(networks)) {
     m_tape.detect_anomaly(m_o.detect_anomaly);
-    std::filesystem::create_directories(m_o.output);
+    m_ranks.check_batch_size(m_o.batch_size);
+    if (m_ranks.is_root()) std::filesystem::create_directories(m_o.output);
     m_data = load_datasets(m_o, grey);
     m_steps_per_epoch = std::max<std::size_t>(1, data::BatchSampler(m_data.train.size(), m_o.batch_size).batches());
     if (m_centred) {
@@ -138,6 +143,8 @@ class VaeExperiment {
   Rng& rng() noexcept { return m_rng; }
   const Datasets& data() const noexcept { return m_data; }
   const ExperimentOptions& options() const noexcept { return m_o; }
+  /// Whether this process writes the run's files: always, except on ranks other than 0 of --distributed.
+  bool writes_files() const noexcept { return m_ranks.is_root(); }
   std::filesystem::path output() const { return m_o.output; }
 
   /// Runs the epochs (from the checkpoint with --resume), with early stopping when there is
@@ -148,25 +155,30 @@ class VaeExperiment {
     data::BatchSampler sampler(m_data.train.size(), m_o.batch_size);
     TrainingRun run(m_o, output() / "checkpoint.npz", {&m_params, &m_adam, &m_rng, &m_step},
                     {.program = program_invocation_short_name, .batch_size = m_o.batch_size, .train_size = m_data.train.size()},
-                    sampler.batches());
+                    sampler.batches(), &m_ranks);
     // restored on resume: best.npz is replaced only by better weights, patience continues
     double& best_validation = run.record().best_validation;
     std::size_t& since_best = run.record().since_best;
     bool stop = m_o.patience > 0 && m_data.validation.size() > 0 && since_best >= m_o.patience;
     if (stop) std::printf("Early stop (before the checkpoint): no better validation bound for %zu epochs\n", since_best);
     const std::size_t d = m_data.train.pixels();
-    std::vector<float> batch(m_o.batch_size * d), binary(m_o.batch_size * d);
+    const auto [share_begin, share_end] = m_ranks.share(m_o.batch_size);  // this rank's rows of each batch
+    const std::size_t share = share_end - share_begin;
+    m_global_batch = m_o.batch_size;
+    std::vector<float> batch(share * d), binary(share * d);
     for (std::size_t epoch = run.first_epoch(); epoch <= m_o.epochs && !stop; ++epoch) {
       if (m_o.epoch_note) std::printf("%s\n", m_o.epoch_note(epoch).c_str());
       run.begin_epoch(epoch);
       sampler.shuffle(m_rng);
+      m_ranks.begin_epoch(m_rng, epoch);
       for (std::size_t t = 0; t < sampler.batches(); ++t) {
         m_tape.clear();
-        data::gather(m_data.train, sampler.batch(t), batch);
-        if (!m_grey) data::binarize(batch, binary, m_rng);
-        const auto x = m_tape.external(m_grey ? batch.data() : binary.data(), nullptr, {m_o.batch_size, d});
+        data::gather(m_data.train, sampler.batch(t).subspan(share_begin, share), batch);
+        if (!m_grey) data::binarize(batch, binary, m_ranks.noise(m_rng));
+        const auto x = m_tape.external(m_grey ? batch.data() : binary.data(), nullptr, {share, d});
         run.after_step(step(x));
       }
+      m_global_batch = 0;
       std::vector<io::MetricsLog::Field> validation_fields;
       std::string validation_text;
       if (m_data.validation.size() > 0) {
@@ -178,7 +190,7 @@ class VaeExperiment {
         if (validation > best_validation) {
           best_validation = validation;
           since_best = 0;
-          save_run_checkpoint(best, io::TrainingState<float>{&m_params}, run.record());
+          if (writes_files()) save_run_checkpoint(best, io::TrainingState<float>{&m_params}, run.record());
         } else if (m_o.patience > 0 && ++since_best >= m_o.patience) {
           stop = true;
         }
@@ -186,6 +198,7 @@ class VaeExperiment {
       run.end_epoch(std::move(validation_fields), validation_text);
       if (stop) std::printf("Early stop: no better validation bound for %zu epochs\n", m_o.patience);
     }
+    m_ranks.begin_epoch(m_rng, m_o.epochs + 1);  // the evaluation's noise
     if (m_data.validation.size() > 0 && fs::exists(best)) {
       io::load_checkpoint(best, io::TrainingState<float>{&m_params});
       std::printf("Kept the parameters of the best validation bound (%.4f)\n", best_validation);
@@ -226,7 +239,9 @@ class VaeExperiment {
         break;
       }
     }
-    m_adam.minimize(m_tape, cost);  // backward, each parameter updated once its gradient is final
+    // backward, each parameter updated once its gradient is final (with --distributed, once its
+    // bucket's sum over the ranks has arrived: this rank's n images are a share of the batch)
+    m_ranks.minimize(m_adam, m_tape, cost, n, m_global_batch > 0 ? m_global_batch : n);
     ++m_step;
     return bound.item();
   }
@@ -244,8 +259,8 @@ class VaeExperiment {
       t.kl += has_analytic_kl(q["z"].distribution(), prior) ? sum(kl_divergence(q["z"].distribution(), prior)).item()
                                                            : sum(q["z"].log_prob() - bn.cond_log_prob("z")).item();
       return sum(bn.cond_log_prob("x")).item();
-    });
-    t.kl /= static_cast<double>(set.size());
+    }, m_ranks);
+    t.kl = m_ranks.sum(t.kl) / static_cast<double>(set.size());
     t.lower_bound = t.reconstruction - t.kl;
     return t;
   }
@@ -255,7 +270,7 @@ class VaeExperiment {
   double log_likelihood(const data::ImageSet& set, std::size_t particles, std::size_t n_images) {
     m_per_image_ll.clear();
     m_per_image_error.clear();
-    return mean_over_chunks(m_tape, set, n_images == 0 ? set.size() : n_images, 50, [&](const Var<float>& x, std::size_t n) {
+    const double ll_mean = mean_over_chunks(m_tape, set, n_images == 0 ? set.size() : n_images, 50, [&](const Var<float>& x, std::size_t n) {
       if (m_o.ll_method == "ais") {  // from the prior: AIS needs no encoder (and does not trust it)
         const auto ll = ais_loglikelihood(m_vae.model(), {{"x", x}}, "z",
                                           {.n_chains = m_o.ais_chains, .n_temperatures = m_o.ais_temperatures,
@@ -272,7 +287,11 @@ class VaeExperiment {
       const auto ll = is_loglikelihood(m_vae.model(n), {{"x", x}}, proposal, 0, {.n_particles = particles, .chunk_size = 100});
       keep_per_image(ll.log_likelihood, ll.standard_error);
       return xt::sum(ll.log_likelihood)();
-    });
+    }, m_ranks);
+    // with --distributed each rank holds its share's: rank 0 gathers them, in image order
+    m_per_image_ll = m_ranks.gather_to_root(m_per_image_ll);
+    m_per_image_error = m_ranks.gather_to_root(m_per_image_error);
+    return ll_mean;
   }
 
   /// Burda et al.'s active units: latent dimensions u whose posterior mean E_q[u | x] varies
@@ -310,7 +329,7 @@ class VaeExperiment {
     if (m_o.ll_particles > 0) {
       ll = log_likelihood(m_data.test, m_o.ll_particles, ll_n);
       print_test_log_likelihood(m_o, ll, ll_n);
-      save_per_image_log_likelihood(output() / "test_log_likelihood.csv");
+      if (writes_files()) save_per_image_log_likelihood(output() / "test_log_likelihood.csv");
     }
     // bits per dimension, -log2 p(x) / D: a probability of discrete values (binarised
     // pixels, or 8-bit ones under the discretised logistic), not a density of grey levels
@@ -324,7 +343,7 @@ class VaeExperiment {
     }
     const std::optional<std::size_t> active = active_units(m_data.test);
     if (active) std::printf("Active units: %zu of %zu (variance of q's mean over the test set > 0.01)\n", *active, m_vae.config().z_dim);
-    io::MetricsLog(output() / "metrics.jsonl").write({{"summary", name},
+    if (writes_files()) io::MetricsLog(output() / "metrics.jsonl").write({{"summary", name},
                                                       {"active_units", active ? static_cast<double>(*active) : std::nan("")},
                                                       {"test_lower_bound", t.lower_bound},
                                                       {"test_reconstruction", t.reconstruction},
@@ -381,17 +400,21 @@ class VaeExperiment {
 
   /// Images as the model sees them [n, x_dim], drawn as a grid (in colour for 3 channels).
   void save_grid(const std::string& file, const xt::xarray<float>& images, std::size_t grid_rows, std::size_t grid_cols) {
+    if (!writes_files()) return;
     examples::save_grid(output() / file, picture(images), m_data.train.rows, m_data.train.cols, grid_rows, grid_cols, 2,
                         m_data.train.channels);
   }
   /// The first n test images (rows of 10) each above its reconstruction from q's mean.
   void save_reconstructions(const std::string& file, std::size_t n) {
+    if (!writes_files()) return;
     const xt::xarray<float> originals = xt::view(m_data.test.images, xt::range(0, std::min(n, m_data.test.size())), xt::all());
     save_reconstruction_grid(output() / file, picture(originals), picture(decode(encode(originals))), m_data.test.rows,
                              m_data.test.cols, m_data.test.channels);
   }
   /// The training curve (train and, if any, validation bound per epoch) from metrics.jsonl.
-  void save_training_curve(const std::string& title) { examples::save_training_curve(output(), title); }
+  void save_training_curve(const std::string& title) {
+    if (writes_files()) examples::save_training_curve(output(), title);
+  }
 
  private:
   /// --lr, or the preset's rate per epoch as a schedule over Adam's step count (restored with
@@ -421,12 +444,14 @@ class VaeExperiment {
   Rng m_rng;
   ParameterStore<float> m_params;
   optim::Adam<float> m_adam;
+  Ranks m_ranks;  // before m_vae, which draws from its noise
   models::VAE<float> m_vae;
   Datasets m_data;
   MovingAverageBaseline m_moving_average{0.8};
   std::vector<double> m_per_image_ll, m_per_image_error;
   std::uint64_t m_step = 0;
   std::size_t m_steps_per_epoch = 1;
+  std::size_t m_global_batch = 0;  // while train() runs: the batch of which step()'s images are a share
 };
 
 }  // namespace vaelib::examples

@@ -7,6 +7,8 @@
 #     at the next epoch;
 #   - a rank killed mid-run (SIGKILL, either rank, at a random moment, also during a save) ends
 #     the whole job with an error, and the checkpoint on disk is complete and resumes;
+#   - iwae, on the family harness, trains on two ranks to its band, rank 0 gathering every
+#     image's log-likelihood;
 #   - an error on the ranks (--resume with no checkpoint) ends the job with a line from every
 #     rank naming it: the error, or that mpirun ended it; a batch smaller than the number of ranks is refused.
 #   bash check_distributed.sh <vae program> <mpiexec> <work folder> [random seed]
@@ -103,6 +105,22 @@ for victim in 1 0; do
     --epochs "$(( $(grep -c '"epoch"' "$out/metrics.jsonl") + 1 ))" > "$out.resume.log" 2>&1 ||
     { cat "$out.resume.log"; fail "the checkpoint left by killing rank $victim does not resume"; }
   ls "$out" | grep -q '\.tmp' && fail "a temporary file of a killed save is left in $out"
+done
+
+# ---- the family harness (examples/common/vae_experiment.hpp) on two ranks: iwae, beside vae ----
+iwae=$(dirname "$program")/iwae
+harness=(--data "$data" --train-n 2000 --test-n 300 --validation-n 500 --epochs 3 --particles 5 --ll-particles 50
+         --ll-test-n 100 --threads 1 --no-progress)
+"$mpiexec" -n 2 "$iwae" --distributed "${harness[@]}" --output "$work/iwae" > "$work/iwae.log" 2>&1 ||
+  { cat "$work/iwae.log"; fail "iwae on two ranks failed"; }
+cat "$work/iwae.log"
+bound=$(test_bound "$work/iwae.log")
+# one process: -202.24; two ranks: -199.23 (3 epochs of 1500 images, k = 5)
+in_band "$bound" -212 -190 || fail "iwae on two ranks: test lower bound '$bound' outside [-212, -190]"
+[[ $(wc -l < "$work/iwae/test_log_likelihood.csv") == 101 ]] ||
+  fail "iwae on two ranks: test_log_likelihood.csv should hold the 100 images of both ranks"
+for f in best.npz checkpoint.npz samples.png reconstructions.png; do
+  [[ -s $work/iwae/$f ]] || fail "iwae on two ranks: rank 0 wrote no $f"
 done
 
 # ---- errors: every rank says which it is and what went wrong, and the job ends ----

@@ -163,9 +163,10 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", o.checkpoint, "Checkpoint file (default: <output>/checkpoint.npz), written each epoch");
   app.add_option("--save-freq", o.save_freq, "Save 100 generated images every this many epochs (0: never)")
       ->capture_default_str()->check(examples::zero_or_more_up_to(examples::max_epochs));
-  app.add_flag("--distributed", o.distributed,
-               "Data-parallel training and evaluation on the MPI ranks of mpirun -np N (each rank takes its share of "
-               "every batch; rank 0 writes the results; docs/distributed.md)");
+  examples::add_distributed_option(app, o.distributed);
   CLI11_PARSE(app, argc, argv);
-  return examples::run_example("vae", o.distributed, argc, argv, [&](examples::Ranks& ranks) { return run(o, ranks); });
+  return examples::report_errors("vae", [&] {
+    examples::Ranks ranks(o.distributed);
+    return run(o, ranks);
+  });
 }

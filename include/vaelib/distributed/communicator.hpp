@@ -11,6 +11,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "vaelib/error.hpp"
 
@@ -46,19 +47,24 @@ MPI_Datatype mpi_type() {
 /// One per process, made first in main(), before any other thread starts.
 class Session {
  public:
-  Session(int& argc, char**& argv) {
-    int initialized = 0;
-    MPI_Initialized(&initialized);
-    if (initialized) throw DistributedError("distributed::Session: MPI is already initialised in this process");
-    int provided = 0;
-    check_mpi(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread", "starting MPI");
-  }
+  Session(int& argc, char**& argv) { start(&argc, &argv); }
+  /// Without the command line (MPI-2 and later allow it), e.g. once options are parsed.
+  Session() { start(nullptr, nullptr); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   ~Session() {
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (!finalized) MPI_Finalize();
+  }
+
+ private:
+  static void start(int* argc, char*** argv) {
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (initialized) throw DistributedError("distributed::Session: MPI is already initialised in this process");
+    int provided = 0;
+    check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread", "starting MPI");
   }
 };
 
@@ -129,6 +135,25 @@ class Communicator {
     check_mpi(MPI_Iallreduce(MPI_IN_PLACE, data, to_count(n, what), mpi_type<T>(), MPI_SUM, m_comm, &request),
               "MPI_Iallreduce", what);
     return request;
+  }
+  /// Every rank's `local` values, concatenated in rank order, on rank 0 (empty elsewhere).
+  std::vector<double> gather_to_root(const std::vector<double>& local, const char* what) const {
+    const int count = to_count(local.size(), what);
+    std::vector<int> counts(is_root() ? static_cast<std::size_t>(m_size) : 0), offsets(counts.size());
+    check_mpi(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, m_comm), "MPI_Gather", what);
+    std::vector<double> all;
+    if (is_root()) {
+      std::size_t total = 0;
+      for (std::size_t r = 0; r < counts.size(); ++r) {
+        offsets[r] = static_cast<int>(total);
+        total += static_cast<std::size_t>(counts[r]);
+      }
+      all.resize(total);
+      to_count(total, what);
+    }
+    check_mpi(MPI_Gatherv(local.data(), count, MPI_DOUBLE, all.data(), counts.data(), offsets.data(), MPI_DOUBLE, 0, m_comm),
+              "MPI_Gatherv", what);
+    return all;
   }
   void barrier(const char* what) const { check_mpi(MPI_Barrier(m_comm), "MPI_Barrier", what); }
 
