@@ -1,10 +1,12 @@
-# Installs vaelib into a fresh prefix, then builds two consumer programs, each twice: once
+# Installs vaelib into a fresh prefix, then builds two (three with MPI) consumer programs, each twice: once
 # finding vaelib with find_package(vaelib CONFIG REQUIRED ...), once with add_subdirectory.
 #   consumer/     the core alone (vaelib::vaelib). Configured with CMAKE_DISABLE_FIND_PACKAGE_ZLIB
 #                 and _PNG, so neither package can be found, and compiled with forbidden_headers/
 #                 first on its include path, whose zlib.h and png.h stop the build with an #error:
 #                 it proves vaelib/vae.hpp and the core target need neither zlib nor libpng.
 #   io_consumer/  COMPONENTS io (vaelib::io): writes a PNG grid and reads it back.
+#   distributed_consumer/  COMPONENTS distributed (vaelib::distributed), when the build has it
+#                 (MPIEXEC given): fits a parameter on two MPI ranks.
 # Then components/ checks find_package(vaelib)'s component handling (unknown, optional, required).
 # Each build must configure, compile, run and print the expected result.
 
@@ -18,7 +20,11 @@ endfunction()
 
 file(REMOVE_RECURSE ${WORK_DIR})
 run_checked("install into ${WORK_DIR}/prefix" ${CMAKE_COMMAND} --install ${VAELIB_BINARY_DIR} --prefix ${WORK_DIR}/prefix)
-foreach(file vaelibConfig.cmake vaelibTargets.cmake vaelibIoTargets.cmake)
+set(export_files vaelibConfig.cmake vaelibTargets.cmake vaelibIoTargets.cmake)
+if(MPIEXEC)
+  list(APPEND export_files vaelibDistributedTargets.cmake)
+endif()
+foreach(file IN LISTS export_files)
   if(NOT EXISTS ${WORK_DIR}/prefix/share/cmake/vaelib/${file})
     message(FATAL_ERROR "package test: the install has no share/cmake/vaelib/${file}")
   endif()
@@ -57,6 +63,22 @@ foreach(mode find_package add_subdirectory)
     message(FATAL_ERROR "package test: ${png} does not start with the PNG signature (${signature})")
   endif()
   message(STATUS "${mode} io consumer: ${last_output}")
+
+  if(MPIEXEC)
+    set(build ${WORK_DIR}/${mode}_distributed)
+    run_checked("configure the ${mode} distributed consumer" ${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR}/distributed_consumer
+      -B ${build} -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER} ${extra})
+    run_checked("build the ${mode} distributed consumer" ${CMAKE_COMMAND} --build ${build})
+    set(ENV{OMPI_ALLOW_RUN_AS_ROOT} 1)
+    set(ENV{OMPI_ALLOW_RUN_AS_ROOT_CONFIRM} 1)
+    set(ENV{OMPI_MCA_rmaps_base_oversubscribe} 1)
+    run_checked("run the ${mode} distributed consumer on 2 ranks" ${MPIEXEC} -n 2 ${build}/distributed_consumer)
+    # SGD on the mean of (w - y)^2 over 1, 2, 3, 6 converges to their mean, 3
+    if(NOT last_output MATCHES "rank 0 of 2: w = 3.0000" OR NOT last_output MATCHES "rank 1 of 2: w = 3.0000")
+      message(FATAL_ERROR "package test: the ${mode} distributed consumer printed an unexpected result:\n${last_output}")
+    endif()
+    message(STATUS "${mode} distributed consumer: ${last_output}")
+  endif()
 endforeach()
 
 set(build ${WORK_DIR}/components)
