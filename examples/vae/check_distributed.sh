@@ -63,20 +63,7 @@ grep -q "^Epoch 2 " "$work/one_then_two.log" || fail "two ranks: epoch 2 not tra
 echo "check_distributed: resumed 2 -> 1 and 1 -> 2 ranks"
 
 # ---- a rank killed mid-run ends the job; the checkpoint stays whole and resumes ----
-check_checkpoint() {
-  "$python" - "$1" <<'PY'
-import sys, zipfile, numpy as np
-path = sys.argv[1]
-with zipfile.ZipFile(path) as z:
-    bad = z.testzip()
-    if bad is not None:
-        sys.exit(f"{path}: CRC mismatch in {bad}")
-with np.load(path) as f:
-    for name in f.files:
-        f[name]
-    print(f"  checkpoint valid: {len(f.files)} arrays, step {int(f['step'][0])}")
-PY
-}
+check_checkpoint() { "$python" "$(dirname "$0")/check_checkpoint.py" "$1"; }
 rank_pid() {  # rank_pid <output folder> <rank>: the pid of that rank of the job writing there
   local pid
   for pid in $(pgrep -f -- "--output $1( |$)"); do

@@ -41,21 +41,7 @@ args=(--data "$data" --train-n 1000 --test-n 100 --batch-size 50 --epochs 8 --ll
       --seed 11 --threads 1 --no-progress)
 
 # A checkpoint is valid when NumPy reads every array of it and every CRC matches.
-check_checkpoint() {
-  "$python" - "$1" <<'PY'
-import sys, zipfile, numpy as np
-path = sys.argv[1]
-with zipfile.ZipFile(path) as z:
-    bad = z.testzip()
-    if bad is not None:
-        sys.exit(f"{path}: CRC mismatch in {bad}")
-with np.load(path) as f:
-    for name in f.files:
-        f[name]
-    step = int(f["step"][0])
-print(f"  checkpoint valid: {len(f.files)} arrays, step {step}")
-PY
-}
+check_checkpoint() { "$python" "$(dirname "$0")/check_checkpoint.py" "$1"; }
 
 now() { date +%s.%N; }
 start=$(now)
