@@ -16,7 +16,7 @@ set(counts_vae ${common_counts} --latent:1:1000000 --hidden:1:1000000 --save-fre
 set(counts_gaussian_vae ${family_counts} --latent:1:1000000)
 set(counts_continuous_bernoulli_vae ${family_counts} --latent:1:1000000)
 set(counts_course_vae ${family_counts} --latent:1:1000000 --hidden:1:1000000)
-set(counts_iwae ${family_counts} --particles:1:10000 --latent:1:1000000)
+set(counts_iwae ${family_counts} --particles:1:10000 --latent:1:1000000 --stochastic-layers:1:2)
 set(counts_vae_nf ${family_counts} --flow-length:1:1000000 --iaf-hidden:1:1000000 --particles:1:10000
   --latent:1:1000000)
 set(counts_vae_conv ${family_counts} --latent:1:1000000)

@@ -133,6 +133,9 @@ class VaeExperiment {
     if ((objective == Objective::vimco) && m_o.particles < 2) {
       throw ArgumentError("--particles must be at least 2 for VIMCO (got " + std::to_string(m_o.particles) + ")");
     }
+    if (m_o.ll_method == "ais" && m_o.ll_particles > 0 && m_vae.has_top_layer()) {
+      throw ArgumentError("--ll-method ais moves one latent, z; this model has two stochastic layers: use --ll-method is");
+    }
     if (m_o.ll_method == "ais" && m_o.ll_particles > 0 && m_vae.config().latent != models::LatentKind::normal) {
       throw ArgumentError("--ll-method ais needs real-valued latents (AIS moves them by HMC); these are binary: use --ll-method is");
     }
@@ -248,12 +251,18 @@ class VaeExperiment {
 
   /// The 1-particle lower bound on `set` with its reconstruction term E_q[log p(x | z)] and
   /// KL(q || p(z)) in closed form (kl_divergence: Normal and Bernoulli latents alike; the
-  /// 1-sample log q - log p only for a pair with no analytic KL registered), per image.
+  /// 1-sample log q - log p for a pair with no analytic KL registered, and for two stochastic
+  /// layers), per image.
   BoundTerms evaluate(const data::ImageSet& set) {
     const auto guard = m_tape.no_grad();
     BoundTerms t;
     t.reconstruction = mean_over_chunks(m_tape, set, set.size(), 500, [&](const Var<float>& x, std::size_t n) {
       const auto q = m_vae.variational(x, 1);
+      if (m_vae.has_top_layer()) {  // two stochastic layers: log q - log p of the draws of z and z2
+        const auto bn = m_vae.model(n).observe({{"x", x}, {"z", q["z"].value()}, {"z2", q["z2"].value()}});
+        t.kl += sum(q["z"].log_prob() + q["z2"].log_prob() - bn.cond_log_prob("z") - bn.cond_log_prob("z2")).item();
+        return sum(bn.cond_log_prob("x")).item();
+      }
       const auto bn = m_vae.model(n).observe({{"x", x}, {"z", q["z"].value()}});
       const auto& prior = bn["z"].distribution();
       t.kl += has_analytic_kl(q["z"].distribution(), prior) ? sum(kl_divergence(q["z"].distribution(), prior)).item()

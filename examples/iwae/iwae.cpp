@@ -33,6 +33,12 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"sgvb", "dreg"}));
   app.add_option("--latent", z_dim, "Latent dimensions")->capture_default_str()->check(vaelib::examples::at_least_one_up_to(vaelib::examples::max_width));
+  std::size_t stochastic_layers = 1;
+  app.add_option("--stochastic-layers", stochastic_layers,
+                 "With --protocol burda: 1 (784-200-200-50) or 2 (784-200-200-100-100-100-50: z of 100, then z2 of 50 "
+                 "through two tanh layers of 100 each way)")
+      ->capture_default_str()
+      ->check(vaelib::examples::at_least_one_up_to(2));
   app.add_option("--protocol", protocol,
                  "none, or burda: Burda et al.'s Table 1 setting (784-200-200-50 tanh, batch 20, Adam epsilon 1e-4, "
                  "3280 epochs on their schedule, k = 5000 on the whole test set); options given here win")
@@ -43,8 +49,9 @@ int main(int argc, char** argv) {
   if (protocol == "burda") {
     namespace burda = vaelib::examples::burda;
     auto given = [&](const char* option) { return app.count(option) > 0; };
-    if (!given("--latent")) config.z_dim = 50;
+    if (!given("--latent")) config.z_dim = stochastic_layers == 2 ? 100 : 50;
     config.encoder = config.decoder = {200, 200};
+    if (stochastic_layers == 2) config.top = {.z_dim = 50, .hidden = {100, 100}};
     config.activation = vaelib::Activation::tanh;
     if (!given("--batch-size")) o.batch_size = burda::batch_size;
     if (!given("--epochs")) o.epochs = burda::total_epochs;
@@ -57,12 +64,17 @@ int main(int argc, char** argv) {
     o.adam_epsilon = burda::adam_epsilon;
     o.epoch_note = burda::describe_epoch;
   }
+  if (stochastic_layers == 2 && protocol != "burda") {
+    std::fprintf(stderr, "iwae: --stochastic-layers 2 is Burda et al.'s two-layer model: give --protocol burda too\n");
+    return 1;
+  }
   return vaelib::examples::report_errors("iwae", [&] {
     vaelib::examples::VaeExperiment run(
         o, config, vaelib::models::bernoulli_likelihood<float>(),
         estimator == "dreg" ? vaelib::examples::Objective::iwae_dreg : vaelib::examples::Objective::iwae, /*grey=*/false);
     run.train();
-    run.report_test("iwae_k" + std::to_string(o.particles) + "_" + estimator + (protocol == "burda" ? "_burda" : ""));
+    run.report_test("iwae_k" + std::to_string(o.particles) + "_" + estimator +
+                    (protocol == "burda" ? "_burda" + std::string(stochastic_layers == 2 ? "_2layers" : "") : ""));
     run.save_grid("samples.png", run.sample_means(100), 10, 10);
     run.save_reconstructions("reconstructions.png", 50);
     run.save_training_curve("IWAE (k = " + std::to_string(o.particles) + ") on " + o.dataset);

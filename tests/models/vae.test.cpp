@@ -271,6 +271,61 @@ TEST_CASE("models::VAE: networks of your own (a convolutional encoder and decode
                     Contains("set config.flow.context = false"));
 }
 
+TEST_CASE("models::VAE: a second stochastic layer (Burda et al.'s two-layer model): nodes, the bound's terms, training",
+          "[models]") {
+  Tape<float> tape;
+  Rng rng(11);
+  ParameterStore<float> params(12);
+  models::VaeConfig config = toy_config();
+  config.z_dim = 4;
+  config.top = {.z_dim = 2, .hidden = {6, 6}};
+  models::VAE<float> vae(tape, rng, params.scope("vae"), config, models::bernoulli_likelihood<float>());
+  CHECK(vae.has_top_layer());
+  const xt::xarray<float> images = toy_images();
+  const auto x = tape.constant(images);
+  const auto q = vae.variational(x, 3);
+  CHECK(q["z"].value().shape() == Shape{3, 8, 4});
+  CHECK(q["z2"].value().shape() == Shape{3, 8, 2});  // one draw of z2 per draw of z
+  // the bound is log p(x | z) + log p(z | z2) + log p(z2) - log q(z | x) - log q(z2 | z), node by node
+  auto lb = elbo(vae.model(8), {{"x", x}}, q, 0);
+  const auto p = vae.model(8).observe({{"x", x}, {"z", q["z"].value()}, {"z2", q["z2"].value()}});
+  const xt::xarray<float> by_hand = xt::mean((p.cond_log_prob("x") + p.cond_log_prob("z") + p.cond_log_prob("z2") -
+                                              q["z"].log_prob() - q["z2"].log_prob()).value(), {0});
+  CHECK(xt::allclose(lb.value().value(), by_hand, 1e-5, 1e-4));
+  CHECK(p["z2"].value().shape() == Shape{3, 8, 2});
+  tape.backward(mean(lb.sgvb()));
+  for (const char* name : {"vae/q/z2/h1/weight", "vae/q/z2/mean/weight", "vae/q/z2/logstd/bias", "vae/gen/z/h2/weight",
+                           "vae/gen/z/mean/bias", "vae/gen/z/logstd/weight", "vae/q/z_mean/weight", "vae/gen/x/weight"}) {
+    INFO(name);
+    const Parameter<float>* parameter = params.find(name);
+    REQUIRE(parameter != nullptr);
+    CHECK(xt::amax(xt::abs(parameter->grad_view()))() > 0.0f);
+  }
+  // sampling from the prior: z2, then z, then x
+  const auto generated = vae.model().observe({}, 5, 1);
+  CHECK(generated["z2"].value().shape() == Shape{1, 5, 2});
+  CHECK(generated["x_mean"].value().shape() == Shape{1, 5, 16});
+  // the IWAE bound and its training raise the bound on the toy set
+  optim::Adam<float> adam(params, {.learning_rate = 0.02});
+  params.zero_grad();
+  auto step = [&] {
+    tape.clear();
+    const auto xs = tape.constant(images);
+    const auto posterior = vae.variational(xs, 5);
+    auto bound = iw_objective(vae.model(8), {{"x", xs}}, posterior, 0);
+    const double value = mean(bound.value()).item();
+    adam.minimize(tape, mean(bound.sgvb()));
+    return value;
+  };
+  double first = 0, last = 0;
+  for (int i = 0; i < 300; ++i) (i < 10 ? first : last) += step() / 10.0 * (i < 10 || i >= 290);
+  CHECK(last > first + 3.0);
+  models::VaeConfig with_flow = config;
+  with_flow.flow = {.kind = models::FlowKind::planar, .length = 2};
+  CHECK_THROWS_WITH(models::VAE<float>(tape, rng, params.scope("v2"), with_flow, models::bernoulli_likelihood<float>()),
+                    Contains("a second stochastic layer (config.top) needs normal latents without a flow"));
+}
+
 TEST_CASE("models::VAE: bad configurations are refused", "[models]") {
   Tape<float> tape;
   Rng rng(9);

@@ -113,6 +113,13 @@ enum class LatentKind {
   bernoulli  // p(z) = Bernoulli(1/2), q(z | x) = Bernoulli(sigmoid(logits(x))): score function
 };
 
+/// A second stochastic layer above z (Burda et al.'s two-layer models): p(z2) = N(0, I),
+/// p(z | z2) and q(z2 | z) Gaussians whose mean and log-std come from `hidden` dense layers.
+struct TopLayerConfig {
+  std::size_t z_dim = 0;               // 0: no second layer
+  std::vector<std::size_t> hidden = {};  // widths between z and z2, both ways
+};
+
 struct VaeConfig {
   std::size_t x_dim = 784;
   std::size_t z_dim = 40;
@@ -121,6 +128,7 @@ struct VaeConfig {
   Activation activation = Activation::relu;
   LatentKind latent = LatentKind::normal;
   PosteriorFlowConfig flow = {};  // q(z | x) pushed through flows (normal latents only)
+  TopLayerConfig top = {};        // a second stochastic layer "z2" above "z" (normal latents, no flow)
 };
 
 /// Networks of your own in place of the dense hidden layers (a convolutional encoder and
@@ -162,13 +170,17 @@ class VAE {
     if (m_likelihood.heads == 0 || !m_likelihood.make || !m_likelihood.mean) {
       throw ArgumentError("models::VAE: the likelihood '" + m_likelihood.name + "' needs heads, make and mean");
     }
+    if (has_top_layer() && (m_config.latent != LatentKind::normal || m_config.flow.kind != FlowKind::none)) {
+      throw ArgumentError("models::VAE: a second stochastic layer (config.top) needs normal latents without a flow");
+    }
     make_flows();
   }
   VAE(const VAE&) = delete;  // the model's builder refers to this object
   VAE& operator=(const VAE&) = delete;
 
-  /// p(z) p(x | z) with nodes "z", "x" and "x_mean", built for a batch size and a particle
-  /// count: model().observe(observed, n, n_particles).
+  /// p(z) p(x | z) with nodes "z", "x" and "x_mean" (with config.top, p(z2) p(z | z2) p(x | z)
+  /// and a node "z2"), built for a batch size and a particle count:
+  /// model().observe(observed, n, n_particles).
   const Model& model() const noexcept { return m_model; }
   Model& model() noexcept { return m_model; }
   /// The model bound to a batch of n (and n_particles draws of z when z is not observed), as
@@ -195,10 +207,15 @@ class VAE {
   }
 
   /// q(z | x) as a BayesianNet with n_particles draws of "z" (leading axis): the normal (or
-  /// Bernoulli) posterior, pushed through config.flow's stack when there is one.
+  /// Bernoulli) posterior, pushed through config.flow's stack when there is one. With
+  /// config.top, q(z | x) q(z2 | z): "z2" drawn given each draw of z.
   BayesianNet<T> variational(const Encoding& e, std::size_t n_particles) const {
     BayesianNet<T> q(*m_tape, *m_rng);
-    if (m_config.latent == LatentKind::bernoulli) {
+    if (has_top_layer()) {
+      const Var<T> z = q.normal_logstd("z", e.mean, e.logstd, {.group_ndims = 1, .n_samples = n_particles});
+      const auto [mean, logstd] = gaussian_heads(m_scope.scope("q").scope("z2"), z, m_config.top.z_dim);
+      q.normal_logstd("z2", mean, logstd, {.group_ndims = 1});
+    } else if (m_config.latent == LatentKind::bernoulli) {
       q.bernoulli("z", e.logits, {.group_ndims = 1, .n_samples = n_particles});
     } else if (m_flows.empty()) {
       q.normal_logstd("z", e.mean, e.logstd, {.group_ndims = 1, .n_samples = n_particles});
@@ -220,6 +237,7 @@ class VAE {
   }
 
   const VaeConfig& config() const noexcept { return m_config; }
+  bool has_top_layer() const noexcept { return m_config.top.z_dim > 0; }
   /// q's flows (empty without config.flow), in the order they apply; an IAF stack's flows
   /// are bound to each batch's context by variational().
   const std::vector<FlowPtr<T>>& flows() const noexcept { return m_flows; }
@@ -232,6 +250,15 @@ class VAE {
       throw ShapeError("models::VAE." + std::string(method) + ": " + what + " has shape " + to_string(v.shape()) +
                        ", expected [..., " + std::to_string(width) + "] (config." + field + ")");
     }
+  }
+
+  /// The mean and log-std of a Gaussian of `width` from `input` through config.top.hidden's
+  /// dense layers, under `scope` (the top layer's p(z | z2) and q(z2 | z)).
+  std::pair<Var<T>, Var<T>> gaussian_heads(const ParameterScope<T>& scope, const Var<T>& input, std::size_t width) const {
+    Var<T> h = input;
+    for (std::size_t i = 0; i < m_config.top.hidden.size(); ++i)
+      h = dense(scope, "h" + std::to_string(i + 1), h, m_config.top.hidden[i], {.activation = m_config.activation});
+    return {dense(scope, "mean", h, width), dense(scope, "logstd", h, width)};
   }
 
   /// The stack config.flow asks for, its parameters under "<scope>/q/flow<k>/".
@@ -314,9 +341,13 @@ class VAE {
   }
 
   void build_model(BayesianNet<T>& bn, std::size_t n, std::size_t n_particles) const {
-    const Var<T> zeros = m_tape->zeros({n, m_config.z_dim});
+    const Var<T> zeros = m_tape->zeros({n, has_top_layer() ? m_config.top.z_dim : m_config.z_dim});
     Var<T> z;
-    if (m_config.latent == LatentKind::bernoulli) {
+    if (has_top_layer()) {
+      const Var<T> z2 = bn.normal("z2", zeros, T(1), {.group_ndims = 1, .n_samples = n_particles});
+      const auto [mean, logstd] = gaussian_heads(m_scope.scope("gen").scope("z"), z2, m_config.z_dim);
+      z = bn.normal_logstd("z", mean, logstd, {.group_ndims = 1});
+    } else if (m_config.latent == LatentKind::bernoulli) {
       z = bn.bernoulli("z", zeros, {.group_ndims = 1, .n_samples = n_particles});  // logits 0: p = 1/2
     } else {
       z = bn.normal("z", zeros, T(1), {.group_ndims = 1, .n_samples = n_particles});
