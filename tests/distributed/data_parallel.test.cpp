@@ -129,10 +129,12 @@ TEST_CASE("data_parallel: bit for bit the weighted sum of the shares' gradients,
     }
     emulated.adam.step_and_zero_grad();
   }
-  for (const std::size_t bucket_bytes : {std::size_t{64}, std::size_t{4096}, std::size_t{1} << 20}) {
-    CAPTURE(bucket_bytes);
-    const auto parallel = train_distributed(comm, b, 4, {.bucket_bytes = bucket_bytes});
-    CHECK(std::memcmp(parallel.data(), emulated.values().data(), parallel.size() * sizeof(float)) == 0);
+  for (const bool thread : {false, true}) {  // MPI_Iallreduce on this thread, or a communication thread
+    for (const std::size_t bucket_bytes : {std::size_t{64}, std::size_t{4096}, std::size_t{1} << 20}) {
+      CAPTURE(bucket_bytes, thread);
+      const auto parallel = train_distributed(comm, b, 4, {.bucket_bytes = bucket_bytes, .communication_thread = thread});
+      CHECK(std::memcmp(parallel.data(), emulated.values().data(), parallel.size() * sizeof(float)) == 0);
+    }
   }
 }
 
@@ -156,6 +158,8 @@ TEST_CASE("data_parallel: with gradient clipping the step waits for the whole su
   const Batch b = make_batch(8, 14);
   const vaelib::optim::AdamOptions clipped{.learning_rate = 0.01, .clip_norm = 0.5};
   const auto parallel = train_distributed(comm, b, 3, {}, clipped);
+  const auto threaded = train_distributed(comm, b, 3, {.communication_thread = true}, clipped);
+  CHECK(std::memcmp(parallel.data(), threaded.data(), parallel.size() * sizeof(float)) == 0);
   Network alone(7, clipped);
   for (int t = 0; t < 3; ++t) alone.adam.minimize(alone.tape, alone.cost(b, {0, b.n}));
   CHECK(max_difference(parallel, alone.values()) < 2e-6f);

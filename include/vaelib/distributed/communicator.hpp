@@ -42,8 +42,9 @@ MPI_Datatype mpi_type() {
   else static_assert(sizeof(T) == 0, "mpi_type: float, double, std::uint64_t or int");
 }
 
-/// MPI for the life of the process: MPI_Init_thread at construction (funneled: only the thread
-/// that made the session calls MPI; the BLAS's threads never do), MPI_Finalize at destruction.
+/// MPI for the life of the process: MPI_Init_thread at construction, MPI_Finalize at
+/// destruction. It asks for MPI_THREAD_SERIALIZED: one thread at a time calls MPI, the
+/// training thread or DataParallel's communication thread (the BLAS's threads never do).
 /// One per process, made first in main(), before any other thread starts.
 class Session {
  public:
@@ -64,7 +65,7 @@ class Session {
     MPI_Initialized(&initialized);
     if (initialized) throw DistributedError("distributed::Session: MPI is already initialised in this process");
     int provided = 0;
-    check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread", "starting MPI");
+    check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread", "starting MPI");
   }
 };
 

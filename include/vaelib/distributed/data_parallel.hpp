@@ -12,12 +12,17 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "vaelib/autodiff/tape.hpp"
@@ -32,6 +37,101 @@ struct DataParallelOptions {
   /// models): big enough that each message is bandwidth-bound, small enough that the first
   /// bucket leaves while most of the sweep is still to run.
   std::size_t bucket_bytes = std::size_t{1} << 20;
+  /// Sum the buckets on a thread of their own (blocking MPI_Allreduce, one bucket after
+  /// another), as Horovod's background thread does, rather than with MPI_Iallreduce on the
+  /// training thread. An MPI library moves a non-blocking collective on only inside MPI calls,
+  /// which the training thread makes only between layers; the thread keeps the messages moving
+  /// while the sweep computes. It needs MPI_THREAD_SERIALIZED (Session asks for it) and a core
+  /// to run on: on a machine whose cores all compute, it competes with the sweep
+  /// (docs/distributed.md has both measured).
+  bool communication_thread = false;
+};
+
+/// The communication thread of DataParallelOptions::communication_thread: sums the buckets
+/// it is given, in order, each with a blocking MPI_Allreduce. Between steps it waits, out of
+/// MPI, so the training thread's own MPI calls never overlap its (MPI_THREAD_SERIALIZED).
+template <class T>
+class BucketSumThread {
+ public:
+  explicit BucketSumThread(const Communicator& comm) : m_comm(comm) {
+    int level = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&level);
+    if (level < MPI_THREAD_SERIALIZED) {
+      throw DistributedError("DataParallel: communication_thread needs MPI_THREAD_SERIALIZED, and MPI provides less "
+                             "(start MPI with distributed::Session, which asks for it)");
+    }
+    m_thread = std::thread([this] { run(); });
+  }
+  BucketSumThread(const BucketSumThread&) = delete;
+  BucketSumThread& operator=(const BucketSumThread&) = delete;
+  ~BucketSumThread() {
+    {
+      const std::lock_guard lock(m_mutex);
+      m_stop = true;
+    }
+    m_ready.notify_all();
+    m_thread.join();
+  }
+
+  /// A new step over these buckets (each a span of gradient memory), none yet released.
+  void begin(std::vector<std::pair<T*, std::size_t>> buckets) {
+    const std::lock_guard lock(m_mutex);
+    m_buckets = std::move(buckets);
+    m_released = 0;
+    m_done = 0;
+    m_error = MPI_SUCCESS;
+  }
+  /// Buckets [0, n) may be summed.
+  void release(std::size_t n) {
+    {
+      const std::lock_guard lock(m_mutex);
+      m_released = n;
+    }
+    m_ready.notify_all();
+  }
+  /// How many buckets, in order, have their sums (without waiting).
+  std::size_t done() const { return m_done.load(std::memory_order_acquire); }
+  /// Waits until bucket b has its sum; a failed MPI call throws DistributedError naming it.
+  void wait(std::size_t b) {
+    std::unique_lock lock(m_mutex);
+    m_finished.wait(lock, [&] { return m_done.load(std::memory_order_acquire) > b || m_error != MPI_SUCCESS; });
+    if (m_error != MPI_SUCCESS) {
+      const int code = m_error;
+      lock.unlock();
+      check_mpi(code, "MPI_Allreduce", "DataParallel: summing a gradient bucket on the communication thread");
+    }
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      std::pair<T*, std::size_t> bucket;
+      {
+        std::unique_lock lock(m_mutex);
+        m_ready.wait(lock, [&] { return m_stop || (m_error == MPI_SUCCESS && m_done.load() < m_released); });
+        if (m_stop) return;
+        bucket = m_buckets[m_done.load()];
+      }
+      const int code = MPI_Allreduce(MPI_IN_PLACE, bucket.first, static_cast<int>(bucket.second), mpi_type<T>(), MPI_SUM,
+                                     m_comm.get());
+      {
+        const std::lock_guard lock(m_mutex);
+        if (code != MPI_SUCCESS) m_error = code;
+        else m_done.fetch_add(1, std::memory_order_release);
+      }
+      m_finished.notify_all();
+    }
+  }
+
+  const Communicator& m_comm;
+  std::mutex m_mutex;
+  std::condition_variable m_ready, m_finished;
+  std::vector<std::pair<T*, std::size_t>> m_buckets;
+  std::size_t m_released = 0;
+  std::atomic<std::size_t> m_done{0};
+  int m_error = MPI_SUCCESS;
+  bool m_stop = false;
+  std::thread m_thread;  // last: started once everything it reads exists
 };
 
 template <class T>
@@ -43,6 +143,7 @@ class DataParallel {
       throw ArgumentError("DataParallel: bucket_bytes = " + std::to_string(m_options.bucket_bytes) +
                           "; it must hold at least one element");
     }
+    if (m_options.communication_thread) m_thread = std::make_unique<BucketSumThread<T>>(m_comm);
   }
 
   /// Rank 0's parameter values into every rank. Every rank must hold the same parameters (the
@@ -203,6 +304,11 @@ class DataParallel {
       b.applied = false;
     }
     std::fill(m_requests.begin(), m_requests.end(), MPI_REQUEST_NULL);
+    if (m_thread) {
+      std::vector<std::pair<T*, std::size_t>> spans;
+      for (std::size_t b = 0; b < m_buckets.size(); ++b) spans.emplace_back(bucket_grads(b), m_buckets[b].end - m_buckets[b].begin);
+      m_thread->begin(std::move(spans));
+    }
     m_next_launch = 0;
     m_weight = weight;
     m_foreign_gradient = false;
@@ -235,13 +341,20 @@ class DataParallel {
       if (m_weight != T(1)) {
         for (std::size_t i = 0; i < n; ++i) grads[i] *= m_weight;
       }
-      m_requests[m_next_launch] = m_comm.start_sum_in_place(grads, n, "DataParallel: summing a gradient bucket over the ranks");
+      if (!m_thread) {
+        m_requests[m_next_launch] = m_comm.start_sum_in_place(grads, n, "DataParallel: summing a gradient bucket over the ranks");
+      }
     }
+    if (m_thread) m_thread->release(m_next_launch);
   }
 
   /// Applies the buckets whose sums have arrived, without waiting.
   template <class Apply>
   void progress(Apply&& apply) {
+    if (m_thread) {
+      for (std::size_t b = 0, done = m_thread->done(); b < done; ++b) finish_bucket(b, apply);
+      return;
+    }
     if (m_next_launch == 0) return;
     int done = 0;
     check_mpi(MPI_Testsome(static_cast<int>(m_next_launch), m_requests.data(), &done, m_indices.data(), MPI_STATUSES_IGNORE),
@@ -252,6 +365,13 @@ class DataParallel {
   /// Waits for every started sum, applying each as it arrives.
   template <class Apply>
   void wait_all(Apply&& apply) {
+    if (m_thread) {
+      for (std::size_t b = 0; b < m_buckets.size(); ++b) {
+        m_thread->wait(b);
+        finish_bucket(b, apply);
+      }
+      return;
+    }
     for (;;) {
       int index = MPI_UNDEFINED;
       check_mpi(MPI_Waitany(static_cast<int>(m_requests.size()), m_requests.data(), &index, MPI_STATUS_IGNORE),
@@ -279,6 +399,7 @@ class DataParallel {
   std::size_t m_bucketed_count = static_cast<std::size_t>(-1);       // parameters the buckets cover
   std::vector<Bucket> m_buckets;
   std::vector<MPI_Request> m_requests;
+  std::unique_ptr<BucketSumThread<T>> m_thread;  // with communication_thread
   std::vector<int> m_indices;
   std::size_t m_next_launch = 0;
   T m_weight = T(1);
