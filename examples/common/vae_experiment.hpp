@@ -334,11 +334,18 @@ class VaeExperiment {
     std::printf("Test lower bound = %.4f (reconstruction %.4f, KL %.4f; 1 particle, %zu images)\n", t.lower_bound,
                 t.reconstruction, t.kl, m_data.test.size());
     double ll = std::nan("");
+    LogLikelihoodError ll_error;
     const std::size_t ll_n = std::min(m_o.ll_test_n == 0 ? m_data.test.size() : m_o.ll_test_n, m_data.test.size());
     if (m_o.ll_particles > 0) {
       ll = log_likelihood(m_data.test, m_o.ll_particles, ll_n);
       print_test_log_likelihood(m_o, ll, ll_n);
-      if (writes_files()) save_per_image_log_likelihood(output() / "test_log_likelihood.csv");
+      if (writes_files()) {
+        save_per_image_log_likelihood(output() / "test_log_likelihood.csv");
+        ll_error = test_log_likelihood_error();
+        std::printf("Standard error of the test log-likelihood: %.4f over the images (their spread / sqrt(n)), %.4f from "
+                    "the estimator (the images' own standard errors combined)\n",
+                    ll_error.over_images, ll_error.of_estimator);
+      }
     }
     // bits per dimension, -log2 p(x) / D: a probability of discrete values (binarised
     // pixels, or 8-bit ones under the discretised logistic), not a density of grey levels
@@ -358,12 +365,34 @@ class VaeExperiment {
                                                       {"test_reconstruction", t.reconstruction},
                                                       {"test_kl", t.kl},
                                                       {"test_log_likelihood", ll},
+                                                      {"test_log_likelihood_se_images", ll_error.over_images},
+                                                      {"test_log_likelihood_se_estimator", ll_error.of_estimator},
                                                       {"test_bound_bits_per_dim", bound_bits},
                                                       {"test_bits_per_dim", ll_bits},
                                                       {"ll_particles", static_cast<double>(m_o.ll_particles)},
                                                       {"ll_test_images", static_cast<double>(ll_n)}});
     std::fflush(stdout);
     return t;
+  }
+
+  /// The standard error of the last log_likelihood()'s mean (rank 0 holds every image's):
+  /// over the images, their spread / sqrt(n), what another test set would move it by; of the
+  /// estimator, sqrt(sum of the images' squared standard errors) / n, what another draw of the
+  /// particles would. NaN for fewer than two images.
+  struct LogLikelihoodError {
+    double over_images = std::nan(""), of_estimator = std::nan("");
+  };
+  LogLikelihoodError test_log_likelihood_error() const {
+    const auto n = static_cast<double>(m_per_image_ll.size());
+    if (m_per_image_ll.size() < 2) return {};
+    double sum = 0, sum_sq = 0, error_sq = 0;
+    for (std::size_t i = 0; i < m_per_image_ll.size(); ++i) {
+      sum += m_per_image_ll[i];
+      sum_sq += m_per_image_ll[i] * m_per_image_ll[i];
+      error_sq += m_per_image_error[i] * m_per_image_error[i];
+    }
+    const double variance = std::max(0.0, (sum_sq - sum * sum / n) / (n - 1));
+    return {std::sqrt(variance / n), std::sqrt(error_sq) / n};
   }
 
   /// The last log_likelihood()'s estimate per image, in the set's order.
