@@ -1,9 +1,9 @@
 # ctest: an example given a bad command line or bad data stops with exit status 1 (or CLI11's
 # own status for a bad option) and a message naming what was wrong; never a crash, never a
 # run on other data than was asked for.
-#   cmake -DPROGRAM=... -DKIND=vae|family|vimco|gmm -DWORK_DIR=... -P check_bad_input.cmake
+#   cmake -DPROGRAM=... -DKIND=vae|family|vimco|gmm|iwae -DWORK_DIR=... -P check_bad_input.cmake
 # KIND: vae (examples/vae), family (the VAE-family harness), vimco (bernoulli_latent_vae),
-# gmm (autoencoder_gmm, which has no --resume). MNIST is found at test time by find_data.cmake,
+# gmm (autoencoder_gmm, which has no --resume), iwae (its --stochastic-layers). MNIST is found at test time by find_data.cmake,
 # raw or .gz; the damaged folders below are built from whichever form it holds.
 
 file(REMOVE_RECURSE ${WORK_DIR})
@@ -119,6 +119,14 @@ if(KIND STREQUAL "vimco")
   expect_failure("the training bound of epoch 1 is -[0-9.]+, far below the first step's -[0-9.]+: training diverged"
     --data ${mnist} --train-n 2000 --test-n 100 --ll-particles 0 --no-progress --batch-size 50 --lr 1 --epochs 2
     --output ${WORK_DIR}/diverging)
+  return()
+endif()
+if(KIND STREQUAL "iwae")
+  expect_failure("--stochastic-layers 2 is Burda et al.'s two-layer model: give --protocol burda too"
+    --data ${mnist} ${small} --stochastic-layers 2 --output ${WORK_DIR}/out)
+  expect_failure("--ll-method ais moves one latent, z; this model has two stochastic layers: use --ll-method is"
+    --data ${mnist} --train-n 200 --test-n 100 --epochs 1 --no-progress --protocol burda --stochastic-layers 2
+    --ll-method ais --output ${WORK_DIR}/out)
   return()
 endif()
 if(KIND STREQUAL "family")
