@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "interruption.hpp"
+#include "vaelib/distributed/share.hpp"  // no MPI: one rank splits the same way
 
 #if VAELIB_HAVE_MPI
 #include <vaelib/distributed.hpp>
@@ -95,14 +96,8 @@ class Ranks {
 #endif
   bool is_root() const noexcept { return rank() == 0; }
 
-  /// [begin, end) of n items for this rank (all of them on one rank): the first n mod size
-  /// ranks take one more.
-  std::pair<std::size_t, std::size_t> share(std::size_t n) const {
-    const auto r = static_cast<std::size_t>(rank()), s = static_cast<std::size_t>(size());
-    const std::size_t base = n / s, extra = n % s;
-    const std::size_t begin = r * base + std::min(r, extra);
-    return {begin, begin + base + (r < extra ? 1 : 0)};
-  }
+  /// [begin, end) of n items for this rank (all of them on one rank).
+  distributed::Share share(std::size_t n) const { return distributed::share_of(n, rank(), size()); }
 
   /// The sum of `value` over the ranks.
   double sum(double value) const {

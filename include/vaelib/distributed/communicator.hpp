@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "vaelib/distributed/share.hpp"
 #include "vaelib/error.hpp"
 
 namespace vaelib::distributed {
@@ -68,19 +69,6 @@ class Session {
     check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread", "starting MPI");
   }
 };
-
-/// [begin, end) of n items for one rank: the first n % size ranks take one more, so shares
-/// differ by at most one and their concatenation in rank order is 0..n.
-struct Share {
-  std::size_t begin = 0, end = 0;
-  std::size_t size() const noexcept { return end - begin; }
-};
-inline Share share_of(std::size_t n, int rank, int size) {
-  const auto r = static_cast<std::size_t>(rank), s = static_cast<std::size_t>(size);
-  const std::size_t base = n / s, extra = n % s;
-  const std::size_t begin = r * base + (r < extra ? r : extra);
-  return {begin, begin + base + (r < extra ? 1 : 0)};
-}
 
 /// A duplicate of MPI_COMM_WORLD (vaelib's messages never mix with the user's own), whose
 /// errors are returned to vaelib rather than aborting, so each becomes a DistributedError.
