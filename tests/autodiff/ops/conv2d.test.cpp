@@ -408,6 +408,46 @@ TEST_CASE("conv2d: steady-state steps reuse the node buffers and give the same b
   }
 }
 
+TEST_CASE("conv2d: a batch unfolded in several chunks gives what its images give one at a time", "[ops][conv]") {
+  // 24 images whose columns (8 x 3 x 3 x 28 x 28 each) fill a chunk four at a time: three
+  // or six chunks a slot (two threads or one), against each image alone (one chunk of one);
+  // both ops, groups 2, every gradient
+  constexpr std::size_t batch = 24;
+  const auto xa = random_array({batch, 8, 28, 28}, -1, 1, 91);
+  const auto wa = random_array({8, 4, 3, 3}, -1, 1, 92);
+  const auto ba = random_array({8}, -1, 1, 93);
+  const auto ra = random_array({batch, 8, 28, 28}, -1, 1, 94);
+  const Conv2dOptions o{.padding = {1, 1}, .groups = 2};
+  const ConvTranspose2dOptions to{.padding = {1, 1}, .groups = 2};
+  REQUIRE(vaelib::detail::conv_chunk(12, 8 * 9 * 28 * 28, false) == 4);
+  REQUIRE(vaelib::detail::conv_chunk(24, 8 * 9 * 28 * 28, false) == 4);
+  // for one op: y = op(x, w, b), loss sum(y r); returns y, dx, dw, db
+  const auto run = [&](bool transposed, std::size_t first, std::size_t count) {
+    Tape<double> tape;
+    const auto slice = [&](const xt::xarray<double>& a) { return xt::xarray<double>(xt::view(a, xt::range(first, first + count))); };
+    const auto x = tape.variable(slice(xa));
+    const auto w = tape.variable(wa);
+    const auto b = tape.variable(ba);
+    const auto y = transposed ? conv_transpose2d(x, w, b, to) : conv2d(x, w, b, o);
+    tape.backward(sum(mul(y, tape.constant(slice(ra)))));
+    return std::vector<xt::xarray<double>>{y.value(), x.grad(), w.grad(), b.grad()};
+  };
+  for (const bool transposed : {false, true}) {
+    INFO((transposed ? "conv_transpose2d" : "conv2d"));
+    const auto whole = run(transposed, 0, batch);
+    xt::xarray<double> dw = xt::zeros_like(wa), db = xt::zeros_like(ba);
+    for (std::size_t n = 0; n < batch; ++n) {
+      const auto one = run(transposed, n, 1);
+      REQUIRE(xt::allclose(xt::view(whole[0], xt::range(n, n + 1)), one[0], 1e-12, 1e-12));
+      REQUIRE(xt::allclose(xt::view(whole[1], xt::range(n, n + 1)), one[1], 1e-12, 1e-12));
+      dw += one[2];
+      db += one[3];
+    }
+    CHECK(xt::allclose(whole[2], dw, 1e-10, 1e-10));
+    CHECK(xt::allclose(whole[3], db, 1e-10, 1e-10));
+  }
+}
+
 TEST_CASE("conv2d: errors", "[ops][conv]") {
   Tape<double> tape;
   const auto x = tape.variable(random_array({2, 4, 5, 5}));

@@ -5,17 +5,25 @@
 // Why NCHW and im2col: on this CPU (2 cores, AVX-512 or Zen) a convolution at a VAE's sizes
 // (tens of channels, images up to 64 x 64) is bound by its multiply-adds, and OpenBLAS's GEMM
 // runs those near peak. With NCHW an image's channels are the rows of a row-major matrix
-// [C, H*W]: the unfolded columns [C*kH*kW, OH*OW] of one image times the weight [C_out,
-// C_in*kH*kW] land straight in the output image, with no transposition on either side, and
-// the backward's three products (W^T dY, dY col^T, row sums) are GEMMs on the same buffers.
-// Unfolding costs a pass over the column buffer, about 1/C_out of the GEMM's work. Images
-// are split over the BLAS's threads (each with its own column buffer and single-threaded
-// GEMMs): one image's GEMMs are too small for OpenBLAS to thread well.
+// [C, H*W], the weight is [C_out, C_in*kH*kW], and unfolding costs a pass over the columns,
+// about 1/C_out of the GEMM's work.
+//
+// Why slots and chunks: one image's GEMMs are small (a 7 x 7 plane is 49 columns), and
+// OpenBLAS then spends more on packing W than on the products, while one layer's GEMM at the
+// whole batch's shape leaves the columns too large for the caches, so unfolding them and
+// reading them back costs memory traffic. So the batch's images are split into one range
+// per BLAS thread ("slot", each with its own buffers and single-threaded GEMMs), and each
+// slot unfolds its images a few at a time ("chunk"), side by side in one column matrix
+// [C_in*kH*kW, images*OH*OW] sized for the cache (conv_chunk_elements): one GEMM per chunk
+// and group. The price is a copy of the output (and of dy) between NCHW and the chunk's
+// [C_out, images*OH*OW], a pass over the output, small beside the columns. Slots and chunks
+// follow from the shapes and the thread count alone, so results are reproducible.
 //
 // The transposed convolution is the convolution's backward-data: its forward is col2im of
 // W^T x and its backward-data is the convolution's forward (im2col of dy, then W times it).
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -71,6 +79,11 @@ struct ConvGeometry {
   }
 };
 
+/// A chunk's columns hold at most this many elements (1 MB of floats), unless one image's
+/// take more: 10 to 150 images of vae_conv's layers, whose columns the GEMM then reads from
+/// the cache (docs/performance.md, "Convolutions", has the figures that chose it).
+inline constexpr std::size_t conv_chunk_elements = std::size_t{1} << 18;
+
 /// What conv2d / conv_transpose2d keep in their tape record (op_cache) for the backward.
 struct ConvPlan {
   ConvGeometry geo;          // conv2d: x unfolded to y's size; conv_transpose2d: y unfolded to x's
@@ -78,16 +91,41 @@ struct ConvPlan {
   std::size_t groups = 1;
   std::size_t maps = 0;      // channels on the columns' side: conv2d's C_out, conv_transpose2d's C_in
   std::size_t slots = 1;     // image ranges run in parallel, each with its own buffers
+  std::size_t chunk = 1;     // images unfolded side by side per GEMM in a slot
   bool cols_kept = false;    // conv2d: the forward kept every image's columns for dW (scratch's head)
+
+  /// Sizes of a whole chunk's buffers: its columns [Kg*G, chunk*plane] and its maps
+  /// [maps, chunk*plane] (conv2d's output, conv_transpose2d's input).
+  std::size_t chunk_cols() const { return chunk * geo.col_size(); }
+  std::size_t chunk_maps() const { return chunk * maps * geo.plane(); }
+  std::size_t weight_size() const { return maps * (geo.channels / groups * geo.kh * geo.kw); }
 };
 
-/// conv2d's backward scratch: per slot the columns (for dW, unless the forward kept them),
-/// their gradient (for dx) and a dW partial (when several slots add into dW).
+/// The chunk length of a slot of up to `images` images of `col_size` column elements each:
+/// the fewest chunks under conv_chunk_elements, of equal length but the last. A 1 x 1
+/// kernel's columns are the image itself, one image at a time.
+inline std::size_t conv_chunk(std::size_t images, std::size_t col_size, bool identity) {
+  if (identity || images <= 1) return 1;
+  const std::size_t fit = std::clamp<std::size_t>(conv_chunk_elements / std::max<std::size_t>(col_size, 1), 1, images);
+  const std::size_t chunks = (images + fit - 1) / fit;
+  return (images + chunks - 1) / chunks;
+}
+
+/// conv2d's backward scratch per slot: dy's chunk, the chunk's columns (for dW, unless the
+/// forward kept them or they are x itself), their gradient (for dx), and a dW partial (when
+/// several slots add into dW).
+inline bool conv2d_backward_unfolds(const ConvPlan& p, bool need_w) {
+  return need_w && !p.cols_kept && !p.geo.identity();
+}
 inline std::size_t conv2d_backward_per_slot(const ConvPlan& p, bool need_x, bool need_w) {
-  const std::size_t col = p.geo.identity() ? 0 : p.geo.col_size();
-  const std::size_t w_size = p.maps * (p.geo.channels / p.groups * p.geo.kh * p.geo.kw);
-  const std::size_t partial = need_w && p.slots > 1 ? w_size : 0;
-  return (need_w && !p.cols_kept ? col : 0) + (need_x ? col : 0) + partial;
+  return p.chunk_maps() + (conv2d_backward_unfolds(p, need_w) ? p.chunk_cols() : 0) + (need_x ? p.chunk_cols() : 0) +
+         (need_w && p.slots > 1 ? p.weight_size() : 0);
+}
+
+/// conv_transpose2d's scratch per slot, forward and backward alike: the chunk's columns, x's
+/// (or dx's) chunk, and a dW partial (when several slots add into dW).
+inline std::size_t conv_transpose2d_per_slot(const ConvPlan& p, bool need_w) {
+  return p.chunk_cols() + p.chunk_maps() + (need_w && p.slots > 1 ? p.weight_size() : 0);
 }
 
 /// The output positions o in [0, count) whose tap o*stride + offset falls in [0, size).
@@ -105,8 +143,9 @@ inline void conv_valid_range(std::ptrdiff_t offset, std::size_t stride, std::siz
 /// row lies in the image (output columns [first, last) read the image from image_at on), and
 /// zero(col_at, begin, end) for the column stretches that fall in the padding: whole padded
 /// rows in one call, so that the per-row work is the copy alone (rows are short: 7 to 28).
+/// The column matrix's rows are `ld` apart (a chunk's images sit side by side in them).
 template <class Row, class Zero>
-void conv_for_each_tap(const ConvGeometry& g, const Row& row, const Zero& zero) {
+void conv_for_each_tap(const ConvGeometry& g, std::size_t ld, const Row& row, const Zero& zero) {
   const std::size_t plane = g.plane();
   for (std::size_t c = 0; c < g.channels; ++c)
     for (std::size_t i = 0; i < g.kh; ++i) {
@@ -114,7 +153,7 @@ void conv_for_each_tap(const ConvGeometry& g, const Row& row, const Zero& zero) 
       std::size_t oh_first = 0, oh_last = 0;
       conv_valid_range(row_offset, g.sh, g.height, g.out_h, oh_first, oh_last);
       for (std::size_t j = 0; j < g.kw; ++j) {
-        const std::size_t base = ((c * g.kh + i) * g.kw + j) * plane;
+        const std::size_t base = ((c * g.kh + i) * g.kw + j) * ld;
         const auto col_offset = static_cast<std::ptrdiff_t>(j * g.dw) - static_cast<std::ptrdiff_t>(g.pw);
         std::size_t first = 0, last = 0;
         conv_valid_range(col_offset, g.sw, g.width, g.out_w, first, last);
@@ -154,13 +193,13 @@ void conv_with_stride(std::size_t stride, const Body& body) {
   }
 }
 
-/// col = the columns of `image` (see ConvGeometry).
+/// col = the columns of `image` (see ConvGeometry), in rows `ld` apart.
 template <class T>
-void im2col(const ConvGeometry& g, const T* image, T* col) {
+void im2col(const ConvGeometry& g, const T* image, T* col, std::size_t ld) {
   conv_with_stride(g.sw, [&](auto constant) {
     const std::size_t sw = decltype(constant)::value != 0 ? decltype(constant)::value : g.sw;
     conv_for_each_tap(
-        g,
+        g, ld,
         [&](std::size_t image_at, std::size_t col_at, std::size_t first, std::size_t last) {
           const T* in = image + image_at;
           T* out = col + col_at + first;
@@ -172,13 +211,14 @@ void im2col(const ConvGeometry& g, const T* image, T* col) {
   });
 }
 
-/// image += the fold of `col` (each column entry added back where im2col took it from).
+/// image += the fold of `col` (each column entry added back where im2col took it from), in
+/// rows `ld` apart.
 template <class T>
-void col2im_add(const ConvGeometry& g, const T* col, T* image) {
+void col2im_add(const ConvGeometry& g, const T* col, std::size_t ld, T* image) {
   conv_with_stride(g.sw, [&](auto constant) {
     const std::size_t sw = decltype(constant)::value != 0 ? decltype(constant)::value : g.sw;
     conv_for_each_tap(
-        g,
+        g, ld,
         [&](std::size_t image_at, std::size_t col_at, std::size_t first, std::size_t last) {
           T* out = image + image_at;
           const T* in = col + col_at + first;
@@ -188,22 +228,29 @@ void col2im_add(const ConvGeometry& g, const T* col, T* image) {
   });
 }
 
-/// Images [0, batch) split into `slots` contiguous ranges; body(slot, first, last) for each,
-/// over the BLAS's threads when there are several slots (GEMMs inside run single-threaded).
-/// The split depends on the slot count only, so the results do not depend on where it ran.
-/// In a SerialRegion the slots run here, one after the other: the GEMMs inside may then split
-/// themselves (parallel_for_with_serial_blas must not be entered twice on one thread).
+/// Images [0, batch) split into `slots` contiguous ranges, each run in chunks of at most
+/// p.chunk images: body(slot, first, count, starts_slot) for each chunk of images [first,
+/// first + count), or once with count 0 for a slot with no images. The slots run over the
+/// BLAS's threads when there are several (each with its own buffers; GEMMs inside run
+/// single-threaded). The split depends on the slot count only, so the results do not depend
+/// on where it ran. In a SerialRegion the slots run here, one after the other: the GEMMs
+/// inside may then split themselves (parallel_for_with_serial_blas must not be entered twice
+/// on one thread).
 template <class Body>
-void conv_for_each_slot(std::size_t batch, std::size_t slots, const Body& body) {
-  const auto run = [&](std::size_t s) { body(s, s * batch / slots, (s + 1) * batch / slots); };
-  if (slots > 1 && !parallel_impl::in_serial_region() && parallel_for_with_serial_blas(
-                       slots, 1,
-                       [&](std::size_t first, std::size_t last) {
-                         for (std::size_t s = first; s < last; ++s) run(s);
-                       },
-                       1))
+void conv_for_each_chunk(const ConvPlan& p, const Body& body) {
+  const auto run = [&](std::size_t s) {
+    const std::size_t first = s * p.batch / p.slots, last = (s + 1) * p.batch / p.slots;
+    if (first == last) body(s, first, std::size_t{0}, true);
+    for (std::size_t n = first; n < last; n += p.chunk) body(s, n, std::min(p.chunk, last - n), n == first);
+  };
+  if (p.slots > 1 && !parallel_impl::in_serial_region() && parallel_for_with_serial_blas(
+                         p.slots, 1,
+                         [&](std::size_t begin, std::size_t end) {
+                           for (std::size_t s = begin; s < end; ++s) run(s);
+                         },
+                         1))
     return;
-  for (std::size_t s = 0; s < slots; ++s) run(s);
+  for (std::size_t s = 0; s < p.slots; ++s) run(s);
 }
 
 inline std::size_t conv_slots(std::size_t batch) {
@@ -262,7 +309,6 @@ inline ConvPlan plan_conv2d(const char* op, bool transposed, const Shape& sx, co
   ConvPlan p;
   p.batch = sx[0];
   p.groups = groups;
-  p.slots = conv_slots(p.batch);
   ConvGeometry& g = p.geo;
   g.kh = kh, g.kw = kw, g.sh = stride.h, g.sw = stride.w, g.ph = padding.h, g.pw = padding.w;
   g.dh = dilation.h, g.dw = dilation.w;
@@ -296,14 +342,38 @@ inline ConvPlan plan_conv2d(const char* op, bool transposed, const Shape& sx, co
     p.maps = c_in;
     out_shape = {p.batch, c_out, g.height, g.width};
   }
+  p.slots = conv_slots(p.batch);
+  p.chunk = conv_chunk((p.batch + p.slots - 1) / p.slots, g.col_size(), !transposed && g.identity());
   return p;
 }
 
-/// y[n, c, :, :] = bias[c] for every image and channel.
+/// chunk [channels, count*plane] = images [count, channels, plane] (NCHW): image b's plane at
+/// columns [b*plane, (b+1)*plane).
 template <class T>
-void conv_fill_bias(const T* bias, std::size_t batch, std::size_t channels, std::size_t plane, T* y) {
-  for (std::size_t n = 0; n < batch; ++n)
-    for (std::size_t c = 0; c < channels; ++c) std::fill_n(y + (n * channels + c) * plane, plane, bias[c]);
+void images_to_chunk(const T* images, std::size_t count, std::size_t channels, std::size_t plane, T* chunk) {
+  const std::size_t ld = count * plane;
+  for (std::size_t b = 0; b < count; ++b)
+    for (std::size_t c = 0; c < channels; ++c)
+      std::copy_n(images + (b * channels + c) * plane, plane, chunk + c * ld + b * plane);
+}
+
+/// images [count, channels, plane] = chunk [channels, count*plane] + bias[channel] (bias may
+/// be null), added to what the images hold when `accumulate`.
+template <class T>
+void chunk_to_images(const T* chunk, std::size_t count, std::size_t channels, std::size_t plane, const T* bias,
+                     bool accumulate, T* images) {
+  const std::size_t ld = count * plane;
+  for (std::size_t b = 0; b < count; ++b)
+    for (std::size_t c = 0; c < channels; ++c) {
+      const T* in = chunk + c * ld + b * plane;
+      T* out = images + (b * channels + c) * plane;
+      const T add = bias != nullptr ? bias[c] : T(0);
+      if (accumulate) {
+        for (std::size_t i = 0; i < plane; ++i) out[i] += in[i] + add;
+      } else {
+        for (std::size_t i = 0; i < plane; ++i) out[i] = in[i] + add;
+      }
+    }
 }
 
 /// bias gradient: per-channel sums of dy [N, C, plane] (assigned or added).
@@ -319,6 +389,39 @@ void conv_bias_grad(const T* dy, std::size_t batch, std::size_t channels, std::s
   }
 }
 
+/// The weight gradient of a backward run in slots: with several slots each writes a partial
+/// of its own (`per_slot` apart from `partials` on), summed in slot order after; with one the
+/// target directly.
+template <class T>
+struct ConvWeightGradient {
+  GradTarget<T> target;
+  T* partials = nullptr;
+  std::size_t per_slot = 0, size = 0;
+
+  /// dW_k (+)= a_k [m, span] b_k^T [span, kg] for each group k, into slot s's destination:
+  /// assigned by the slot's first chunk (unless the target accumulates and is written
+  /// directly), added after; a slot with no images (count 0) zeroes a destination it assigns.
+  void add_products(std::size_t s, bool starts_slot, std::size_t groups, std::size_t m, std::size_t kg,
+                    std::size_t span, const T* a, const T* b) const {
+    T* const dw = partials != nullptr ? partials + s * per_slot : target.data;
+    const bool adds = !starts_slot || (partials == nullptr && target.accumulate);
+    if (span == 0) {
+      if (!adds) std::fill_n(dw, size, T(0));
+      return;
+    }
+    for (std::size_t k = 0; k < groups; ++k)
+      gemm_stored(false, true, m, kg, span, a + k * m * span, b + k * kg * span, adds ? T(1) : T(0), dw + k * m * kg);
+  }
+  void sum_partials(std::size_t slots) const {
+    if (partials == nullptr) return;
+    for (std::size_t i = 0; i < size; ++i) {
+      T sum = target.accumulate ? target.data[i] : T(0);
+      for (std::size_t k = 0; k < slots; ++k) sum += partials[k * per_slot + i];
+      target.data[i] = sum;
+    }
+  }
+};
+
 template <class T>
 Var<T> conv2d_impl(const Var<T>& x, const Var<T>& w, const Var<T>* b, const Conv2dOptions& o) {
   constexpr const char* op = "conv2d";
@@ -327,107 +430,94 @@ Var<T> conv2d_impl(const Var<T>& x, const Var<T>& w, const Var<T>* b, const Conv
   tape.check_handle(op, w);
   if (b != nullptr) tape.check_handle(op, *b);
   Shape out_shape;
-  const ConvPlan p = plan_conv2d(op, false, x.shape(), w.shape(), b != nullptr ? &b->shape() : nullptr, o.stride,
-                                 o.padding, o.dilation, o.groups, Conv2dPair{}, out_shape);
+  ConvPlan p = plan_conv2d(op, false, x.shape(), w.shape(), b != nullptr ? &b->shape() : nullptr, o.stride,
+                           o.padding, o.dilation, o.groups, Conv2dPair{}, out_shape);
   const Var<T> y = b != nullptr ? tape.make_node(op, out_shape, {x, w, *b}) : tape.make_node(op, out_shape, {x, w});
   TapeRecord<T>& node = tape.node(y);
   const ConvGeometry& g = p.geo;
   const std::size_t plane = g.plane(), cg_out = p.maps / p.groups, kg = g.channels / p.groups * g.kh * g.kw;
-  const std::size_t x_size = g.image_size(), y_size = p.maps * plane;
+  const std::size_t x_size = g.image_size(), y_size = p.maps * plane, col = g.col_size();
   T* const yv = tape.value_ptr(y);
   const T* const xv = x.data();
   const T* const wv = w.data();
-  if (b != nullptr) conv_fill_bias(b->data(), p.batch, p.maps, plane, yv);
-  const T beta = b != nullptr ? T(1) : T(0);
+  const T* const bias = b != nullptr ? b->data() : nullptr;
   // When W's gradient will be wanted, every image's columns are kept for the backward (they
   // are dW's right factor) rather than unfolded again there: the scratch holds them, then the
-  // backward's own area, reserved now because a scratch that grows loses its contents.
-  ConvPlan plan = p;
-  plan.cols_kept = node.requires_grad && tape.node(w).requires_grad && !g.identity();
-  const std::size_t kept = plan.cols_kept ? p.batch * g.col_size() : 0;
-  T* const cols = g.identity() ? nullptr
-                  : plan.cols_kept
-                      ? node.scratch.ensure(kept + p.slots * conv2d_backward_per_slot(plan, tape.node(x).requires_grad, true))
-                      : node.scratch.ensure(p.slots * g.col_size());
-  conv_for_each_slot(p.batch, p.slots, [&](std::size_t s, std::size_t first, std::size_t last) {
-    for (std::size_t n = first; n < last; ++n) {
-      T* col = cols == nullptr ? nullptr : cols + (plan.cols_kept ? n : s) * g.col_size();
-      const T* c = xv + n * x_size;
-      if (col != nullptr) im2col(g, c, col), c = col;
-      for (std::size_t k = 0; k < p.groups; ++k)  // y_k [C_out/G, plane] = W_k [C_out/G, Kg] col_k [Kg, plane]
-        gemm_stored(false, false, cg_out, plane, kg, wv + k * cg_out * kg, c + k * kg * plane, beta,
-                    yv + n * y_size + k * cg_out * plane);
+  // slots' areas, sized for the backward too because a scratch that grows loses its contents.
+  p.cols_kept = node.requires_grad && tape.node(w).requires_grad && !g.identity();
+  const std::size_t kept = p.cols_kept ? p.batch * col : 0;
+  const std::size_t forward_per_slot = p.chunk_maps() + (p.cols_kept || g.identity() ? 0 : p.chunk_cols());
+  const std::size_t per_slot =
+      p.cols_kept ? std::max(forward_per_slot, conv2d_backward_per_slot(p, tape.node(x).requires_grad, true))
+                  : forward_per_slot;
+  T* const scratch = node.scratch.ensure(kept + p.slots * per_slot);
+  conv_for_each_chunk(p, [&](std::size_t s, std::size_t first, std::size_t count, bool) {
+    const std::size_t span = count * plane;  // the chunk's columns
+    T* const out = scratch + kept + s * per_slot;
+    const T* cols = xv + first * x_size;  // a 1 x 1 kernel's columns are the image (chunks of one)
+    if (!g.identity()) {
+      T* const unfolded = p.cols_kept ? scratch + first * col : out + p.chunk_maps();
+      for (std::size_t i = 0; i < count; ++i) im2col(g, xv + (first + i) * x_size, unfolded + i * plane, span);
+      cols = unfolded;
     }
+    for (std::size_t k = 0; k < p.groups && count > 0; ++k)  // out_k [C_out/G, span] = W_k [C_out/G, Kg] cols_k
+      gemm_stored(false, false, cg_out, span, kg, wv + k * cg_out * kg, cols + k * kg * span, T(0), out + k * cg_out * span);
+    chunk_to_images(static_cast<const T*>(out), count, p.maps, plane, bias, false, yv + first * y_size);
   });
-  if (node.requires_grad) op_cache<ConvPlan>(node) = plan;
+  if (node.requires_grad) op_cache<ConvPlan>(node) = p;
   const bool has_bias = b != nullptr;
-  const Var<T> bias = has_bias ? *b : Var<T>();
-  tape.set_backward(y, [x, w, bias, has_bias](Tape<T>& t, TapeRecord<T>& self) {
+  const Var<T> bias_var = has_bias ? *b : Var<T>();
+  tape.set_backward(y, [x, w, bias_var, has_bias](Tape<T>& t, TapeRecord<T>& self) {
     const ConvPlan& p = op_cache<ConvPlan>(self);
     const ConvGeometry& g = p.geo;
     const std::size_t plane = g.plane(), cg_out = p.maps / p.groups, kg = g.channels / p.groups * g.kh * g.kw;
-    const std::size_t x_size = g.image_size(), y_size = p.maps * plane, w_size = p.maps * kg;
+    const std::size_t x_size = g.image_size(), y_size = p.maps * plane, col = g.col_size();
     const T* const dy = self.grad;
-    if (has_bias && t.node(bias).requires_grad) conv_bias_grad(dy, p.batch, p.maps, plane, t.grad_target(bias));
+    if (has_bias && t.node(bias_var).requires_grad)
+      conv_bias_grad(dy, p.batch, p.maps, plane, t.grad_target(bias_var));
     const bool need_x = t.node(x).requires_grad, need_w = t.node(w).requires_grad;
     if (!need_x && !need_w) return;
     const GradTarget<T> gx = need_x ? t.grad_target(x) : GradTarget<T>{nullptr, false};
-    const GradTarget<T> gw = need_w ? t.grad_target(w) : GradTarget<T>{nullptr, false};
-    const std::size_t col = g.identity() ? 0 : g.col_size();
-    const std::size_t partial = need_w && p.slots > 1 ? w_size : 0;
+    const std::size_t kept = p.cols_kept ? p.batch * col : 0;  // the forward's columns, chunk after chunk
     const std::size_t per_slot = conv2d_backward_per_slot(p, need_x, need_w);
-    const std::size_t kept = p.cols_kept ? p.batch * col : 0;  // the forward's columns, image after image
+    const bool unfolds = conv2d_backward_unfolds(p, need_w);
     T* const kept_cols = self.scratch.data();
     T* const scratch = self.scratch.ensure(kept + p.slots * per_slot) + kept;
     if (p.cols_kept && self.scratch.data() != kept_cols) throw std::logic_error("conv2d: the kept columns were lost");
+    const std::size_t w_size = p.maps * kg;
+    const ConvWeightGradient<T> gw{need_w ? t.grad_target(w) : GradTarget<T>{nullptr, false},
+                                   need_w && p.slots > 1 ? scratch + per_slot - w_size : nullptr, per_slot, w_size};
     const T* const xv = t.value_ptr(x);
     const T* const wv = t.value_ptr(w);
-    conv_for_each_slot(p.batch, p.slots, [&](std::size_t s, std::size_t first, std::size_t last) {
-      T* at = scratch + s * per_slot;
-      T* cols = need_w && !p.cols_kept ? at : nullptr;
-      T* dcols = need_x ? at + (cols != nullptr ? col : 0) : nullptr;
-      T* dw = partial > 0 ? at + per_slot - partial : gw.data;
-      bool dw_written = partial == 0 && gw.accumulate;  // one slot adds straight into an accumulating target
-      if (need_w && first == last && !dw_written) std::fill_n(dw, w_size, T(0));
-      for (std::size_t n = first; n < last; ++n) {
-        const T* xn = xv + n * x_size;
-        const T* dyn = dy + n * y_size;
-        if (need_w) {  // dW_k += dY_k [C_out/G, plane] col_k^T [plane, Kg]
-          const T* c = xn;
-          if (p.cols_kept) {
-            c = kept_cols + n * col;
-          } else if (col > 0) {
-            im2col(g, xn, cols), c = cols;
-          }
-          for (std::size_t k = 0; k < p.groups; ++k)
-            gemm_stored(false, true, cg_out, kg, plane, dyn + k * cg_out * plane, c + k * kg * plane,
-                        dw_written ? T(1) : T(0), dw + k * cg_out * kg);
-          dw_written = true;
+    conv_for_each_chunk(p, [&](std::size_t s, std::size_t first, std::size_t count, bool starts_slot) {
+      const std::size_t span = count * plane;
+      // the slot's area: dy's chunk, x's columns (unless kept), their gradient (for dx)
+      T* const dyc = scratch + s * per_slot;
+      T* const unfolded = dyc + p.chunk_maps();
+      T* const dcols = unfolded + (unfolds ? p.chunk_cols() : 0);
+      images_to_chunk(dy + first * y_size, count, p.maps, plane, dyc);
+      if (need_w) {  // dW_k (+)= dY_k [C_out/G, span] cols_k^T [span, Kg]
+        const T* cols = xv + first * x_size;
+        if (p.cols_kept) {
+          cols = kept_cols + first * col;
+        } else if (unfolds) {
+          for (std::size_t i = 0; i < count; ++i) im2col(g, xv + (first + i) * x_size, unfolded + i * plane, span);
+          cols = unfolded;
         }
-        if (need_x) {  // dcol_k = W_k^T dY_k, folded back into dx
-          T* dxn = gx.data + n * x_size;
-          if (col == 0) {
-            for (std::size_t k = 0; k < p.groups; ++k)
-              gemm_stored(true, false, kg, plane, cg_out, wv + k * cg_out * kg, dyn + k * cg_out * plane,
-                          gx.accumulate ? T(1) : T(0), dxn + k * kg * plane);
-          } else {
-            for (std::size_t k = 0; k < p.groups; ++k)
-              gemm_stored(true, false, kg, plane, cg_out, wv + k * cg_out * kg, dyn + k * cg_out * plane, T(0),
-                          dcols + k * kg * plane);
-            if (!gx.accumulate) std::fill_n(dxn, x_size, T(0));
-            col2im_add(g, static_cast<const T*>(dcols), dxn);
-          }
+        gw.add_products(s, starts_slot, p.groups, cg_out, kg, span, dyc, cols);
+      }
+      if (need_x && count > 0) {  // dcols_k = W_k^T dY_k, folded back into dx
+        for (std::size_t k = 0; k < p.groups; ++k)
+          gemm_stored(true, false, kg, span, cg_out, wv + k * cg_out * kg, dyc + k * cg_out * span, T(0),
+                      dcols + k * kg * span);
+        for (std::size_t i = 0; i < count; ++i) {
+          T* dxn = gx.data + (first + i) * x_size;
+          if (!gx.accumulate) std::fill_n(dxn, x_size, T(0));
+          col2im_add(g, static_cast<const T*>(dcols + i * plane), span, dxn);
         }
       }
     });
-    if (partial > 0) {
-      T* const partials = scratch + per_slot - partial;  // slot k's partial is per_slot further on each time
-      for (std::size_t i = 0; i < w_size; ++i) {
-        T sum = gw.accumulate ? gw.data[i] : T(0);
-        for (std::size_t k = 0; k < p.slots; ++k) sum += partials[k * per_slot + i];
-        gw.data[i] = sum;
-      }
-    }
+    gw.sum_partials(p.slots);
   });
   return y;
 }
@@ -447,80 +537,66 @@ Var<T> conv_transpose2d_impl(const Var<T>& x, const Var<T>& w, const Var<T>* b, 
   // the geometry unfolds y (g.channels = C_out) into columns of x's size (plane = H*W)
   const ConvGeometry& g = p.geo;
   const std::size_t plane = g.plane(), cg_in = p.maps / p.groups, kg = g.channels / p.groups * g.kh * g.kw;
-  const std::size_t x_size = p.maps * plane, y_size = g.image_size();
+  const std::size_t x_size = p.maps * plane, y_size = g.image_size(), y_plane = g.height * g.width;
   T* const yv = tape.value_ptr(y);
   const T* const xv = x.data();
   const T* const wv = w.data();
-  if (b != nullptr) {
-    conv_fill_bias(b->data(), p.batch, g.channels, g.height * g.width, yv);
-  } else {
-    std::fill_n(yv, p.batch * y_size, T(0));
-  }
-  T* const cols = g.identity() ? nullptr : node.scratch.ensure(p.slots * g.col_size());
-  conv_for_each_slot(p.batch, p.slots, [&](std::size_t s, std::size_t first, std::size_t last) {
-    T* col = cols == nullptr ? nullptr : cols + s * g.col_size();
-    for (std::size_t n = first; n < last; ++n) {
-      const T* xn = xv + n * x_size;
-      T* yn = yv + n * y_size;
-      // col_k [Kg, plane] = W_k^T [Kg, C_in/G] x_k [C_in/G, plane], folded into y (or straight
-      // into y, already holding the bias, when the columns are y itself)
-      for (std::size_t k = 0; k < p.groups; ++k)
-        gemm_stored(true, false, kg, plane, cg_in, wv + k * cg_in * kg, xn + k * cg_in * plane,
-                    col == nullptr ? T(1) : T(0), (col == nullptr ? yn : col) + k * kg * plane);
-      if (col != nullptr) col2im_add(g, static_cast<const T*>(col), yn);
+  const T* const bias = b != nullptr ? b->data() : nullptr;
+  // per slot (forward and backward alike): the chunk's columns, x's (or dx's) chunk, a dW partial
+  const std::size_t per_slot = conv_transpose2d_per_slot(p, node.requires_grad && tape.node(w).requires_grad);
+  T* const scratch = node.scratch.ensure(p.slots * per_slot);
+  conv_for_each_chunk(p, [&](std::size_t s, std::size_t first, std::size_t count, bool) {
+    const std::size_t span = count * plane;
+    T* const cols = scratch + s * per_slot;
+    T* const xc = cols + p.chunk_cols();
+    images_to_chunk(xv + first * x_size, count, p.maps, plane, xc);
+    // cols_k [Kg, span] = W_k^T [Kg, C_in/G] x_k [C_in/G, span], folded into y (from the bias)
+    for (std::size_t k = 0; k < p.groups && count > 0; ++k)
+      gemm_stored(true, false, kg, span, cg_in, wv + k * cg_in * kg, xc + k * cg_in * span, T(0), cols + k * kg * span);
+    for (std::size_t i = 0; i < count; ++i) {
+      T* yn = yv + (first + i) * y_size;
+      for (std::size_t c = 0; c < g.channels; ++c) std::fill_n(yn + c * y_plane, y_plane, bias != nullptr ? bias[c] : T(0));
+      col2im_add(g, static_cast<const T*>(cols + i * plane), span, yn);
     }
   });
   if (node.requires_grad) op_cache<ConvPlan>(node) = p;
   const bool has_bias = b != nullptr;
-  const Var<T> bias = has_bias ? *b : Var<T>();
-  tape.set_backward(y, [x, w, bias, has_bias](Tape<T>& t, TapeRecord<T>& self) {
+  const Var<T> bias_var = has_bias ? *b : Var<T>();
+  tape.set_backward(y, [x, w, bias_var, has_bias](Tape<T>& t, TapeRecord<T>& self) {
     const ConvPlan& p = op_cache<ConvPlan>(self);
     const ConvGeometry& g = p.geo;
     const std::size_t plane = g.plane(), cg_in = p.maps / p.groups, kg = g.channels / p.groups * g.kh * g.kw;
-    const std::size_t x_size = p.maps * plane, y_size = g.image_size(), w_size = p.maps * kg;
+    const std::size_t x_size = p.maps * plane, y_size = g.image_size();
     const T* const dy = self.grad;
-    if (has_bias && t.node(bias).requires_grad)
-      conv_bias_grad(dy, p.batch, g.channels, g.height * g.width, t.grad_target(bias));
+    if (has_bias && t.node(bias_var).requires_grad)
+      conv_bias_grad(dy, p.batch, g.channels, g.height * g.width, t.grad_target(bias_var));
     const bool need_x = t.node(x).requires_grad, need_w = t.node(w).requires_grad;
     if (!need_x && !need_w) return;
     const GradTarget<T> gx = need_x ? t.grad_target(x) : GradTarget<T>{nullptr, false};
-    const GradTarget<T> gw = need_w ? t.grad_target(w) : GradTarget<T>{nullptr, false};
-    // scratch: per slot dy's columns (shared by dx and dW) and a dW partial
-    const std::size_t col = g.identity() ? 0 : g.col_size();
-    const std::size_t partial = need_w && p.slots > 1 ? w_size : 0;
-    const std::size_t per_slot = col + partial;
+    const std::size_t per_slot = conv_transpose2d_per_slot(p, need_w);
     T* const scratch = self.scratch.ensure(p.slots * per_slot);
+    const std::size_t w_size = p.maps * kg;
+    const ConvWeightGradient<T> gw{need_w ? t.grad_target(w) : GradTarget<T>{nullptr, false},
+                                   need_w && p.slots > 1 ? scratch + per_slot - w_size : nullptr, per_slot, w_size};
     const T* const xv = t.value_ptr(x);
     const T* const wv = t.value_ptr(w);
-    conv_for_each_slot(p.batch, p.slots, [&](std::size_t s, std::size_t first, std::size_t last) {
-      T* at = scratch + s * per_slot;
-      T* dw = partial > 0 ? at + col : gw.data;
-      bool dw_written = partial == 0 && gw.accumulate;
-      if (need_w && first == last && !dw_written) std::fill_n(dw, w_size, T(0));
-      for (std::size_t n = first; n < last; ++n) {
-        const T* c = dy + n * y_size;
-        if (col > 0) im2col(g, c, at), c = at;
-        if (need_x) {  // dx_k [C_in/G, plane] = W_k [C_in/G, Kg] col_k [Kg, plane]: the convolution
-          for (std::size_t k = 0; k < p.groups; ++k)
-            gemm_stored(false, false, cg_in, plane, kg, wv + k * cg_in * kg, c + k * kg * plane,
-                        gx.accumulate ? T(1) : T(0), gx.data + n * x_size + k * cg_in * plane);
-        }
-        if (need_w) {  // dW_k += x_k [C_in/G, plane] col_k^T [plane, Kg]
-          for (std::size_t k = 0; k < p.groups; ++k)
-            gemm_stored(false, true, cg_in, kg, plane, xv + n * x_size + k * cg_in * plane, c + k * kg * plane,
-                        dw_written ? T(1) : T(0), dw + k * cg_in * kg);
-          dw_written = true;
-        }
+    conv_for_each_chunk(p, [&](std::size_t s, std::size_t first, std::size_t count, bool starts_slot) {
+      const std::size_t span = count * plane;
+      T* const cols = scratch + s * per_slot;  // dy's columns, shared by dx and dW
+      T* const xc = cols + p.chunk_cols();     // dx's chunk, then x's
+      for (std::size_t i = 0; i < count; ++i) im2col(g, dy + (first + i) * y_size, cols + i * plane, span);
+      if (need_x && count > 0) {  // dx_k [C_in/G, span] = W_k [C_in/G, Kg] cols_k [Kg, span]: the convolution
+        for (std::size_t k = 0; k < p.groups; ++k)
+          gemm_stored(false, false, cg_in, span, kg, wv + k * cg_in * kg, cols + k * kg * span, T(0), xc + k * cg_in * span);
+        chunk_to_images(static_cast<const T*>(xc), count, p.maps, plane, static_cast<const T*>(nullptr), gx.accumulate,
+                        gx.data + first * x_size);
+      }
+      if (need_w) {  // dW_k (+)= x_k [C_in/G, span] cols_k^T [span, Kg]
+        images_to_chunk(xv + first * x_size, count, p.maps, plane, xc);
+        gw.add_products(s, starts_slot, p.groups, cg_in, kg, span, xc, cols);
       }
     });
-    if (partial > 0) {
-      const T* const partials = scratch + col;
-      for (std::size_t i = 0; i < w_size; ++i) {
-        T sum = gw.accumulate ? gw.data[i] : T(0);
-        for (std::size_t k = 0; k < p.slots; ++k) sum += partials[k * per_slot + i];
-        gw.data[i] = sum;
-      }
-    }
+    gw.sum_partials(p.slots);
   });
   return y;
 }
