@@ -32,6 +32,7 @@
 #include "vaelib/autodiff/tape.hpp"
 #include "vaelib/detail/blas.hpp"
 #include "vaelib/detail/parallel.hpp"
+#include "vaelib/detail/simd.hpp"
 
 namespace vaelib {
 
@@ -376,17 +377,20 @@ void chunk_to_images(const T* chunk, std::size_t count, std::size_t channels, st
     }
 }
 
-/// bias gradient: per-channel sums of dy [N, C, plane] (assigned or added).
+/// bias gradient: per-channel sums of dy [N, C, plane] (assigned or added), channels over the
+/// BLAS's threads, each channel's sum in an order that depends on the shapes alone.
 template <class T>
 void conv_bias_grad(const T* dy, std::size_t batch, std::size_t channels, std::size_t plane, GradTarget<T> g) {
-  for (std::size_t c = 0; c < channels; ++c) {
-    T s = 0;
-    for (std::size_t n = 0; n < batch; ++n) {
-      const T* row = dy + (n * channels + c) * plane;
-      for (std::size_t i = 0; i < plane; ++i) s += row[i];
-    }
-    g.data[c] = g.accumulate ? g.data[c] + s : s;
-  }
+  parallel_for(
+      channels, grain_for(batch * plane),
+      [&](std::size_t first, std::size_t last) {
+        for (std::size_t c = first; c < last; ++c) {
+          T s = 0;
+          for (std::size_t n = 0; n < batch; ++n) s += simd::sum(plane, dy + (n * channels + c) * plane);
+          g.data[c] = g.accumulate ? g.data[c] + s : s;
+        }
+      },
+      1);
 }
 
 /// The weight gradient of a backward run in slots: with several slots each writes a partial
