@@ -448,6 +448,22 @@ TEST_CASE("conv2d: a batch unfolded in several chunks gives what its images give
   }
 }
 
+TEST_CASE("conv2d: an empty batch gives an empty output and zero weight and bias gradients", "[ops][conv]") {
+  for (const bool transposed : {false, true}) {
+    INFO((transposed ? "conv_transpose2d" : "conv2d"));
+    Tape<double> tape;
+    const auto x = tape.variable(xt::xarray<double>(xt::zeros<double>({0, 4, 5, 5})));
+    const auto w = tape.variable(random_array({4, 2, 3, 3}, -1, 1, 95));
+    const auto b = tape.variable(random_array({4}, -1, 1, 96));
+    const auto y = transposed ? conv_transpose2d(x, w, b, {.stride = {2, 2}, .groups = 2})
+                              : conv2d(x, w, b, {.stride = {2, 2}, .groups = 2});
+    CHECK(y.shape()[0] == 0);
+    tape.backward(sum(y));
+    CHECK(xt::all(xt::equal(w.grad(), 0.0)));
+    CHECK(xt::all(xt::equal(b.grad(), 0.0)));
+  }
+}
+
 TEST_CASE("conv2d: errors", "[ops][conv]") {
   Tape<double> tape;
   const auto x = tape.variable(random_array({2, 4, 5, 5}));
