@@ -23,7 +23,6 @@
 // W^T x and its backward-data is the convolution's forward (im2col of dy, then W times it).
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -81,8 +80,8 @@ struct ConvGeometry {
 };
 
 /// A chunk's columns hold at most this many elements (1 MB of floats), unless one image's
-/// take more: 10 to 150 images of vae_conv's layers, whose columns the GEMM then reads from
-/// the cache (docs/performance.md, "Convolutions", has the figures that chose it).
+/// take more: 10 to 64 of a slot's 64 images in vae_conv's layers, whose columns the GEMM
+/// then reads from the cache (docs/performance.md, "Convolutions", has the figures that chose it).
 inline constexpr std::size_t conv_chunk_elements = std::size_t{1} << 18;
 
 /// What conv2d / conv_transpose2d keep in their tape record (op_cache) for the backward.
@@ -112,12 +111,14 @@ inline std::size_t conv_chunk(std::size_t images, std::size_t col_size, bool ide
   return (images + chunks - 1) / chunks;
 }
 
-/// conv2d's backward scratch per slot: dy's chunk, the chunk's columns (for dW, unless the
-/// forward kept them or they are x itself), their gradient (for dx), and a dW partial (when
-/// several slots add into dW).
+/// Whether conv2d's backward unfolds x again: for dW, unless the forward kept the columns or
+/// they are x itself.
 inline bool conv2d_backward_unfolds(const ConvPlan& p, bool need_w) {
   return need_w && !p.cols_kept && !p.geo.identity();
 }
+
+/// conv2d's backward scratch per slot: dy's chunk, x's columns (when unfolded again), their
+/// gradient (for dx), and a dW partial (when several slots add into dW).
 inline std::size_t conv2d_backward_per_slot(const ConvPlan& p, bool need_x, bool need_w) {
   return p.chunk_maps() + (conv2d_backward_unfolds(p, need_w) ? p.chunk_cols() : 0) + (need_x ? p.chunk_cols() : 0) +
          (need_w && p.slots > 1 ? p.weight_size() : 0);
