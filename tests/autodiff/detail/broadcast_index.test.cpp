@@ -1,5 +1,7 @@
 #include "vaelib/autodiff/detail/broadcast_index.hpp"
 
+#include <tuple>
+
 #include "support/gradients.hpp"
 
 using namespace vaelib;
@@ -29,5 +31,22 @@ TEST_CASE("broadcast_index: over leading (batch) axes only", "[detail]") {
   for (std::size_t q = 0; q < 8; ++q) {
     CHECK(detail::broadcast_source_index(q, out, 2, in, 1) == q % 2);
     CHECK(detail::broadcast_source_index(q, out, 2, other, 2) == q / 2);
+  }
+}
+
+TEST_CASE("broadcast_index: repeats_along_leading_axes holds exactly when the index is i mod size(in)",
+          "[detail]") {
+  const std::vector<std::tuple<Shape, Shape, bool>> cases{
+      {{2, 3}, {2, 3}, true},          {{2, 3}, {3}, true},          {{2, 3}, {}, true},
+      {{2, 3}, {1}, true},             {{4, 2, 3}, {1, 2, 3}, true}, {{4, 2, 3}, {1, 1, 2, 3}, true},
+      {{2, 3}, {2, 1}, false},         {{4, 2, 3}, {4, 1, 3}, false}, {{4, 2, 3}, {2, 1}, false},
+      {{4, 1, 3}, {1, 1, 3}, true},    {{5}, {1}, true},             {{3}, {2, 3}, false},
+  };
+  for (const auto& [out, in, expected] : cases) {
+    INFO("out " << to_string(out) << ", in " << to_string(in));
+    CHECK(detail::repeats_along_leading_axes(in, out) == expected);
+    if (!expected || in.size() > out.size()) continue;
+    const std::size_t period = shape_size(in);
+    for (std::size_t i = 0; i < shape_size(out); ++i) CHECK(detail::broadcast_source_index(i, out, in) == i % period);
   }
 }

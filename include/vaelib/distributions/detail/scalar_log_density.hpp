@@ -52,28 +52,35 @@ Var<T> scalar_log_density(const char* name, const std::array<Var<T>, N>& inputs,
   const bool keep_partials = node.requires_grad;
   T* partials = keep_partials ? node.scratch.ensure(N * n) : nullptr;  // [N][n]
   T* out = tape.value_ptr(y);
-  // How each input is read, looked up once (not per element): at i (stride 1), at 0 (one
-  // value, stride 0), or through broadcast index arithmetic. The first two are the common case
-  // (data and parameters of the same shape, or a scalar parameter) and get a loop without it.
+  // How each input is read, looked up once (not per element). An input whose shape is a
+  // suffix of the output's (leading 1s aside) is read at i mod its size, which a counter per
+  // input keeps without division: data and parameters of the same shape, a scalar parameter,
+  // and parameters repeated over leading axes (particles in front of a batch) are all this
+  // case. Any other broadcast goes through the index arithmetic.
   std::array<const T*, N> data{};
-  std::array<std::size_t, N> stride{};
+  std::array<std::size_t, N> period{};  // 0: read through broadcast_source_index
   std::array<Shape, N> shapes{};
   bool needs_broadcast_index = false;
   for (std::size_t k = 0; k < N; ++k) {
     data[k] = inputs[k].data();
     shapes[k] = inputs[k].shape();
-    stride[k] = shapes[k] == out_shape ? 1 : 0;
-    if (!stride[k] && shape_size(shapes[k]) != 1) needs_broadcast_index = true;
+    if (repeats_along_leading_axes(shapes[k], out_shape)) {
+      period[k] = shape_size(shapes[k]);
+    } else {
+      needs_broadcast_index = true;
+    }
   }
   const auto evaluate_all = [&](auto broadcast_index) {
     std::array<double, N> args{};
+    std::array<std::size_t, N> at{};  // i mod period[k]
     for (std::size_t i = 0; i < n; ++i) {
       for (std::size_t k = 0; k < N; ++k) {
-        std::size_t at = i * stride[k];
+        std::size_t index = at[k];
         if constexpr (decltype(broadcast_index)::value) {
-          if (!stride[k] && shape_size(shapes[k]) != 1) at = broadcast_source_index(i, out_shape, shapes[k]);
+          if (!period[k]) index = broadcast_source_index(i, out_shape, shapes[k]);
         }
-        args[k] = static_cast<double>(data[k][at]);
+        args[k] = static_cast<double>(data[k][index]);
+        if (++at[k] == period[k]) at[k] = 0;
       }
       const ScalarLogDensity<N> r = kernel(args);
       out[i] = static_cast<T>(r.value);
