@@ -162,6 +162,25 @@ void burda_step(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(step.run(true));
 }
 
+// The log-density of q(z | x) at k samples a row, forward and backward, at Burda et al.'s
+// batch of 20 and 50 latents: the mean and log-std [20, 50] under samples [k, 20, 50] (with
+// k = 1, [1, 20, 50]), as an IWAE step with k particles evaluates it.
+void burda_latent_log_density(benchmark::State& state) {
+  const auto particles = static_cast<std::size_t>(state.range(0));
+  vaelib::Tape<float> tape;
+  const xt::xarray<float> z = xt::full_like(xt::xarray<float>::from_shape({particles, 20, 50}), 0.3f);
+  xt::xarray<float> mean = xt::full_like(xt::xarray<float>::from_shape({20, 50}), 0.1f);
+  xt::xarray<float> logstd = xt::full_like(mean, -0.2f);
+  xt::xarray<float> mean_grad = xt::zeros_like(mean), logstd_grad = xt::zeros_like(mean);
+  for (auto _ : state) {
+    tape.clear();
+    const auto q = vaelib::Normal<float>::with_logstd(tape.parameter(mean, mean_grad), tape.parameter(logstd, logstd_grad));
+    const auto log_q = vaelib::sum(q.log_prob(tape.constant(z)));
+    tape.backward(log_q);
+    benchmark::DoNotOptimize(tape.value_ptr(log_q));
+  }
+}
+
 // IWAE, k = 50: the encoder once on the batch, the decoder on k x batch rows.
 void iwae_raw_gemm(benchmark::State& state) {
   RawGemms raw(static_cast<std::size_t>(state.range(0)));
@@ -249,6 +268,7 @@ BENCHMARK(vae_adam_pass)->Unit(benchmark::kMillisecond);
 BENCHMARK(vae_data_prep)->Unit(benchmark::kMillisecond);
 BENCHMARK(burda_raw_gemm)->Unit(benchmark::kMicrosecond);
 BENCHMARK(burda_step)->Unit(benchmark::kMicrosecond);
+BENCHMARK(burda_latent_log_density)->ArgName("k")->Arg(1)->Arg(5)->Unit(benchmark::kMicrosecond);
 BENCHMARK(iwae_raw_gemm)->ArgName("k")->Arg(50)->Unit(benchmark::kMillisecond);
 BENCHMARK(iwae_step)->ArgName("k")->Arg(50)->Unit(benchmark::kMillisecond);
 BENCHMARK(is_loglikelihood)->ArgNames({"k", "chunk"})->Args({1000, 100})->Args({1000, 250})->Unit(benchmark::kMillisecond);
