@@ -3,7 +3,7 @@
 # run on other data than was asked for.
 #   cmake -DPROGRAM=... -DKIND=vae|family|vimco|gmm|iwae -DWORK_DIR=... -P check_bad_input.cmake
 # KIND: vae (examples/vae), family (the VAE-family harness), vimco (bernoulli_latent_vae),
-# gmm (autoencoder_gmm, which has no --resume), iwae (its --stochastic-layers). MNIST is found at test time by find_data.cmake,
+# gmm (autoencoder_gmm, which has no --resume), iwae (its --stochastic-layers and --objective). MNIST is found at test time by find_data.cmake,
 # raw or .gz; the damaged folders below are built from whichever form it holds.
 
 file(REMOVE_RECURSE ${WORK_DIR})
@@ -124,6 +124,10 @@ endif()
 if(KIND STREQUAL "iwae")
   expect_failure("--stochastic-layers 2 is Burda et al.'s two-layer model: give --protocol burda too"
     --data ${mnist} ${small} --stochastic-layers 2 --output ${WORK_DIR}/out)
+  expect_failure("--estimator dreg is a gradient of the importance-weighted bound: --objective vae takes sgvb"
+    --data ${mnist} ${small} --objective vae --estimator dreg --output ${WORK_DIR}/out)
+  expect_failure("--objective: elbo not in [{]iwae,vae[}]"
+    --data ${mnist} ${small} --objective elbo --output ${WORK_DIR}/out)
   expect_failure("--ll-method ais moves one latent, z; this model has two stochastic layers: use --ll-method is"
     --data ${mnist} --train-n 200 --test-n 100 --epochs 1 --no-progress --protocol burda --stochastic-layers 2
     --ll-method ais --output ${WORK_DIR}/out)
