@@ -152,3 +152,45 @@ TEMPLATE_TEST_CASE("normal: log_prob matches the mpmath reference, std and log-s
     return Normal<T>::with_logstd(tape.constant(T(c.p[0])), tape.constant(T(c.p[1]))).log_prob(tape.constant(T(c.x))).item();
   });
 }
+
+TEMPLATE_TEST_CASE("normal: one std for every value (the regression case) gives what a std per value gives",
+                   "[distributions]", double, float) {
+  // One std takes a vectorised pass over x and mean (each of the output's shape or a single
+  // value); a std per value takes the element-by-element kernel. Both must agree, values and
+  // gradients, also where an infinite value sends the one-std node back to the kernel.
+  using T = TestType;
+  const double tolerance = std::is_same_v<T, float> ? 2e-6 : 1e-13;
+  const xt::xarray<double> xs = random_array({2, 7}, -3, 3, 5), means = random_array({2, 7}, -1, 1, 6);
+  for (const bool infinite_value : {false, true}) {
+    for (const auto& [x_shape, mean_shape] : std::vector<std::pair<Shape, Shape>>{
+             {{2, 7}, {2, 7}}, {{2, 7}, {}}, {{}, {2, 7}}, {{2, 7}, {1}}}) {
+      INFO("x " << to_string(x_shape) << ", mean " << to_string(mean_shape) << (infinite_value ? ", x[1] = inf" : ""));
+      xt::xarray<T> x = x_shape.empty() ? xt::xarray<T>(T(0.4)) : xt::xarray<T>(xt::cast<T>(xs));
+      if (infinite_value && x.size() > 1) x.flat(1) = std::numeric_limits<T>::infinity();
+      const xt::xarray<T> mean = mean_shape.empty()     ? xt::xarray<T>(T(-0.3))
+                                 : mean_shape.size() == 1 ? xt::xarray<T>{T(0.2)}
+                                                          : xt::xarray<T>(xt::cast<T>(means));
+      xt::xarray<T> x_grad[2], mean_grad[2], std_grad[2];
+      xt::xarray<T> values[2];
+      for (int per_value = 0; per_value < 2; ++per_value) {
+        Tape<T> tape;
+        x_grad[per_value] = xt::zeros_like(x);
+        mean_grad[per_value] = xt::zeros_like(mean);
+        const xt::xarray<T> std_value = per_value ? xt::xarray<T>(xt::full_like(xt::xarray<T>::from_shape({2, 7}), T(1.7)))
+                                                  : xt::xarray<T>(T(1.7));
+        std_grad[per_value] = xt::zeros_like(std_value);
+        const auto d = Normal<T>::with_std(tape.parameter(mean, mean_grad[per_value]),
+                                           tape.parameter(std_value, std_grad[per_value]));
+        const auto lp = d.log_prob(tape.parameter(x, x_grad[per_value]));
+        values[per_value] = lp.value();
+        tape.backward(sum(lp));  // an infinite value's element has partials 0: no NaN in the gradients
+      }
+      CHECK(xt::all(xt::equal(xt::isinf(values[0]), xt::isinf(values[1]))));
+      const auto finite_part = [](const xt::xarray<T>& a) { return xt::xarray<double>(xt::where(xt::isinf(a), 0.0, a)); };
+      CHECK(xt::allclose(finite_part(values[0]), finite_part(values[1]), tolerance, tolerance));
+      CHECK(xt::allclose(xt::cast<double>(x_grad[0]), xt::cast<double>(x_grad[1]), tolerance, tolerance));
+      CHECK(xt::allclose(xt::cast<double>(mean_grad[0]), xt::cast<double>(mean_grad[1]), tolerance, tolerance));
+      CHECK(static_cast<double>(std_grad[0]()) == Approx(static_cast<double>(xt::sum(std_grad[1])())).epsilon(tolerance));
+    }
+  }
+}

@@ -65,13 +65,47 @@ Var<T> normal_log_density(const char* name, const Var<T>& x, const Var<T>& mean,
     const double sigma = static_cast<double>(scale.data()[0]);
     const double log_sigma = std::log(sigma);
     const double inv_sigma = 1 / sigma;
-    return scalar_log_density(name, inputs, [&](const std::array<double, 3>& a) {
+    const auto one_scale_kernel = [&](const std::array<double, 3>& a) {
       if (std::isinf(a[0])) return outside_support<3>();
       double z = (a[0] - a[1]) * inv_sigma;
       if (std::isinf(a[0] - a[1])) z = 2 * ((a[0] / 2 - a[1] / 2) / sigma);
       const double dx = -z * inv_sigma;
       return ScalarLogDensity<3>{-half_log_2pi - log_sigma - z * z / 2, {dx, -dx, (z * z - 1) * inv_sigma}};
-    });
+    };
+    // The same arithmetic as one_scale_kernel without its branches, which the compiler
+    // vectorises (x and mean of the output's shape or single values: a regression's data and
+    // linear predictor); any non-finite x - mean sends the whole node back to the kernel.
+    const auto one_scale_bulk = [&](std::size_t n, const std::array<const T*, 3>& data, const std::array<bool, 3>& single,
+                                    T* out, T* partials) {
+      const double c = -half_log_2pi - log_sigma;
+      const auto pass = [&](auto x_single, auto mean_single, auto with_partials) {
+        const T* x = data[0];
+        const T* m = data[1];
+        bool finite = true;
+        for (std::size_t i = 0; i < n; ++i) {
+          const double d = static_cast<double>(x[x_single ? 0 : i]) - static_cast<double>(m[mean_single ? 0 : i]);
+          finite &= std::abs(d) <= std::numeric_limits<double>::max();  // false for inf and NaN
+          const double z = d * inv_sigma;
+          out[i] = static_cast<T>(c - z * z / 2);
+          if constexpr (decltype(with_partials)::value) {
+            const double dx = -z * inv_sigma;
+            partials[i] = static_cast<T>(dx);
+            partials[n + i] = static_cast<T>(-dx);
+            partials[2 * n + i] = static_cast<T>((z * z - 1) * inv_sigma);
+          }
+        }
+        return finite;
+      };
+      const auto with_mean = [&](auto x_single, auto with_partials) {
+        return single[1] ? pass(x_single, std::true_type{}, with_partials)
+                         : pass(x_single, std::false_type{}, with_partials);
+      };
+      const auto with_x = [&](auto with_partials) {
+        return single[0] ? with_mean(std::true_type{}, with_partials) : with_mean(std::false_type{}, with_partials);
+      };
+      return partials ? with_x(std::true_type{}) : with_x(std::false_type{});
+    };
+    return scalar_log_density(name, inputs, one_scale_kernel, one_scale_bulk);
   }
   return scalar_log_density(name, inputs, [&](const std::array<double, 3>& a) { return kernel(a, std::log(a[2])); });
 }

@@ -38,8 +38,15 @@ constexpr ScalarLogDensity<N> outside_support() {
 /// backward: d input_k += kernel(...).partials[k] dy (summed over the axes input_k was
 ///           broadcast along; 0 where dy = 0, even if the partial is NaN); the partials are kept from the forward pass in the node's
 ///           scratch buffer, so the kernel runs once per element.
-template <class T, std::size_t N, class Kernel>
-Var<T> scalar_log_density(const char* name, const std::array<Var<T>, N>& inputs, const Kernel& kernel) {
+/// `bulk`, when given, is a faster forward for the common case where every input is of the
+/// output's shape or a single value: bulk(n, data, single, out, partials) fills out[0, n) and,
+/// unless partials is null, the rows partials[k n, (k + 1) n) in one branch-free pass the
+/// compiler can vectorise, reading input k at data[k][i] (or data[k][0] where single[k]). It
+/// returns false if any element needs the kernel's care (a non-finite intermediate); the
+/// kernel then recomputes them all.
+template <class T, std::size_t N, class Kernel, class Bulk = std::nullptr_t>
+Var<T> scalar_log_density(const char* name, const std::array<Var<T>, N>& inputs, const Kernel& kernel,
+                          const Bulk& bulk = nullptr) {
   Tape<T>& tape = inputs[0].tape();
   Shape out_shape;
   for (const Var<T>& in : inputs) {
@@ -88,10 +95,22 @@ Var<T> scalar_log_density(const char* name, const std::array<Var<T>, N>& inputs,
         for (std::size_t k = 0; k < N; ++k) partials[k * n + i] = static_cast<T>(r.partials[k]);
     }
   };
-  if (needs_broadcast_index) {
-    evaluate_all(std::true_type{});
-  } else {
-    evaluate_all(std::false_type{});
+  bool done = false;
+  if constexpr (!std::is_same_v<Bulk, std::nullptr_t>) {
+    std::array<bool, N> single{};
+    bool whole_or_single = true;
+    for (std::size_t k = 0; k < N; ++k) {
+      single[k] = period[k] == 1;
+      whole_or_single = whole_or_single && (period[k] == n || single[k]);
+    }
+    if (whole_or_single) done = bulk(n, data, single, out, partials);
+  }
+  if (!done) {
+    if (needs_broadcast_index) {
+      evaluate_all(std::true_type{});
+    } else {
+      evaluate_all(std::false_type{});
+    }
   }
   tape.set_backward(y, [inputs](Tape<T>& t, TapeRecord<T>& self) {
     const std::size_t size = self.size;
