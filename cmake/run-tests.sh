@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, as the README's test command and CI run it (about an hour on 2 cores):
+# The whole test suite, as the README's test command and CI run it (50-80 minutes on 2 cores, by machine):
 #   1. the Release build (-O3: the examples, trained on small slices with asserted bands, the
 #      posteriordb checks, every public header compiled on its own, the package and NumPy
 #      interop tests) and its ctest run;
