@@ -3,9 +3,9 @@
 // forward, one pass backward, one exp per element each), vectorised with xsimd. It is
 // x * l - softplus(l) as one op instead of three, for the decoder of every binary VAE.
 
-#include <algorithm>
 #include <string>
 
+#include "vaelib/autodiff/detail/broadcast_index.hpp"
 #include "vaelib/autodiff/detail/elementwise.hpp"
 #include "vaelib/autodiff/ops/mul.hpp"
 #include "vaelib/autodiff/ops/softplus.hpp"
@@ -17,7 +17,7 @@ namespace vaelib {
 namespace detail {
 
 /// How x lines up with l in the fused path: l's shape is the output's, and x repeats over
-/// l's leading axes (x's shape is a suffix of l's, e.g. [batch, pixels] under
+/// l's leading axes (x's shape, leading 1s aside, is a suffix of l's, e.g. [batch, pixels] under
 /// [particles, batch, pixels]). `repeats` copies of x's `block` elements make up l.
 struct SuffixBroadcast {
   bool ok = false;
@@ -25,7 +25,7 @@ struct SuffixBroadcast {
 };
 
 inline SuffixBroadcast suffix_broadcast(const Shape& x, const Shape& l) {
-  if (x.size() > l.size() || !std::equal(x.begin(), x.end(), l.end() - static_cast<std::ptrdiff_t>(x.size()))) return {};
+  if (x.size() > l.size() || !repeats_along_leading_axes(x, l)) return {};  // l's shape is then the output's
   const std::size_t block = shape_size(x);
   return {true, block, block == 0 ? 0 : shape_size(l) / block};
 }
